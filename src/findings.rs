@@ -1,0 +1,184 @@
+//! Findings: what the engine produces and every report format renders (SPEC §3).
+//! Plain data, already resolved to file names and ids, so that reports need nothing else.
+
+use serde::Serialize;
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Needs a lawyer's judgement (lowest).
+    Review,
+    /// Likely violation.
+    Warning,
+    /// Violation.
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Review => "review",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Severity> {
+        match text {
+            "review" => Some(Severity::Review),
+            "warning" => Some(Severity::Warning),
+            "error" => Some(Severity::Error),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Open,
+    Waived,
+}
+
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize)]
+pub struct Subject {
+    /// `system | flow | organization | contract | assessment | manifest`
+    pub kind: String,
+    pub id: String,
+}
+
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize)]
+pub struct Location {
+    pub file: String,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// The waiver that accepted a finding, as the waivers file states it.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize)]
+pub struct WaiverInfo {
+    pub justification: String,
+    pub approver: String,
+    pub ticket: String,
+    pub expires: String,
+}
+
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub title: String,
+    pub law: String,
+    pub citation: String,
+    pub severity: Severity,
+    pub status: Status,
+    pub subject: Subject,
+    pub location: Location,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub path: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub path_flows: Vec<String>,
+    pub fingerprint: String,
+    pub message: String,
+    pub remediation: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<WaiverInfo>,
+}
+
+impl Finding {
+    /// The semantic identity of a finding: rule id, subject and path, never a line number,
+    /// so it survives reformatting and reordering of the manifest. FNV-1a 64, hex.
+    pub fn compute_fingerprint(rule: &str, subject: &Subject, path: &[String]) -> String {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut feed = |bytes: &[u8]| {
+            for &b in bytes {
+                hash ^= u64::from(b);
+                hash = hash.wrapping_mul(0x0100_0000_01b3);
+            }
+            hash ^= 0xff;
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        };
+        feed(rule.as_bytes());
+        feed(subject.kind.as_bytes());
+        feed(subject.id.as_bytes());
+        for step in path {
+            feed(step.as_bytes());
+        }
+        format!("{hash:016x}")
+    }
+
+    /// SPEC §3 order: file, line, column, rule id (then the rest, for a total order).
+    pub fn sort_key(&self) -> impl Ord + '_ {
+        (
+            &self.location.file,
+            self.location.line,
+            self.location.column,
+            &self.rule,
+            &self.subject,
+            &self.path,
+        )
+    }
+}
+
+/// Something wrong beside the findings: an expired waiver, a waiver matching nothing.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct Problem {
+    pub kind: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize)]
+pub struct Summary {
+    pub error: usize,
+    pub warning: usize,
+    pub review: usize,
+    pub waived: usize,
+    pub baselined: usize,
+}
+
+/// What the reports need to know about a rule that was checked (SARIF `tool.driver.rules`,
+/// JUnit passing test cases).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize)]
+pub struct RuleInfo {
+    pub id: String,
+    pub title: String,
+    pub law: String,
+    pub law_title: String,
+    pub citation: String,
+    pub severity: Severity,
+    pub explanation: String,
+    pub remediation: String,
+    pub source: Option<String>,
+}
+
+/// The result of one `check` run, ready to render.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct CheckResult {
+    pub findings: Vec<Finding>,
+    pub problems: Vec<Problem>,
+    pub summary: Summary,
+    /// The rules that were evaluated (in force and in scope), sorted by id.
+    pub rules_checked: Vec<RuleInfo>,
+}
+
+impl CheckResult {
+    /// Recounts the summary from the findings (open ones by severity, waived ones apart),
+    /// keeping `baselined` as set by the caller.
+    pub fn recount(&mut self) {
+        let baselined = self.summary.baselined;
+        let mut summary = Summary {
+            baselined,
+            ..Summary::default()
+        };
+        for finding in &self.findings {
+            match (finding.status, finding.severity) {
+                (Status::Waived, _) => summary.waived += 1,
+                (Status::Open, Severity::Error) => summary.error += 1,
+                (Status::Open, Severity::Warning) => summary.warning += 1,
+                (Status::Open, Severity::Review) => summary.review += 1,
+            }
+        }
+        self.summary = summary;
+    }
+}

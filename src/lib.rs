@@ -1,0 +1,12 @@
+//! lexflow: policy-as-code compliance for smart-city data flows.
+//!
+//! The pipeline, one module a stage, talking through plain data:
+//! `lang` (rule files → checked IR) → `manifest` (YAML/JSON → typed model → graph) →
+//! `engine` (IR over the graph → findings) → `report` (human, JSON, SARIF, ...) → `cli`.
+
+pub mod date;
+pub mod findings;
+pub mod source;
+pub mod vocab;
+
+pub mod manifest;

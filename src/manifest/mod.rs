@@ -1,0 +1,3 @@
+//! Manifests: YAML/JSON files → typed model with positions → data-flow graph.
+
+pub mod model;

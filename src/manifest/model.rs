@@ -1,0 +1,251 @@
+//! The typed manifest model: what the loader produces and the engine reads.
+//!
+//! Plain data. References between entities are resolved to indices by the loader, so the
+//! engine never looks an id up by string. Every legal fact is an `Option`: an absent fact
+//! is for the rules to report ("fact missing"), never a load error (SPEC §1).
+//! Vocabulary values (purposes, kinds, categories...) are kept as the strings the manifest
+//! wrote, after the loader has checked them against the vocabulary of the loaded policies.
+
+use crate::date::Date;
+use crate::source::{Loc, SourceMap};
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct OrgIdx(pub u32);
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct SysIdx(pub u32);
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct FlowIdx(pub u32);
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct ContractIdx(pub u32);
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct AssessmentIdx(pub u32);
+
+/// The kinds of entity a manifest declares (and a finding's subject may be).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum EntityKind {
+    Organization,
+    System,
+    Flow,
+    Contract,
+    Assessment,
+    /// One entry of a system's `collects` list; reported with the system as subject.
+    Collection,
+}
+
+impl EntityKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::Organization => "organization",
+            EntityKind::System => "system",
+            EntityKind::Flow => "flow",
+            EntityKind::Contract => "contract",
+            EntityKind::Assessment => "assessment",
+            EntityKind::Collection => "collection",
+        }
+    }
+}
+
+/// A reference to any declared entity (used where a field may name several kinds, such as
+/// an assessment's `covers`).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum EntityRef {
+    Organization(OrgIdx),
+    System(SysIdx),
+    Flow(FlowIdx),
+    Contract(ContractIdx),
+    Assessment(AssessmentIdx),
+}
+
+/// Everything loaded in one run: several files form ONE graph (SPEC §1).
+#[derive(Clone, Debug, Default)]
+pub struct ManifestSet {
+    pub sources: SourceMap,
+    pub manifests: Vec<ManifestHeader>,
+    pub organizations: Vec<Organization>,
+    pub systems: Vec<System>,
+    pub flows: Vec<Flow>,
+    pub contracts: Vec<Contract>,
+    pub assessments: Vec<Assessment>,
+}
+
+/// The top of one manifest file.
+#[derive(Clone, Debug)]
+pub struct ManifestHeader {
+    pub version: u32,
+    pub name: Option<String>,
+    pub loc: Loc,
+}
+
+#[derive(Clone, Debug)]
+pub struct Organization {
+    pub id: String,
+    pub loc: Loc,
+    pub name: Option<String>,
+    pub country: String,
+    /// `state_organ | public_authority | company | nonprofit`
+    pub kind: String,
+    pub ciio: Option<bool>,
+    pub ciio_designated_by: Option<String>,
+    pub representative_in: Option<Vec<String>>,
+    pub dpo: Option<bool>,
+    pub pi_protection_officer: Option<bool>,
+    pub employees: Option<u64>,
+    pub dpf_certified: Option<bool>,
+    pub dpf_certified_since: Option<Date>,
+    pub important_data_notified: Option<bool>,
+}
+
+#[derive(Clone, Debug)]
+pub struct System {
+    pub id: String,
+    pub loc: Loc,
+    pub name: Option<String>,
+    pub kind: String,
+    pub operator: OrgIdx,
+    pub processor: Option<OrgIdx>,
+    /// ISO 3166-1 alpha-2, or ISO 3166-2 (`CN-GD`); the engine compares by country.
+    pub location: String,
+    pub public_space: Option<bool>,
+    pub private_space: Option<bool>,
+    pub signage: Option<bool>,
+    pub collects: Vec<Collection>,
+    pub retention_days: Option<u64>,
+    pub log_retention_days: Option<u64>,
+    pub security: Option<Vec<String>>,
+    /// `none | partly | solely`
+    pub automated_decision: Option<String>,
+    pub significant_effect: Option<bool>,
+}
+
+/// One entry of a system's `collects` list: who is collected from, what, why.
+#[derive(Clone, Debug)]
+pub struct Collection {
+    pub loc: Loc,
+    pub data: Vec<String>,
+    pub subjects: Option<String>,
+    pub subjects_in: Option<Vec<String>>,
+    pub individuals: Option<u64>,
+    pub youngest_age: Option<u64>,
+    pub purpose: Option<String>,
+    pub legal_basis: Option<String>,
+    pub basis_reference: Option<String>,
+    pub special_condition: Option<String>,
+    pub consent: Option<String>,
+    pub notice: Option<bool>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Flow {
+    pub id: String,
+    pub loc: Loc,
+    pub from: SysIdx,
+    pub to: SysIdx,
+    pub data: Vec<String>,
+    pub purpose: Option<String>,
+    pub legal_basis: Option<String>,
+    pub basis_reference: Option<String>,
+    pub special_condition: Option<String>,
+    pub consent: Option<String>,
+    pub individuals: Option<u64>,
+    pub encrypted: Option<bool>,
+    pub start: Option<Date>,
+    pub end: Option<Date>,
+    pub remote_access: Option<bool>,
+    /// As declared; `None` means the SPEC default applies (see [`Flow::recipient_role`]).
+    pub recipient_role: Option<String>,
+    pub anonymized: Option<bool>,
+    pub pseudonymized: Option<bool>,
+    pub important_data: Option<bool>,
+    pub foreign_authority: Option<bool>,
+    pub authority_approval: Option<bool>,
+    pub automated_decision: Option<String>,
+    pub significant_effect: Option<bool>,
+    pub transfer: Option<Transfer>,
+    pub exemption: Option<Exemption>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Transfer {
+    pub loc: Loc,
+    pub mechanism: Option<String>,
+    pub contract: Option<ContractIdx>,
+    pub since: Option<Date>,
+    pub until: Option<Date>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Exemption {
+    pub loc: Loc,
+    pub basis: String,
+    pub evidence: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Contract {
+    pub id: String,
+    pub loc: Loc,
+    pub parties: Vec<OrgIdx>,
+    pub kind: String,
+    pub since: Option<Date>,
+    pub until: Option<Date>,
+    pub filed: Option<Date>,
+    pub clauses: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Assessment {
+    pub id: String,
+    pub loc: Loc,
+    pub kind: String,
+    pub covers: Vec<EntityRef>,
+    pub date: Option<Date>,
+    pub residual_risk: Option<String>,
+    pub consulted_authority: Option<bool>,
+    pub valid_until: Option<Date>,
+}
+
+impl ManifestSet {
+    pub fn org(&self, idx: OrgIdx) -> &Organization {
+        &self.organizations[idx.0 as usize]
+    }
+    pub fn system(&self, idx: SysIdx) -> &System {
+        &self.systems[idx.0 as usize]
+    }
+    pub fn flow(&self, idx: FlowIdx) -> &Flow {
+        &self.flows[idx.0 as usize]
+    }
+    pub fn contract(&self, idx: ContractIdx) -> &Contract {
+        &self.contracts[idx.0 as usize]
+    }
+    pub fn assessment(&self, idx: AssessmentIdx) -> &Assessment {
+        &self.assessments[idx.0 as usize]
+    }
+
+    /// Id and position of any entity, for findings and messages.
+    pub fn id_and_loc(&self, entity: EntityRef) -> (&str, Loc) {
+        match entity {
+            EntityRef::Organization(i) => (&self.org(i).id, self.org(i).loc),
+            EntityRef::System(i) => (&self.system(i).id, self.system(i).loc),
+            EntityRef::Flow(i) => (&self.flow(i).id, self.flow(i).loc),
+            EntityRef::Contract(i) => (&self.contract(i).id, self.contract(i).loc),
+            EntityRef::Assessment(i) => (&self.assessment(i).id, self.assessment(i).loc),
+        }
+    }
+}
+
+impl Flow {
+    /// SPEC §1: `processor` when the target system has the sender's operator, else
+    /// `controller`, unless declared.
+    pub fn recipient_role<'a>(&'a self, set: &ManifestSet) -> &'a str {
+        match &self.recipient_role {
+            Some(role) => role.as_str(),
+            None if set.system(self.from).operator == set.system(self.to).operator => "processor",
+            None => "controller",
+        }
+    }
+}
+
+/// The country part of a location: `CN-GD` → `CN`.
+pub fn country_of(location: &str) -> &str {
+    location.split('-').next().unwrap_or(location)
+}
