@@ -10,3 +10,4 @@ pub mod source;
 pub mod vocab;
 
 pub mod manifest;
+pub mod report;
