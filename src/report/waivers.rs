@@ -145,14 +145,7 @@ impl WaiverError {
 
 impl fmt::Display for WaiverError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.inner.src.name(),
-            self.inner.line,
-            self.inner.column,
-            self.inner.message
-        )
+        f.write_str(&self.inner.message)
     }
 }
 
@@ -237,6 +230,12 @@ struct RawEntry {
     expires: Option<Spanned<Scalar>>,
 }
 
+/// The field named in serde's "unknown field `x`, expected ..." message.
+fn unknown_field(message: &str) -> Option<String> {
+    let rest = message.split("unknown field `").nth(1)?;
+    Some(rest.split('`').next()?.to_string())
+}
+
 fn pos(location: &serde_saphyr::Location) -> (u32, u32) {
     (
         u32::try_from(location.line()).unwrap_or(u32::MAX),
@@ -253,17 +252,47 @@ pub fn load_waivers(name: &str, text: &str) -> Result<Vec<Waiver>, WaiverError> 
     let raw: RawFile = serde_saphyr::from_str(text).map_err(|err| {
         let at = err.location().map(|l| pos(&l)).unwrap_or((1, 1));
         let plain = err.without_snippet().to_string();
-        let message = plain.lines().next().unwrap_or("invalid waivers file").to_string();
-        let help = if message.contains("unknown field") {
-            Some(format!(
-                "a waivers file is `waivers:` followed by a list of entries; each entry has exactly these fields: {FIELDS}"
-            ))
-        } else {
-            Some(format!(
-                "expected `waivers:` followed by a list of entries with {FIELDS} (expires as YYYY-MM-DD)"
-            ))
+        let mut message = plain
+            .lines()
+            .next()
+            .unwrap_or("invalid waivers file")
+            .to_string();
+        // The position is in the diagnostic already.
+        if let Some(cut) = message.rfind(" at line ") {
+            message.truncate(cut);
+        }
+        let (label, help) = match unknown_field(&message) {
+            Some(field) => {
+                let hint = ["waivers", "rule", "subject", "justification", "approver", "ticket", "expires"]
+                    .into_iter()
+                    .filter(|known| strsim::jaro_winkler(known, &field) > 0.8)
+                    .max_by(|a, b| {
+                        strsim::jaro_winkler(a, &field).total_cmp(&strsim::jaro_winkler(b, &field))
+                    })
+                    .map(|known| format!("did you mean `{known}`? "))
+                    .unwrap_or_default();
+                (
+                    "unknown field",
+                    format!(
+                        "{hint}a waivers file is `waivers:` followed by a list of entries; each entry has exactly these fields: {FIELDS}"
+                    ),
+                )
+            }
+            None => (
+                "here",
+                format!(
+                    "expected `waivers:` followed by a list of entries with {FIELDS} (expires as YYYY-MM-DD)"
+                ),
+            ),
         };
-        WaiverError::new(name, text, at, format!("invalid waivers file: {message}"), "here", help)
+        WaiverError::new(
+            name,
+            text,
+            at,
+            format!("invalid waivers file: {message}"),
+            label,
+            Some(help),
+        )
     })?;
     let mut waivers = Vec::new();
     for entry in raw.waivers.unwrap_or_default() {
