@@ -40,12 +40,29 @@ fn camel_name(title: &str) -> String {
         .collect()
 }
 
+/// `artifactLocation`: a relative file as given, against `%SRCROOT%`; an absolute one as a
+/// `file://` URI (a base id would be wrong there).
+fn artifact_location(file: &str) -> Value {
+    let file = if cfg!(windows) {
+        file.replace('\\', "/")
+    } else {
+        file.to_string()
+    };
+    let bytes = file.as_bytes();
+    let drive =
+        bytes.len() > 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' && bytes[2] == b'/';
+    if file.starts_with('/') {
+        json!({ "uri": format!("file://{}", uri_path(&file)) })
+    } else if drive {
+        json!({ "uri": format!("file:///{}:{}", &file[..1], uri_path(&file[2..])) })
+    } else {
+        json!({ "uri": uri_path(&file), "uriBaseId": "%SRCROOT%" })
+    }
+}
+
 fn physical_location(location: &Location) -> Value {
     json!({
-        "artifactLocation": {
-            "uri": uri_path(&location.file),
-            "uriBaseId": "%SRCROOT%",
-        },
+        "artifactLocation": artifact_location(&location.file),
         "region": {
             "startLine": location.line.max(1),
             "startColumn": location.column.max(1),
@@ -244,6 +261,18 @@ pub fn render_sarif(result_in: &CheckResult, ctx: &RenderContext) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absolute_paths_become_file_uris() {
+        assert_eq!(
+            artifact_location("/srv/city plans/a.yaml"),
+            json!({"uri": "file:///srv/city%20plans/a.yaml"})
+        );
+        assert_eq!(
+            artifact_location("dir/a.yaml"),
+            json!({"uri": "dir/a.yaml", "uriBaseId": "%SRCROOT%"})
+        );
+    }
 
     #[test]
     fn names_are_camel_case() {
