@@ -11,3 +11,4 @@ pub mod vocab;
 
 pub mod manifest;
 pub mod lang;
+pub mod report;
