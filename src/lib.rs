@@ -10,5 +10,6 @@ pub mod source;
 pub mod vocab;
 
 pub mod manifest;
+pub mod engine;
 pub mod lang;
 pub mod report;

@@ -922,7 +922,11 @@ impl<'a> Checker<'a> {
             });
             return Err(e);
         }
-        let (l, r) = if swapped { (sex, fex) } else { (fex, sex) };
+        let (mut l, mut r) = if swapped { (sex, fex) } else { (fex, sex) };
+        if fty == Ty::Country || sty == Ty::Country {
+            l = Ex::CountryOf(Box::new(l));
+            r = Ex::CountryOf(Box::new(r));
+        }
         Ok((Ex::Compare(op, Box::new(l), Box::new(r)), Ty::Bool))
     }
 
@@ -1122,7 +1126,9 @@ pub fn free_slots(ex: &Ex, aggregate_free: &[BTreeSet<Slot>], out: &mut BTreeSet
             out.insert(*s);
         }
         Ex::Field(e, _) | Ex::Not(e) | Ex::Is(e, _) | Ex::Active(e, _) | Ex::Leaves(e, _) | Ex::Enters(e, _)
-        | Ex::InCountries(e, _, _) | Ex::HasCategories(e, _, _) | Ex::HasCountry(e, _, _) => free_slots(e, aggregate_free, out),
+        | Ex::InCountries(e, _, _) | Ex::HasCategories(e, _, _) | Ex::HasCountry(e, _, _) | Ex::CountryOf(e) => {
+            free_slots(e, aggregate_free, out)
+        }
         Ex::And(v) | Ex::Or(v) => v.iter().for_each(|e| free_slots(e, aggregate_free, out)),
         Ex::Compare(_, a, b) | Ex::HasValue(a, b) | Ex::Arith(a, _, b) => {
             free_slots(a, aggregate_free, out);
