@@ -246,25 +246,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn experiment() {
-        let text = "---\n# c\nlexflow: 1\nname: x\norganizations:\n  - id: a\n    country: NO\n    since: 2025-03-01\n    n: 0x10\n    e: \n    t: ~\nx: {\"a\": [1, \"b\"], \"c\":1}\n";
-        let opts = serde_saphyr::options! { strict_booleans: true, duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error };
-        let r: Result<Node, _> = serde_saphyr::from_str_with_options(text, opts);
-        println!("{r:#?}");
-        let r: Result<Node, _> = serde_saphyr::from_str_with_options(
-            "a: 1\nb: 2\na: 3\n",
-            serde_saphyr::options! { duplicate_keys: serde_saphyr::DuplicateKeyPolicy::Error },
-        );
-        match r {
-            Err(e) => println!("DISPLAY<{e}> LOC {:?}", e.location()),
-            Ok(v) => println!("{v:?}"),
-        }
-        let r: Result<Node, _> = serde_saphyr::from_str("{\n\t\"a\": [1,\n\t\t2]\n}\n");
-        println!("{r:?}");
-        let r: Result<Node, _> = serde_saphyr::from_str("a: [1, 2\nb: 3\n");
-        match r {
-            Err(e) => println!("DISPLAY<{e}> LOC {:?}", e.location()),
-            Ok(v) => println!("{v:?}"),
-        }
+    fn positions_and_strict_scalars() {
+        let text = "---\n# c\nlexflow: 1\norganizations:\n  - id: a\n    country: NO\n    since: 2025-03-01\n    e:\n";
+        let root = parse(text).unwrap();
+        assert_eq!((root.pos.line, root.pos.column), (3, 1));
+        let Value::Map(top) = &root.value else {
+            panic!()
+        };
+        let Value::Seq(orgs) = &top[1].1.value else {
+            panic!()
+        };
+        assert_eq!((orgs[0].pos.line, orgs[0].pos.column), (5, 5));
+        let Value::Map(org) = &orgs[0].value else {
+            panic!()
+        };
+        // `NO` stays text (strict booleans: no Norway problem); a date stays text.
+        assert!(matches!(&org[1].1.value, Value::Str(s) if s == "NO"));
+        assert!(matches!(&org[2].1.value, Value::Str(s) if s == "2025-03-01"));
+        assert!(matches!(&org[3].1.value, Value::Null));
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused() {
+        let error = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert!(error.duplicate_key, "{error:?}");
+        assert_eq!((error.line, error.column), (3, 1));
+        assert_eq!(error.message, "duplicate mapping key: a");
     }
 }
