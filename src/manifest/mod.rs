@@ -5,10 +5,12 @@
 //! (every problem of the run, each a miette diagnostic).
 
 pub mod error;
+pub mod graph;
 pub mod load;
 pub mod model;
 pub mod testing;
 pub mod yaml;
 
 pub use error::{LoadError, LoadErrorKind, LoadErrors, NamedLoadError};
+pub use graph::FlowGraph;
 pub use load::{load_paths, load_sources, LoadReport, MAX_FILE_BYTES};
