@@ -738,11 +738,13 @@ impl<'v> FileCx<'v> {
     }
 
     /// Checks that `node` is a mapping and that its keys are known fields.
+    /// `named`: the entity noun (`organization`), to call the object by its id in messages.
     fn obj<'n>(
         &mut self,
         node: &'n Node,
         what: String,
         allowed: &[&'static str],
+        named: Option<&str>,
     ) -> Option<Obj<'n>> {
         let Value::Map(entries) = &node.value else {
             self.error(
@@ -756,6 +758,16 @@ impl<'v> FileCx<'v> {
                 None,
             );
             return None;
+        };
+        let id = entries
+            .iter()
+            .find_map(|(k, v)| match (&k.value, &v.value) {
+                (Value::Str(k), Value::Str(v)) if k == "id" => Some(v),
+                _ => None,
+            });
+        let what = match (named, id) {
+            (Some(noun), Some(id)) => format!("{noun} `{id}`"),
+            _ => what,
         };
         let mut obj = Obj {
             pos: node.pos,
@@ -1101,8 +1113,10 @@ impl<'v> FileCx<'v> {
     }
 
     /// Registers an id; a duplicate (in this file or an earlier one) is an error.
-    fn declare(&mut self, id: &str, pos: Pos, entity: EntityRef, defaulted: bool) {
-        let loc = self.loc(pos);
+    /// `pos` is where the id is written (labelled on a duplicate), `at` the entity's position
+    /// (named in the help of a later duplicate).
+    fn declare(&mut self, id: &str, pos: Pos, at: Pos, entity: EntityRef, defaulted: bool) {
+        let loc = self.loc(at);
         if let Some(first) = self.ids.get(id) {
             let first_place = format!(
                 "{}:{}:{}",
@@ -1160,7 +1174,7 @@ impl<'v> FileCx<'v> {
     // -- the manifest ------------------------------------------------------------------
 
     fn manifest(&mut self, root: &Node) {
-        let Some(top) = self.obj(root, "the manifest".to_string(), TOP_FIELDS) else {
+        let Some(top) = self.obj(root, "the manifest".to_string(), TOP_FIELDS, None) else {
             return;
         };
         let version = match top.get("lexflow") {
@@ -1219,7 +1233,7 @@ impl<'v> FileCx<'v> {
     fn id(&mut self, obj: &mut Obj, kind: &str, entity: EntityRef) -> String {
         match self.req_text(obj, "id") {
             Some((id, pos)) => {
-                self.declare(&id, pos, entity, false);
+                self.declare(&id, pos, obj.pos, entity, false);
                 obj.what = format!("{kind} `{id}`");
                 id
             }
@@ -1228,7 +1242,12 @@ impl<'v> FileCx<'v> {
     }
 
     fn organization(&mut self, node: &Node) {
-        let Some(mut obj) = self.obj(node, "an organization".into(), ORG_FIELDS) else {
+        let Some(mut obj) = self.obj(
+            node,
+            "an organization".into(),
+            ORG_FIELDS,
+            Some("organization"),
+        ) else {
             return;
         };
         let idx = OrgIdx(self.set.organizations.len() as u32);
@@ -1255,7 +1274,7 @@ impl<'v> FileCx<'v> {
     }
 
     fn system(&mut self, node: &Node) {
-        let Some(mut obj) = self.obj(node, "a system".into(), SYSTEM_FIELDS) else {
+        let Some(mut obj) = self.obj(node, "a system".into(), SYSTEM_FIELDS, Some("system")) else {
             return;
         };
         let idx = SysIdx(self.set.systems.len() as u32);
@@ -1317,6 +1336,7 @@ impl<'v> FileCx<'v> {
             node,
             format!("a `collects` entry of {system}"),
             COLLECTS_FIELDS,
+            None,
         )?;
         Some(Collection {
             loc: self.loc(obj.pos),
@@ -1335,7 +1355,7 @@ impl<'v> FileCx<'v> {
     }
 
     fn flow(&mut self, node: &Node) {
-        let Some(mut obj) = self.obj(node, "a flow".into(), FLOW_FIELDS) else {
+        let Some(mut obj) = self.obj(node, "a flow".into(), FLOW_FIELDS, Some("flow")) else {
             return;
         };
         let idx = FlowIdx(self.set.flows.len() as u32);
@@ -1379,7 +1399,12 @@ impl<'v> FileCx<'v> {
     }
 
     fn transfer(&mut self, node: &Node, flow: FlowIdx, what: &str) -> Option<Transfer> {
-        let obj = self.obj(node, format!("the `transfer` of {what}"), TRANSFER_FIELDS)?;
+        let obj = self.obj(
+            node,
+            format!("the `transfer` of {what}"),
+            TRANSFER_FIELDS,
+            None,
+        )?;
         if let Some(node) = obj.get("contract") {
             if let Some(name) = self.text_of(&obj, "contract", node) {
                 self.reference(
@@ -1401,7 +1426,12 @@ impl<'v> FileCx<'v> {
     }
 
     fn exemption(&mut self, node: &Node, what: &str) -> Option<Exemption> {
-        let obj = self.obj(node, format!("the `exemption` of {what}"), EXEMPTION_FIELDS)?;
+        let obj = self.obj(
+            node,
+            format!("the `exemption` of {what}"),
+            EXEMPTION_FIELDS,
+            None,
+        )?;
         Some(Exemption {
             loc: self.loc(obj.pos),
             basis: self
@@ -1412,7 +1442,8 @@ impl<'v> FileCx<'v> {
     }
 
     fn contract(&mut self, node: &Node) {
-        let Some(mut obj) = self.obj(node, "a contract".into(), CONTRACT_FIELDS) else {
+        let Some(mut obj) = self.obj(node, "a contract".into(), CONTRACT_FIELDS, Some("contract"))
+        else {
             return;
         };
         let idx = ContractIdx(self.set.contracts.len() as u32);
@@ -1458,7 +1489,12 @@ impl<'v> FileCx<'v> {
     }
 
     fn assessment(&mut self, node: &Node, n: usize) {
-        let Some(mut obj) = self.obj(node, "an assessment".into(), ASSESSMENT_FIELDS) else {
+        let Some(mut obj) = self.obj(
+            node,
+            "an assessment".into(),
+            ASSESSMENT_FIELDS,
+            Some("assessment"),
+        ) else {
             return;
         };
         let idx = AssessmentIdx(self.set.assessments.len() as u32);
@@ -1467,7 +1503,7 @@ impl<'v> FileCx<'v> {
             self.id(&mut obj, "assessment", EntityRef::Assessment(idx))
         } else {
             let id = format!("{}-{n}", kind.as_deref().unwrap_or("assessment"));
-            self.declare(&id, obj.pos, EntityRef::Assessment(idx), true);
+            self.declare(&id, obj.pos, obj.pos, EntityRef::Assessment(idx), true);
             obj.what = format!("assessment `{id}`");
             id
         };

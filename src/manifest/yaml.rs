@@ -193,8 +193,35 @@ fn options() -> serde_saphyr::Options {
     options
 }
 
+/// Stack of the parsing thread. The deserializer recurses once per nesting level with large
+/// frames in debug builds (about 4 MiB at depth 64); a dedicated thread with a generous stack
+/// keeps the depth limit, not the caller's stack size, the thing that refuses deep input.
+const PARSE_STACK_BYTES: usize = 32 * 1024 * 1024;
+
 /// Parses one YAML (or JSON) document into a tree with positions, under the limits above.
 pub fn parse(text: &str) -> Result<Node, ParseError> {
+    let failed = |message: &str| ParseError {
+        message: message.to_string(),
+        limit: true,
+        duplicate_key: false,
+        line: 0,
+        column: 0,
+    };
+    std::thread::scope(|scope| {
+        match std::thread::Builder::new()
+            .name("lexflow-yaml".into())
+            .stack_size(PARSE_STACK_BYTES)
+            .spawn_scoped(scope, || parse_here(text))
+        {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|_| Err(failed("the YAML parser failed on this input"))),
+            Err(_) => Err(failed("cannot start the YAML parser thread")),
+        }
+    })
+}
+
+fn parse_here(text: &str) -> Result<Node, ParseError> {
     serde_saphyr::from_str_with_options::<Node>(text, options()).map_err(|e| {
         let (line, column) = e
             .location()
@@ -206,13 +233,17 @@ pub fn parse(text: &str) -> Result<Node, ParseError> {
             })
             .unwrap_or((0, 0));
         let raw = e.without_snippet().to_string();
-        let message = clean_message(&raw);
+        let mut message = clean_message(&raw);
         let lower = message.to_lowercase();
+        let limit = lower.contains("budget")
+            || lower.contains("limit")
+            || lower.contains("depth")
+            || lower.contains("alias");
+        if limit && (lower.contains("depth") || lower.contains("recursion")) {
+            message = format!("nesting is deeper than {MAX_DEPTH} levels");
+        }
         ParseError {
-            limit: lower.contains("budget")
-                || lower.contains("limit")
-                || lower.contains("depth")
-                || lower.contains("alias"),
+            limit,
             duplicate_key: lower.contains("duplicate"),
             message,
             line,
@@ -232,6 +263,12 @@ fn clean_message(raw: &str) -> String {
         // "N column M: message"
         if let Some((_, message)) = rest.split_once(": ") {
             text = message.trim();
+        }
+    }
+    // "... at line 2, column 71" repeats the position.
+    if let Some(at) = text.rfind(" at line ") {
+        if text[at + 9..].contains(", column ") {
+            text = &text[..at];
         }
     }
     let text = text
