@@ -628,6 +628,8 @@ fn all_errors_of_a_run_are_collected() {
         ]
     );
     let rendered = render(&errors);
+    // The header names the place; the message does not repeat it.
+    assert!(rendered.contains("× unknown kind `camra`"), "{rendered}");
     assert!(rendered.contains("city.yaml:8:11"), "{rendered}");
     assert!(rendered.contains("did you mean `camera`?"), "{rendered}");
     assert!(rendered.contains("other.yaml:6:12"), "{rendered}");
@@ -682,6 +684,10 @@ fn alias_bomb_is_refused() {
     let e = refused_quickly("bomb.yaml", &text);
     assert_eq!(e.kind, LoadErrorKind::Limit, "{e:#?}");
     assert_eq!(e.file, "bomb.yaml");
+    assert_eq!(
+        e.message,
+        "aliases expand past the safety limit (an alias bomb?)"
+    );
     assert!(e.line() >= 2, "{e:#?}");
 }
 
@@ -695,6 +701,7 @@ fn deep_nesting_is_refused() {
     let e = refused_quickly("deep.yaml", &flow);
     assert_eq!(e.kind, LoadErrorKind::Limit, "{e:#?}");
     assert_eq!(e.line(), 2);
+    assert_eq!(e.message, "nesting is deeper than 64 levels");
     let mut block = String::from("lexflow: 1\nname:\n");
     for depth in 0..10_000 {
         block.push_str(&" ".repeat(depth + 1));

@@ -183,9 +183,15 @@ impl fmt::Debug for NamedLoadError {
     }
 }
 
+/// The message alone when the source is shown (miette's header names file, line and
+/// column), else `file: message`.
 impl fmt::Display for NamedLoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.error, f)
+        if self.named.is_some() && self.error.loc.line > 0 {
+            f.write_str(&self.error.message)
+        } else {
+            fmt::Display::fmt(&self.error, f)
+        }
     }
 }
 

@@ -241,6 +241,16 @@ fn parse_here(text: &str) -> Result<Node, ParseError> {
             || lower.contains("alias");
         if limit && (lower.contains("depth") || lower.contains("recursion")) {
             message = format!("nesting is deeper than {MAX_DEPTH} levels");
+        } else if limit
+            && (lower.contains("alias") || lower.contains("anchor") || lower.contains("replay"))
+        {
+            message = "aliases expand past the safety limit (an alias bomb?)".to_string();
+        } else if lower.contains("budget breached") {
+            let what = message
+                .split_once("breached:")
+                .map(|(_, w)| w.split(['{', '(']).next().unwrap_or(w).trim().to_string())
+                .unwrap_or_default();
+            message = format!("input exceeds a safety limit ({what})");
         }
         ParseError {
             limit,
