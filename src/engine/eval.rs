@@ -7,6 +7,7 @@ use super::value::{Ent, Key, Missing, Truth, Val};
 use crate::date::Date;
 use crate::lang::ast::{ActiveWhen, AddOp, AggregateOp, CmpOp, IsWhat};
 use crate::lang::ir::{Aggregate, Const, Duration, Ex, Field, Kind, Program};
+use crate::manifest::graph::FlowGraph;
 use crate::manifest::model::{country_of, ManifestSet};
 
 /// Facts about the run that every rule reads: the as-of date, country sets resolved at it,
@@ -24,8 +25,10 @@ pub struct World<'a> {
     pub active_flows: Vec<u32>,
     /// Flows active at some time in the as-of year up to the as-of date.
     pub year_flows: Vec<u32>,
-    /// Out-going active flows per system (adjacency for path searches).
-    pub out_flows: Vec<Vec<u32>>,
+    /// The data-flow graph (systems as nodes, flows as edges) the path searches walk.
+    pub graph: &'a FlowGraph,
+    /// Whether each flow is active on the as-of date (path searches skip the others).
+    pub flow_active: Vec<bool>,
 }
 
 fn category_ids(program: &Program, data: &[String]) -> Vec<u32> {
@@ -36,7 +39,7 @@ fn category_ids(program: &Program, data: &[String]) -> Vec<u32> {
 }
 
 impl<'a> World<'a> {
-    pub fn new(program: &'a Program, set: &'a ManifestSet, as_of: Date) -> Self {
+    pub fn new(program: &'a Program, set: &'a ManifestSet, graph: &'a FlowGraph, as_of: Date) -> Self {
         let country_sets = program
             .country_sets
             .iter()
@@ -66,13 +69,13 @@ impl<'a> World<'a> {
         let year_start = as_of.start_of_year();
         let mut active_flows = Vec::new();
         let mut year_flows = Vec::new();
-        let mut out_flows = vec![Vec::new(); set.systems.len()];
+        let mut flow_active = vec![false; set.flows.len()];
         for (i, flow) in set.flows.iter().enumerate() {
             let started = flow.start.is_none_or(|s| s <= as_of);
             if started && flow.end.is_none_or(|e| e >= as_of) {
                 active_flows.push(i as u32);
-                if let Some(out) = out_flows.get_mut(flow.from.0 as usize) {
-                    out.push(i as u32);
+                if let Some(a) = flow_active.get_mut(i) {
+                    *a = true;
                 }
             }
             if started && flow.end.is_none_or(|e| e >= year_start) {
@@ -90,7 +93,8 @@ impl<'a> World<'a> {
             system_cats,
             active_flows,
             year_flows,
-            out_flows,
+            graph,
+            flow_active,
         }
     }
 

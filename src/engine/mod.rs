@@ -11,6 +11,8 @@ pub mod value;
 
 use std::collections::{BTreeSet, VecDeque};
 
+use petgraph::visit::EdgeRef;
+
 use eval::{Evaluator, WitnessPath, World};
 use value::{Ent, Missing, Truth, Val};
 
@@ -18,7 +20,8 @@ use crate::date::Date;
 use crate::findings::{CheckResult, Finding, Location, RuleInfo, Severity, Status, Subject};
 use crate::lang::ir::{Clause, LawIr, Program, Query, RuleIr, TemplatePart};
 use crate::lang::schema::field_name;
-use crate::manifest::model::{EntityRef, ManifestSet};
+use crate::manifest::graph::FlowGraph;
+use crate::manifest::model::{EntityRef, ManifestSet, SysIdx};
 use crate::source::Loc;
 
 /// What to evaluate.
@@ -54,7 +57,13 @@ fn rule_in_force(rule: &RuleIr, as_of: Date) -> bool {
 
 /// Evaluates every selected law's rules in force over the manifests.
 pub fn check(program: &Program, set: &ManifestSet, options: &CheckOptions) -> CheckResult {
-    let world = World::new(program, set, options.as_of);
+    let graph = FlowGraph::build(set);
+    check_graph(program, set, &graph, options)
+}
+
+/// As [`check`], over a graph the caller already built from `set`.
+pub fn check_graph(program: &Program, set: &ManifestSet, graph: &FlowGraph, options: &CheckOptions) -> CheckResult {
+    let world = World::new(program, set, graph, options.as_of);
     let mut result = CheckResult::default();
     for law in &program.laws {
         if !law_selected(law, options) {
@@ -239,36 +248,33 @@ fn search(world: &World, sources: &[Truth], steps: &[Truth], lenient: bool) -> V
     };
     let systems = world.set.systems.len();
     let mut pred: Vec<Option<(u32, bool)>> = vec![None; systems];
-    let mut queue = VecDeque::new();
+    let mut queue: VecDeque<(usize, bool)> = VecDeque::new();
     for (s, truth) in sources.iter().enumerate() {
-        if !ok(Some(truth)) {
-            continue;
-        }
-        for &f in world.out_flows.get(s).map(Vec::as_slice).unwrap_or(&[]) {
-            if !ok(steps.get(f as usize)) {
-                continue;
-            }
-            let Some(flow) = world.set.flows.get(f as usize) else { continue };
-            let to = flow.to.0 as usize;
-            if let Some(slot) = pred.get_mut(to) {
-                if slot.is_none() {
-                    *slot = Some((f, true));
-                    queue.push_back(to);
-                }
-            }
+        if ok(Some(truth)) {
+            queue.push_back((s, true));
         }
     }
-    while let Some(node) = queue.pop_front() {
-        for &f in world.out_flows.get(node).map(Vec::as_slice).unwrap_or(&[]) {
-            if !ok(steps.get(f as usize)) {
+    // Sources are expanded first (their out-flows start paths); every system is then
+    // expanded at most once more, when first reached: O(systems + flows).
+    let mut expanded = vec![false; systems];
+    while let Some((node, is_source_start)) = queue.pop_front() {
+        if !is_source_start {
+            match expanded.get_mut(node) {
+                Some(done) if !*done => *done = true,
+                _ => continue,
+            }
+        }
+        let Some(index) = world.graph.node(SysIdx(node as u32)) else { continue };
+        for edge in world.graph.graph.edges(index) {
+            let f = edge.weight().0;
+            if !world.flow_active.get(f as usize).copied().unwrap_or(false) || !ok(steps.get(f as usize)) {
                 continue;
             }
-            let Some(flow) = world.set.flows.get(f as usize) else { continue };
-            let to = flow.to.0 as usize;
+            let to = edge.target().index();
             if let Some(slot) = pred.get_mut(to) {
                 if slot.is_none() {
-                    *slot = Some((f, false));
-                    queue.push_back(to);
+                    *slot = Some((f, is_source_start));
+                    queue.push_back((to, false));
                 }
             }
         }
