@@ -25,6 +25,22 @@ fn main() {
         let _ = writeln!(out, "    ({name:?}, include_str!({:?})),", path.display().to_string());
     }
     out.push_str("];\n");
+    // The firing example of each bundled rule, for `lexflow explain`.
+    out.push_str("/// (rule id, fires.yaml text) of the bundled rule tests.\npub static EXAMPLES: &[(&str, &str)] = &[\n");
+    let tests = dir.join("tests");
+    println!("cargo:rerun-if-changed={}", tests.display());
+    let mut rules: Vec<String> = std::fs::read_dir(&tests)
+        .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    rules.sort();
+    for rule in &rules {
+        let fires = tests.join(rule).join("fires.yaml");
+        if fires.is_file() {
+            println!("cargo:rerun-if-changed={}", fires.display());
+            let _ = writeln!(out, "    ({rule:?}, include_str!({:?})),", fires.display().to_string());
+        }
+    }
+    out.push_str("];\n");
     let target = Path::new(&std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into())).join("bundled.rs");
     if let Err(e) = std::fs::write(&target, out) {
         panic!("cannot write {}: {e}", target.display());

@@ -4,10 +4,13 @@
 //! `lang` (rule files → checked IR) → `manifest` (YAML/JSON → typed model → graph) →
 //! `engine` (IR over the graph → findings) → `report` (human, JSON, SARIF, ...) → `cli`.
 
+pub mod cli;
 pub mod date;
 pub mod findings;
 pub mod source;
 pub mod vocab;
 
 pub mod manifest;
+pub mod engine;
 pub mod lang;
+pub mod report;

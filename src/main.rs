@@ -1,4 +1,6 @@
+use clap::Parser;
+
 fn main() {
-    eprintln!("lexflow: not built yet");
-    std::process::exit(2);
+    let cli = lexflow::cli::Cli::parse();
+    std::process::exit(lexflow::cli::run(cli));
 }

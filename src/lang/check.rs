@@ -19,6 +19,13 @@ type Res<T> = Result<T, LangError>;
 /// Returns every error found, not only the first.
 pub fn compile(sources: SourceMap, files: &[PolicyFile]) -> Result<Program, (SourceMap, Vec<LangError>)> {
     let mut checker = Checker::default();
+    checker.bundled_files = sources
+        .files
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.name.starts_with("<bundled>/"))
+        .map(|(i, _)| crate::source::FileId(i as u32))
+        .collect();
     checker.collect(files);
     let mut program = Program::default();
     checker.build_vocabulary(&mut program);
@@ -52,6 +59,7 @@ struct Checker<'a> {
     used_defines: HashSet<(Option<String>, String)>,
     errors: Vec<LangError>,
     warnings: Vec<LangError>,
+    bundled_files: HashSet<crate::source::FileId>,
 }
 
 /// A variable in scope.
@@ -441,6 +449,11 @@ impl<'a> Checker<'a> {
     fn warn_unused(&mut self) {
         let mut unused = Vec::new();
         for (name, define) in &self.global_defines {
+            // The bundled library's shared definitions (`personal`, `quasi_identifiers`) are
+            // there for any pack to use; not every selection of packs uses each.
+            if self.bundled_files.contains(&define.span.file) && !self.used_defines.contains(&(None, name.clone())) {
+                continue;
+            }
             if !self.used_defines.contains(&(None, name.clone())) {
                 unused.push(define.name.clone());
             }
@@ -922,7 +935,11 @@ impl<'a> Checker<'a> {
             });
             return Err(e);
         }
-        let (l, r) = if swapped { (sex, fex) } else { (fex, sex) };
+        let (mut l, mut r) = if swapped { (sex, fex) } else { (fex, sex) };
+        if fty == Ty::Country || sty == Ty::Country {
+            l = Ex::CountryOf(Box::new(l));
+            r = Ex::CountryOf(Box::new(r));
+        }
         Ok((Ex::Compare(op, Box::new(l), Box::new(r)), Ty::Bool))
     }
 
@@ -1122,7 +1139,9 @@ pub fn free_slots(ex: &Ex, aggregate_free: &[BTreeSet<Slot>], out: &mut BTreeSet
             out.insert(*s);
         }
         Ex::Field(e, _) | Ex::Not(e) | Ex::Is(e, _) | Ex::Active(e, _) | Ex::Leaves(e, _) | Ex::Enters(e, _)
-        | Ex::InCountries(e, _, _) | Ex::HasCategories(e, _, _) | Ex::HasCountry(e, _, _) => free_slots(e, aggregate_free, out),
+        | Ex::InCountries(e, _, _) | Ex::HasCategories(e, _, _) | Ex::HasCountry(e, _, _) | Ex::CountryOf(e) => {
+            free_slots(e, aggregate_free, out)
+        }
         Ex::And(v) | Ex::Or(v) => v.iter().for_each(|e| free_slots(e, aggregate_free, out)),
         Ex::Compare(_, a, b) | Ex::HasValue(a, b) | Ex::Arith(a, _, b) => {
             free_slots(a, aggregate_free, out);

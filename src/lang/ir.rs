@@ -239,6 +239,8 @@ pub enum Ex {
     Let(Slot, Box<Ex>, Box<Ex>),
     Aggregate(AggId),
     AsOf,
+    /// The country part of a location (`CN-GD` → `CN`), so locations compare by country.
+    CountryOf(Box<Ex>),
 }
 
 /// A join that lets a correlated aggregate use a hash index instead of a scan:

@@ -27,6 +27,11 @@ pub fn bundled_files() -> &'static [(&'static str, &'static str)] {
     bundled::BUNDLED
 }
 
+/// The manifest each bundled rule's test fires on: (rule id, YAML text).
+pub fn bundled_examples() -> &'static [(&'static str, &'static str)] {
+    bundled::EXAMPLES
+}
+
 /// Largest rule file accepted.
 const MAX_POLICY_BYTES: u64 = 4 * 1024 * 1024;
 
@@ -55,14 +60,36 @@ pub struct PolicySelection {
 pub fn load_program(selection: &PolicySelection) -> Result<Program, PolicyErrors> {
     let mut loader = Loader::default();
     if selection.bundled {
+        // A user file with a bundled file's name replaces it (`lexflow test policies/`
+        // compiles the working copy of the packs, not the embedded one).
+        let overridden = user_file_names(&selection.paths);
         for (name, text) in bundled_files() {
-            loader.add_text(format!("<bundled>/{name}"), text.to_string(), None);
+            if !overridden.contains(*name) {
+                loader.add_text(format!("<bundled>/{name}"), text.to_string(), None);
+            }
         }
     }
     for path in &selection.paths {
         loader.add_path(path);
     }
     loader.finish()
+}
+
+fn user_file_names(paths: &[PathBuf]) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for path in paths {
+        let files: Vec<PathBuf> = if path.is_dir() {
+            std::fs::read_dir(path).map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect()).unwrap_or_default()
+        } else {
+            vec![path.clone()]
+        };
+        for file in files {
+            if let Some(name) = file.file_name().and_then(|n| n.to_str()) {
+                names.insert(name.to_string());
+            }
+        }
+    }
+    names
 }
 
 /// Compiles rule files given as text (tests, `lexflow test`), after the bundled vocabulary

@@ -1,0 +1,330 @@
+//! The command line: a thin layer that wires the pipeline stages together and maps
+//! outcomes to exit codes (SPEC §4): 0 nothing open at or above `--fail-on`, 1 open
+//! findings at or above it, 2 the input could not be read.
+
+pub mod testing;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::date::Date;
+use crate::engine::{self, CheckOptions};
+use crate::findings::Severity;
+use crate::lang::{self, PolicySelection, Program};
+use crate::manifest;
+use crate::report::{self, Format, RenderContext};
+
+#[derive(Parser, Debug)]
+#[command(name = "lexflow", version, about = "Policy-as-code compliance for smart-city data flows (PIPL, CAC, CSL, DSL, GDPR)")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct PolicyArgs {
+    /// Add rule files or folders (a pack with a bundled pack's name replaces it).
+    #[arg(long = "policy", value_name = "PATH")]
+    pub policy: Vec<PathBuf>,
+    /// Leave the bundled law packs out.
+    #[arg(long)]
+    pub no_bundled: bool,
+    /// Select laws by short name, comma-separated (e.g. `pipl,gdpr`); default: those on by default.
+    #[arg(long, value_delimiter = ',', value_name = "LAWS")]
+    pub law: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check manifests (files or folders) against the law packs.
+    Check {
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        #[command(flatten)]
+        policies: PolicyArgs,
+        /// Output format; may be repeated, paired in order with --output.
+        #[arg(long, value_name = "FORMAT")]
+        format: Vec<String>,
+        /// Output file for the format at the same position (default: stdout).
+        #[arg(long, value_name = "FILE")]
+        output: Vec<PathBuf>,
+        /// Date of judgement, YYYY-MM-DD (default: today).
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<String>,
+        /// Lowest severity that makes the exit code 1.
+        #[arg(long, value_name = "SEVERITY", default_value = "error")]
+        fail_on: String,
+        /// Report only findings not recorded in this baseline.
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<PathBuf>,
+        /// Record the current findings' fingerprints in this file.
+        #[arg(long, value_name = "FILE")]
+        write_baseline: Option<PathBuf>,
+        /// Accepted findings (rule, subject, justification, approver, ticket, expires).
+        #[arg(long, value_name = "FILE")]
+        waivers: Option<PathBuf>,
+        /// Colours in the human format: auto, always, never.
+        #[arg(long, default_value = "auto", value_name = "WHEN")]
+        color: String,
+    },
+    /// List the loaded laws and their rules.
+    Rules {
+        #[command(flatten)]
+        policies: PolicyArgs,
+    },
+    /// Show a rule: its law, citation, legal text, dates, severity and remedy.
+    Explain {
+        rule: String,
+        #[command(flatten)]
+        policies: PolicyArgs,
+    },
+    /// Run the rule tests beside rule files (PATH/tests/RULE-ID/fires*.yaml, quiet*.yaml).
+    Test {
+        #[arg(default_value = "policies")]
+        path: PathBuf,
+    },
+}
+
+/// A failure that ends the run with exit code 2, already shown to the user.
+pub struct InputError;
+
+fn show(report: miette::Report) {
+    show_diagnostic(report.as_ref());
+}
+
+/// Prints a diagnostic on stderr: colours on a terminal, plain text otherwise (CI logs).
+pub fn show_diagnostic(diagnostic: &dyn miette::Diagnostic) {
+    let theme = if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    let handler = miette::GraphicalReportHandler::new_themed(theme).with_context_lines(1);
+    let mut out = String::new();
+    if handler.render_report(&mut out, diagnostic).is_err() {
+        out = diagnostic.to_string();
+    }
+    eprintln!("{out}");
+}
+
+fn input_error(title: &str, help: &str) -> InputError {
+    show(miette::miette!(help = help.to_string(), "{title}"));
+    InputError
+}
+
+pub fn load_policies(args: &PolicyArgs) -> Result<Program, InputError> {
+    let selection = PolicySelection { bundled: !args.no_bundled, paths: args.policy.clone() };
+    match lang::load_program(&selection) {
+        Ok(program) => {
+            for warning in &program.warnings {
+                show(warning.to_report(&program.sources));
+            }
+            if !args.law.is_empty() {
+                for name in &args.law {
+                    if !program.laws.iter().any(|l| l.name.eq_ignore_ascii_case(name)) {
+                        let known: Vec<&str> = program.laws.iter().map(|l| l.name.as_str()).collect();
+                        let hint = match crate::vocab::did_you_mean(&name.to_uppercase(), known.iter().copied()) {
+                            Some(s) => format!("did you mean `{s}`? loaded laws: {}", known.join(", ")),
+                            None => format!("loaded laws: {}", known.join(", ")),
+                        };
+                        return Err(input_error(&format!("unknown law `{name}` in --law"), &hint));
+                    }
+                }
+            }
+            Ok(program)
+        }
+        Err(errors) => {
+            for report in errors.reports() {
+                show(report);
+            }
+            eprintln!("lexflow: {} error(s) in the rule files", errors.errors.len());
+            Err(InputError)
+        }
+    }
+}
+
+fn parse_date(text: &str, what: &str) -> Result<Date, InputError> {
+    Date::parse(text).ok_or_else(|| input_error(&format!("{what} `{text}` is not a date"), "write dates as YYYY-MM-DD, e.g. 2026-06-01"))
+}
+
+/// Runs the CLI; returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    let outcome = match cli.command {
+        Command::Check { paths, policies, format, output, as_of, fail_on, baseline, write_baseline, waivers, color } => {
+            check(CheckArgs { paths, policies, format, output, as_of, fail_on, baseline, write_baseline, waivers, color })
+        }
+        Command::Rules { policies } => rules(&policies),
+        Command::Explain { rule, policies } => explain(&rule, &policies),
+        Command::Test { path } => testing::run_tests(&path),
+    };
+    outcome.unwrap_or(2)
+}
+
+struct CheckArgs {
+    paths: Vec<PathBuf>,
+    policies: PolicyArgs,
+    format: Vec<String>,
+    output: Vec<PathBuf>,
+    as_of: Option<String>,
+    fail_on: String,
+    baseline: Option<PathBuf>,
+    write_baseline: Option<PathBuf>,
+    waivers: Option<PathBuf>,
+    color: String,
+}
+
+fn read_text(path: &PathBuf, what: &str) -> Result<String, InputError> {
+    std::fs::read_to_string(path).map_err(|e| input_error(&format!("cannot read {what} {}: {e}", path.display()), "check the path"))
+}
+
+fn check(args: CheckArgs) -> Result<i32, InputError> {
+    let fail_on = Severity::parse(&args.fail_on)
+        .ok_or_else(|| input_error(&format!("--fail-on `{}` is not a severity", args.fail_on), "use error, warning or review"))?;
+    let as_of = match &args.as_of {
+        Some(text) => parse_date(text, "--as-of")?,
+        None => Date::today(),
+    };
+    let mut formats = Vec::new();
+    for text in if args.format.is_empty() { vec!["human".to_string()] } else { args.format.clone() } {
+        let format: Format = text.parse().map_err(|_| {
+            input_error(&format!("unknown format `{text}`"), "formats: human, json, sarif, junit, github, markdown, html")
+        })?;
+        formats.push(format);
+    }
+    if args.output.len() > formats.len() {
+        return Err(input_error("more --output than --format", "give one --format before each --output"));
+    }
+    let waivers = match &args.waivers {
+        Some(path) => {
+            let text = read_text(path, "waivers file")?;
+            match report::waivers::load_waivers(&path.display().to_string(), &text) {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    show(miette::Report::new(e));
+                    return Err(InputError);
+                }
+            }
+        }
+        None => None,
+    };
+    let baseline_text = match &args.baseline {
+        Some(path) => Some(read_text(path, "baseline")?),
+        None => None,
+    };
+    let program = load_policies(&args.policies)?;
+    let (set, load_report) = match manifest::load_paths(&args.paths, &program.vocab) {
+        Ok(loaded) => loaded,
+        Err(errors) => {
+            let count = errors.len();
+            for error in &errors {
+                show_diagnostic(error);
+            }
+            eprintln!("lexflow: {count} problem(s) in the manifests");
+            return Err(InputError);
+        }
+    };
+    if load_report.loaded.is_empty() {
+        return Err(input_error("no manifests found", "a manifest is a .yaml, .yml or .json file whose top-level mapping has the key `lexflow`"));
+    }
+    let skipped = load_report.skipped.len() + load_report.other_files;
+    if skipped > 0 {
+        eprintln!("lexflow: skipped {skipped} file(s) that are not manifests");
+    }
+    let options = CheckOptions {
+        as_of,
+        laws: if args.policies.law.is_empty() { None } else { Some(args.policies.law.clone()) },
+    };
+    let mut result = engine::check(&program, &set, &options);
+    // Waivers before the baseline, so that a waiver of a baselined finding is not reported
+    // as matching nothing.
+    if let Some(waivers) = &waivers {
+        report::waivers::apply_waivers(&mut result, waivers, as_of);
+    }
+    if let Some(path) = &args.write_baseline {
+        report::write_atomically(path, &report::baseline::write_baseline(&result))
+            .map_err(|e| input_error(&format!("cannot write baseline {}: {e}", path.display()), "check the folder exists and is writable"))?;
+    }
+    if let Some(text) = &baseline_text {
+        if let Err(e) = report::baseline::apply_baseline(&mut result, text) {
+            return Err(input_error(&format!("bad baseline: {e}"), "write one with --write-baseline FILE"));
+        }
+    }
+    let color = match args.color.as_str() {
+        "always" => true,
+        "never" => false,
+        _ => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let ctx = RenderContext { color, as_of: Some(as_of), fail_on, ..RenderContext::default() };
+    for (i, format) in formats.iter().enumerate() {
+        let text = report::render(*format, &result, &ctx);
+        match args.output.get(i) {
+            Some(path) => report::write_atomically(path, &text)
+                .map_err(|e| input_error(&format!("cannot write {}: {e}", path.display()), "check the folder exists and is writable"))?,
+            None => {
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(text.as_bytes());
+                let _ = out.flush();
+            }
+        }
+    }
+    Ok(if report::fails(&result, fail_on) { 1 } else { 0 })
+}
+
+fn rules(args: &PolicyArgs) -> Result<i32, InputError> {
+    let program = load_policies(args)?;
+    let mut out = String::new();
+    for law in &program.laws {
+        let status = if law.on_by_default { "on by default" } else { "off by default; --law to enable" };
+        let effective = law.effective.map(|d| format!(", in force from {d}")).unwrap_or_default();
+        out.push_str(&format!("{} — {} ({status}{effective})\n", law.name, law.title));
+        for rule in &law.rules {
+            let dates = match (rule.effective, rule.until) {
+                (_, Some(until)) => format!(" [until {until}]"),
+                (Some(from), None) if Some(from) != law.effective => format!(" [from {from}]"),
+                _ => String::new(),
+            };
+            out.push_str(&format!("  {:<24} {:<8} {:<28} {}{dates}\n", rule.id, rule.severity.as_str(), rule.citation, rule.title));
+        }
+    }
+    print!("{out}");
+    Ok(0)
+}
+
+fn explain(id: &str, args: &PolicyArgs) -> Result<i32, InputError> {
+    let program = load_policies(args)?;
+    let Some((law, rule)) = program.find_rule(id) else {
+        let ids: Vec<&str> = program.rules().map(|(_, r)| r.id.as_str()).collect();
+        let hint = match crate::vocab::did_you_mean(&id.to_uppercase(), ids.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`? `lexflow rules` lists them all"),
+            None => "`lexflow rules` lists every rule".to_string(),
+        };
+        return Err(input_error(&format!("no rule `{id}`"), &hint));
+    };
+    let mut out = String::new();
+    out.push_str(&format!("{} — {}\n", rule.id, rule.title));
+    out.push_str(&format!("law:       {} — {}\n", law.name, law.title));
+    out.push_str(&format!("citation:  {}\n", rule.citation));
+    out.push_str(&format!("severity:  {}\n", rule.severity.as_str()));
+    let from = rule.effective.map(|d| d.to_string()).unwrap_or_else(|| "always".into());
+    let until = rule.until.map(|d| format!(" until {d}")).unwrap_or_default();
+    out.push_str(&format!("in force:  from {from}{until}\n"));
+    if let Some(source) = &law.source {
+        out.push_str(&format!("source:    {source}\n"));
+    }
+    if let Some(text) = &rule.text {
+        out.push_str(&format!("\nLegal text:\n  {text}\n"));
+    }
+    if let Some(explain) = &rule.explain {
+        out.push_str(&format!("\nWhat it means:\n  {explain}\n"));
+    }
+    if !rule.remedy.is_empty() {
+        out.push_str(&format!("\nRemedy:\n  {}\n", rule.remedy));
+    }
+    if let Some(example) = testing::example_for(&rule.id) {
+        out.push_str(&format!("\nA manifest it fires on ({}):\n{}", example.0, example.1));
+    }
+    print!("{out}");
+    Ok(0)
+}

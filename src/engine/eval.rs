@@ -1,0 +1,735 @@
+//! Expression evaluation over the manifest set: field access, Kleene logic, country and
+//! category tests, and aggregates answered from hash indexes built once per rule.
+
+use std::collections::{HashMap, HashSet};
+
+use super::value::{Ent, Key, Missing, Truth, Val};
+use crate::date::Date;
+use crate::lang::ast::{ActiveWhen, AddOp, AggregateOp, CmpOp, IsWhat};
+use crate::lang::ir::{Aggregate, Const, Duration, Ex, Field, Kind, Program};
+use crate::manifest::model::{country_of, ManifestSet};
+
+/// Facts about the run that every rule reads: the as-of date, country sets resolved at it,
+/// category ids of every flow and collection, and the flows in force.
+pub struct World<'a> {
+    pub program: &'a Program,
+    pub set: &'a ManifestSet,
+    pub as_of: Date,
+    pub year_start: Date,
+    pub country_sets: Vec<HashSet<&'a str>>,
+    pub flow_cats: Vec<Vec<u32>>,
+    pub collection_cats: Vec<Vec<Vec<u32>>>,
+    pub system_cats: Vec<Vec<u32>>,
+    /// Flows active on the as-of date (the ones quantifiers and path searches see).
+    pub active_flows: Vec<u32>,
+    /// Flows active at some time in the as-of year up to the as-of date.
+    pub year_flows: Vec<u32>,
+    /// Out-going active flows per system (adjacency for path searches).
+    pub out_flows: Vec<Vec<u32>>,
+}
+
+fn category_ids(program: &Program, data: &[String]) -> Vec<u32> {
+    let mut ids: Vec<u32> = data.iter().filter_map(|c| program.taxonomy.index.get(c).map(|&i| i as u32)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+impl<'a> World<'a> {
+    pub fn new(program: &'a Program, set: &'a ManifestSet, as_of: Date) -> Self {
+        let country_sets = program
+            .country_sets
+            .iter()
+            .map(|s| {
+                s.entries
+                    .iter()
+                    .filter(|e| e.from.is_none_or(|d| d <= as_of) && e.until.is_none_or(|d| as_of < d))
+                    .map(|e| e.code.as_str())
+                    .collect()
+            })
+            .collect();
+        let flow_cats = set.flows.iter().map(|f| category_ids(program, &f.data)).collect();
+        let collection_cats: Vec<Vec<Vec<u32>>> = set
+            .systems
+            .iter()
+            .map(|s| s.collects.iter().map(|c| category_ids(program, &c.data)).collect())
+            .collect();
+        let system_cats = collection_cats
+            .iter()
+            .map(|cols| {
+                let mut all: Vec<u32> = cols.iter().flatten().copied().collect();
+                all.sort_unstable();
+                all.dedup();
+                all
+            })
+            .collect();
+        let year_start = as_of.start_of_year();
+        let mut active_flows = Vec::new();
+        let mut year_flows = Vec::new();
+        let mut out_flows = vec![Vec::new(); set.systems.len()];
+        for (i, flow) in set.flows.iter().enumerate() {
+            let started = flow.start.is_none_or(|s| s <= as_of);
+            if started && flow.end.is_none_or(|e| e >= as_of) {
+                active_flows.push(i as u32);
+                if let Some(out) = out_flows.get_mut(flow.from.0 as usize) {
+                    out.push(i as u32);
+                }
+            }
+            if started && flow.end.is_none_or(|e| e >= year_start) {
+                year_flows.push(i as u32);
+            }
+        }
+        World {
+            program,
+            set,
+            as_of,
+            year_start,
+            country_sets,
+            flow_cats,
+            collection_cats,
+            system_cats,
+            active_flows,
+            year_flows,
+            out_flows,
+        }
+    }
+
+    /// Every entity of a kind, as quantifiers range over them.
+    pub fn entities(&self, kind: Kind, whole_year: bool) -> Vec<Ent> {
+        let set = self.set;
+        match kind {
+            Kind::Organization => (0..set.organizations.len() as u32).map(Ent::Org).collect(),
+            Kind::System => (0..set.systems.len() as u32).map(Ent::Sys).collect(),
+            Kind::Flow if whole_year => self.year_flows.iter().map(|&i| Ent::Flow(i)).collect(),
+            Kind::Flow => self.active_flows.iter().map(|&i| Ent::Flow(i)).collect(),
+            Kind::Contract => (0..set.contracts.len() as u32).map(Ent::Contract).collect(),
+            Kind::Assessment => (0..set.assessments.len() as u32).map(Ent::Assessment).collect(),
+            Kind::Collection => set
+                .systems
+                .iter()
+                .enumerate()
+                .flat_map(|(s, sys)| (0..sys.collects.len() as u32).map(move |c| Ent::Collection(s as u32, c)))
+                .collect(),
+            Kind::Transfer | Kind::Exemption | Kind::Path => Vec::new(),
+        }
+    }
+}
+
+/// A witness path: systems visited and flows taken.
+#[derive(Clone, Debug, Default)]
+pub struct WitnessPath {
+    pub systems: Vec<u32>,
+    pub flows: Vec<u32>,
+}
+
+/// Index of one correlated aggregate: candidates by join key, and results by key where the
+/// result does not depend on anything but the key.
+#[derive(Default)]
+struct AggregateIndex<'a> {
+    built: bool,
+    by_key: HashMap<Key<'a>, Vec<Ent>>,
+    all: Vec<Ent>,
+    cache: HashMap<Key<'a>, Val<'a>>,
+    constant: Option<Val<'a>>,
+}
+
+/// Evaluation state of one rule: variable slots, witness paths, aggregate indexes.
+pub struct Evaluator<'a> {
+    pub world: &'a World<'a>,
+    pub env: Vec<Option<Val<'a>>>,
+    pub paths: Vec<WitnessPath>,
+    aggregates: &'a [Aggregate],
+    indexes: Vec<AggregateIndex<'a>>,
+}
+
+fn missing(entity: Ent, field: Field) -> Val<'static> {
+    Val::Unknown(Missing { entity: Some(entity), field: Some(field) })
+}
+
+fn opt_bool<'a>(v: Option<bool>, e: Ent, f: Field) -> Val<'a> {
+    v.map(Val::Bool).unwrap_or_else(|| missing(e, f))
+}
+
+fn opt_num<'a>(v: Option<u64>, e: Ent, f: Field) -> Val<'a> {
+    v.map(|n| Val::Num(i64::try_from(n).unwrap_or(i64::MAX))).unwrap_or_else(|| missing(e, f))
+}
+
+fn opt_date<'a>(v: Option<Date>, e: Ent, f: Field) -> Val<'a> {
+    v.map(Val::Date).unwrap_or_else(|| missing(e, f))
+}
+
+fn opt_text<'a>(v: &'a Option<String>, e: Ent, f: Field) -> Val<'a> {
+    v.as_deref().map(Val::Text).unwrap_or_else(|| missing(e, f))
+}
+
+fn opt_texts<'a>(v: &'a Option<Vec<String>>, e: Ent, f: Field) -> Val<'a> {
+    match v {
+        Some(list) => Val::List(list.iter().map(|s| Val::Text(s.as_str())).collect()),
+        None => missing(e, f),
+    }
+}
+
+fn add_months(date: Date, months: i64) -> Date {
+    let (y, m, d) = date.ymd();
+    let total = i64::from(y) * 12 + i64::from(m) - 1 + months;
+    let year = total.div_euclid(12) as i32;
+    let month = (total.rem_euclid(12) + 1) as u32;
+    // Clamp the day to the month's length (31 January + 1 month = 28/29 February).
+    (0..4).find_map(|back| Date::from_ymd(year, month, d.saturating_sub(back))).unwrap_or(date)
+}
+
+fn add_duration(date: Date, dur: Duration, sign: i64) -> Date {
+    let mut result = add_months(date, sign * dur.months).add_days(sign * dur.days);
+    let mut remaining = dur.working_days;
+    while remaining > 0 {
+        result = result.add_days(sign);
+        if result.weekday() < 5 {
+            remaining -= 1;
+        }
+        // Bounded by the duration the rule file states.
+    }
+    result
+}
+
+impl<'a> Evaluator<'a> {
+    pub fn new(world: &'a World<'a>, slots: usize, aggregates: &'a [Aggregate]) -> Self {
+        Evaluator {
+            world,
+            env: vec![None; slots],
+            paths: Vec::new(),
+            aggregates,
+            indexes: (0..aggregates.len()).map(|_| AggregateIndex::default()).collect(),
+        }
+    }
+
+    pub fn bind(&mut self, slot: usize, value: Val<'a>) {
+        if let Some(s) = self.env.get_mut(slot) {
+            *s = Some(value);
+        }
+    }
+
+    pub fn truth(&mut self, ex: &'a Ex) -> Truth {
+        let v = self.eval(ex);
+        Truth::of(&v)
+    }
+
+    pub fn field(&self, entity: Ent, field: Field) -> Val<'a> {
+        let set: &'a ManifestSet = self.world.set;
+        let e = entity;
+        use Field::*;
+        match entity {
+            Ent::Org(i) => {
+                let Some(o) = set.organizations.get(i as usize) else { return Val::unknown() };
+                match field {
+                    OrgId => Val::Text(&o.id),
+                    OrgName => opt_text(&o.name, e, field),
+                    OrgCountry => Val::Text(&o.country),
+                    OrgKind => Val::Text(&o.kind),
+                    OrgCiio => opt_bool(o.ciio, e, field),
+                    OrgCiioDesignatedBy => opt_text(&o.ciio_designated_by, e, field),
+                    OrgRepresentativeIn => opt_texts(&o.representative_in, e, field),
+                    OrgDpo => opt_bool(o.dpo, e, field),
+                    OrgPiProtectionOfficer => opt_bool(o.pi_protection_officer, e, field),
+                    OrgEmployees => opt_num(o.employees, e, field),
+                    OrgDpfCertified => opt_bool(o.dpf_certified, e, field),
+                    OrgDpfCertifiedSince => opt_date(o.dpf_certified_since, e, field),
+                    OrgImportantDataNotified => opt_bool(o.important_data_notified, e, field),
+                    _ => Val::unknown(),
+                }
+            }
+            Ent::Sys(i) => {
+                let Some(s) = set.systems.get(i as usize) else { return Val::unknown() };
+                match field {
+                    SysId => Val::Text(&s.id),
+                    SysName => opt_text(&s.name, e, field),
+                    SysKind => Val::Text(&s.kind),
+                    SysOperator => Val::Ent(Ent::Org(s.operator.0)),
+                    SysProcessor => s.processor.map(|p| Val::Ent(Ent::Org(p.0))).unwrap_or_else(|| missing(e, field)),
+                    SysLocation => Val::Text(&s.location),
+                    SysPublicSpace => opt_bool(s.public_space, e, field),
+                    SysPrivateSpace => opt_bool(s.private_space, e, field),
+                    SysSignage => opt_bool(s.signage, e, field),
+                    SysRetentionDays => opt_num(s.retention_days, e, field),
+                    SysLogRetentionDays => opt_num(s.log_retention_days, e, field),
+                    SysSecurity => opt_texts(&s.security, e, field),
+                    SysAutomatedDecision => opt_text(&s.automated_decision, e, field),
+                    SysSignificantEffect => opt_bool(s.significant_effect, e, field),
+                    SysCollected => Val::Cats(self.world.system_cats.get(i as usize).map(Vec::as_slice).unwrap_or(&[])),
+                    SysIndividuals => {
+                        let mut total: i64 = 0;
+                        for c in &s.collects {
+                            match c.individuals {
+                                Some(n) => total = total.saturating_add(i64::try_from(n).unwrap_or(i64::MAX)),
+                                None => return missing(e, field),
+                            }
+                        }
+                        Val::Num(total)
+                    }
+                    _ => Val::unknown(),
+                }
+            }
+            Ent::Collection(s, c) => {
+                let Some(col) = set.systems.get(s as usize).and_then(|sys| sys.collects.get(c as usize)) else {
+                    return Val::unknown();
+                };
+                match field {
+                    ColSystem => Val::Ent(Ent::Sys(s)),
+                    ColData => Val::Cats(
+                        self.world
+                            .collection_cats
+                            .get(s as usize)
+                            .and_then(|v| v.get(c as usize))
+                            .map(Vec::as_slice)
+                            .unwrap_or(&[]),
+                    ),
+                    ColSubjects => opt_text(&col.subjects, e, field),
+                    ColSubjectsIn => opt_texts(&col.subjects_in, e, field),
+                    ColIndividuals => opt_num(col.individuals, e, field),
+                    ColYoungestAge => opt_num(col.youngest_age, e, field),
+                    ColPurpose => opt_text(&col.purpose, e, field),
+                    ColLegalBasis => opt_text(&col.legal_basis, e, field),
+                    ColBasisReference => opt_text(&col.basis_reference, e, field),
+                    ColSpecialCondition => opt_text(&col.special_condition, e, field),
+                    ColConsent => opt_text(&col.consent, e, field),
+                    ColNotice => opt_bool(col.notice, e, field),
+                    _ => Val::unknown(),
+                }
+            }
+            Ent::Flow(i) => {
+                let Some(f) = set.flows.get(i as usize) else { return Val::unknown() };
+                match field {
+                    FlowId => Val::Text(&f.id),
+                    FlowFrom => Val::Ent(Ent::Sys(f.from.0)),
+                    FlowTo => Val::Ent(Ent::Sys(f.to.0)),
+                    FlowData => Val::Cats(self.world.flow_cats.get(i as usize).map(Vec::as_slice).unwrap_or(&[])),
+                    FlowPurpose => opt_text(&f.purpose, e, field),
+                    FlowLegalBasis => opt_text(&f.legal_basis, e, field),
+                    FlowBasisReference => opt_text(&f.basis_reference, e, field),
+                    FlowSpecialCondition => opt_text(&f.special_condition, e, field),
+                    FlowConsent => opt_text(&f.consent, e, field),
+                    FlowIndividuals => opt_num(f.individuals, e, field),
+                    FlowEncrypted => opt_bool(f.encrypted, e, field),
+                    FlowStart => opt_date(f.start, e, field),
+                    FlowEnd => opt_date(f.end, e, field),
+                    FlowRemoteAccess => opt_bool(f.remote_access, e, field),
+                    FlowRecipientRole => Val::Text(f.recipient_role(set)),
+                    FlowAnonymized => opt_bool(f.anonymized, e, field),
+                    FlowPseudonymized => opt_bool(f.pseudonymized, e, field),
+                    FlowImportantData => opt_bool(f.important_data, e, field),
+                    FlowForeignAuthority => opt_bool(f.foreign_authority, e, field),
+                    FlowAuthorityApproval => opt_bool(f.authority_approval, e, field),
+                    FlowAutomatedDecision => opt_text(&f.automated_decision, e, field),
+                    FlowSignificantEffect => opt_bool(f.significant_effect, e, field),
+                    FlowTransfer => f.transfer.as_ref().map(|_| Val::Ent(Ent::Transfer(i))).unwrap_or_else(|| missing(e, field)),
+                    FlowExemption => f.exemption.as_ref().map(|_| Val::Ent(Ent::Exemption(i))).unwrap_or_else(|| missing(e, field)),
+                    _ => Val::unknown(),
+                }
+            }
+            Ent::Transfer(i) => {
+                let Some(t) = set.flows.get(i as usize).and_then(|f| f.transfer.as_ref()) else { return Val::unknown() };
+                match field {
+                    TransferMechanism => opt_text(&t.mechanism, e, field),
+                    TransferContract => t.contract.map(|c| Val::Ent(Ent::Contract(c.0))).unwrap_or_else(|| missing(e, field)),
+                    TransferSince => opt_date(t.since, e, field),
+                    TransferUntil => opt_date(t.until, e, field),
+                    _ => Val::unknown(),
+                }
+            }
+            Ent::Exemption(i) => {
+                let Some(x) = set.flows.get(i as usize).and_then(|f| f.exemption.as_ref()) else { return Val::unknown() };
+                match field {
+                    ExemptionBasis => Val::Text(&x.basis),
+                    ExemptionEvidence => opt_text(&x.evidence, e, field),
+                    _ => Val::unknown(),
+                }
+            }
+            Ent::Contract(i) => {
+                let Some(c) = set.contracts.get(i as usize) else { return Val::unknown() };
+                match field {
+                    ContractId => Val::Text(&c.id),
+                    ContractParties => Val::List(c.parties.iter().map(|p| Val::Ent(Ent::Org(p.0))).collect()),
+                    ContractKind => Val::Text(&c.kind),
+                    ContractSince => opt_date(c.since, e, field),
+                    ContractUntil => opt_date(c.until, e, field),
+                    ContractFiled => opt_date(c.filed, e, field),
+                    ContractClauses => opt_texts(&c.clauses, e, field),
+                    _ => Val::unknown(),
+                }
+            }
+            Ent::Assessment(i) => {
+                let Some(a) = set.assessments.get(i as usize) else { return Val::unknown() };
+                match field {
+                    AssessmentId => Val::Text(&a.id),
+                    AssessmentKind => Val::Text(&a.kind),
+                    AssessmentCovers => Val::List(a.covers.iter().map(|r| Val::Ent(super::entity_of(*r))).collect()),
+                    AssessmentDate => opt_date(a.date, e, field),
+                    AssessmentResidualRisk => opt_text(&a.residual_risk, e, field),
+                    AssessmentConsultedAuthority => opt_bool(a.consulted_authority, e, field),
+                    AssessmentValidUntil => opt_date(a.valid_until, e, field),
+                    _ => Val::unknown(),
+                }
+            }
+            Ent::Path(i) => {
+                let Some(p) = self.paths.get(i as usize) else { return Val::unknown() };
+                match field {
+                    PathLength => Val::Num(p.flows.len() as i64),
+                    PathSource => p.systems.first().map(|&s| Val::Ent(Ent::Sys(s))).unwrap_or_else(Val::unknown),
+                    PathTarget => p.systems.last().map(|&s| Val::Ent(Ent::Sys(s))).unwrap_or_else(Val::unknown),
+                    _ => Val::unknown(),
+                }
+            }
+        }
+    }
+
+    fn country_in(&self, value: &Val<'a>, set: usize) -> Option<bool> {
+        match value {
+            Val::Text(code) => Some(self.world.country_sets.get(set).is_some_and(|s| s.contains(country_of(code)))),
+            _ => None,
+        }
+    }
+
+    fn location_of_end(&self, flow: u32, from: bool) -> Option<&'a str> {
+        let set: &'a ManifestSet = self.world.set;
+        let f = set.flows.get(flow as usize)?;
+        let sys = if from { f.from } else { f.to };
+        set.systems.get(sys.0 as usize).map(|s| s.location.as_str())
+    }
+
+    pub fn eval(&mut self, ex: &'a Ex) -> Val<'a> {
+        match ex {
+            Ex::Const(c) => match c {
+                Const::Bool(b) => Val::Bool(*b),
+                Const::Number(n) => Val::Num(*n),
+                Const::Date(d) => Val::Date(*d),
+                Const::Duration(d) => Val::Dur(*d),
+                Const::Text(t) => Val::Text(t.as_str()),
+            },
+            Ex::Var(slot) => self.env.get(*slot).cloned().flatten().unwrap_or_else(Val::unknown),
+            Ex::AsOf => Val::Date(self.world.as_of),
+            Ex::Field(inner, field) => match self.eval(inner) {
+                Val::Ent(entity) => self.field(entity, *field),
+                unknown @ Val::Unknown(_) => unknown,
+                _ => Val::unknown(),
+            },
+            Ex::Not(inner) => match self.eval(inner) {
+                Val::Bool(b) => Val::Bool(!b),
+                other => other,
+            },
+            Ex::And(parts) => {
+                let mut first_unknown = None;
+                for part in parts {
+                    match self.eval(part) {
+                        Val::Bool(false) => return Val::Bool(false),
+                        Val::Unknown(m) => {
+                            first_unknown.get_or_insert(m);
+                        }
+                        _ => {}
+                    }
+                }
+                first_unknown.map(Val::Unknown).unwrap_or(Val::Bool(true))
+            }
+            Ex::Or(parts) => {
+                let mut first_unknown = None;
+                for part in parts {
+                    match self.eval(part) {
+                        Val::Bool(true) => return Val::Bool(true),
+                        Val::Unknown(m) => {
+                            first_unknown.get_or_insert(m);
+                        }
+                        _ => {}
+                    }
+                }
+                first_unknown.map(Val::Unknown).unwrap_or(Val::Bool(false))
+            }
+            Ex::Compare(op, a, b) => {
+                let a = self.eval(a);
+                let b = self.eval(b);
+                compare(*op, &a, &b)
+            }
+            Ex::InList(value, items, negated) => {
+                let v = self.eval(value);
+                if let Val::Unknown(m) = v {
+                    return Val::Unknown(m);
+                }
+                let mut found = false;
+                for item in items {
+                    if compare(CmpOp::Eq, &v, &self.eval(item)) == Val::Bool(true) {
+                        found = true;
+                        break;
+                    }
+                }
+                Val::Bool(found != *negated)
+            }
+            Ex::InCountries(value, set, negated) => {
+                let v = self.eval(value);
+                match self.country_in(&v, *set) {
+                    Some(inside) => Val::Bool(inside != *negated),
+                    None => v.clone(),
+                }
+            }
+            Ex::HasCategories(value, set, all) => match self.eval(value) {
+                Val::Cats(ids) => {
+                    let Some(cs) = self.world.program.category_sets.get(*set) else { return Val::Bool(false) };
+                    if *all {
+                        let tax = &self.world.program.taxonomy;
+                        Val::Bool(cs.members.iter().all(|&m| ids.iter().any(|&c| tax.is_under(c as usize, m))))
+                    } else {
+                        Val::Bool(ids.iter().any(|&c| cs.covers.get(c as usize).copied().unwrap_or(false)))
+                    }
+                }
+                other => other,
+            },
+            Ex::HasValue(list, item) => {
+                let l = self.eval(list);
+                let i = self.eval(item);
+                match (&l, &i) {
+                    (Val::Unknown(m), _) | (_, Val::Unknown(m)) => Val::Unknown(*m),
+                    (Val::List(values), _) => Val::Bool(values.iter().any(|v| compare(CmpOp::Eq, v, &i) == Val::Bool(true))),
+                    _ => Val::Bool(false),
+                }
+            }
+            Ex::HasAll(list, items) => {
+                let l = self.eval(list);
+                let Val::List(values) = l else { return l };
+                for item in items {
+                    let i = self.eval(item);
+                    if !values.iter().any(|v| compare(CmpOp::Eq, v, &i) == Val::Bool(true)) {
+                        return Val::Bool(false);
+                    }
+                }
+                Val::Bool(true)
+            }
+            Ex::HasCountry(list, set, label) => {
+                let l = self.eval(list);
+                let Val::List(values) = l else { return l };
+                let found = values.iter().any(|v| {
+                    matches!(v, Val::Text(t) if !label.is_empty() && *t == label.as_str()) || self.country_in(v, *set) == Some(true)
+                });
+                Val::Bool(found)
+            }
+            Ex::Is(inner, what) => {
+                let v = self.eval(inner);
+                Val::Bool(match what {
+                    IsWhat::Missing => v.is_unknown(),
+                    IsWhat::Present => !v.is_unknown(),
+                    IsWhat::True => v == Val::Bool(true),
+                    IsWhat::False => v == Val::Bool(false),
+                })
+            }
+            Ex::Leaves(flow, set) | Ex::Enters(flow, set) => {
+                let v = self.eval(flow);
+                let Val::Ent(Ent::Flow(i)) = v else { return v };
+                let (Some(from), Some(to)) = (self.location_of_end(i, true), self.location_of_end(i, false)) else {
+                    return Val::unknown();
+                };
+                let from_in = self.country_in(&Val::Text(from), *set) == Some(true);
+                let to_in = self.country_in(&Val::Text(to), *set) == Some(true);
+                Val::Bool(if matches!(ex, Ex::Leaves(..)) { from_in && !to_in } else { !from_in && to_in })
+            }
+            Ex::Active(flow, when) => {
+                let v = self.eval(flow);
+                let Val::Ent(Ent::Flow(i)) = v else { return v };
+                let Some(f) = self.world.set.flows.get(i as usize) else { return Val::unknown() };
+                let as_of = self.world.as_of;
+                let started = f.start.is_none_or(|s| s <= as_of);
+                let bound = match when {
+                    ActiveWhen::AsOfYear => self.world.year_start,
+                    ActiveWhen::AsOfDate => as_of,
+                };
+                Val::Bool(started && f.end.is_none_or(|e| e >= bound))
+            }
+            Ex::Arith(a, op, b) => {
+                let a = self.eval(a);
+                let b = self.eval(b);
+                match (a, op, b) {
+                    (Val::Unknown(m), _, _) | (_, _, Val::Unknown(m)) => Val::Unknown(m),
+                    (Val::Num(x), AddOp::Plus, Val::Num(y)) => Val::Num(x.saturating_add(y)),
+                    (Val::Num(x), AddOp::Minus, Val::Num(y)) => Val::Num(x.saturating_sub(y)),
+                    (Val::Date(d), AddOp::Plus, Val::Dur(u)) => Val::Date(add_duration(d, u, 1)),
+                    (Val::Date(d), AddOp::Minus, Val::Dur(u)) => Val::Date(add_duration(d, u, -1)),
+                    (Val::Date(x), AddOp::Minus, Val::Date(y)) => Val::Num(y.days_until(x)),
+                    (Val::Dur(x), AddOp::Plus, Val::Dur(y)) => Val::Dur(Duration {
+                        days: x.days.saturating_add(y.days),
+                        months: x.months.saturating_add(y.months),
+                        working_days: x.working_days.saturating_add(y.working_days),
+                    }),
+                    _ => Val::unknown(),
+                }
+            }
+            Ex::Let(slot, arg, body) => {
+                let value = self.eval(arg);
+                let saved = self.env.get(*slot).cloned().flatten();
+                self.bind(*slot, value);
+                let result = self.eval(body);
+                if let Some(s) = self.env.get_mut(*slot) {
+                    *s = saved;
+                }
+                result
+            }
+            Ex::Aggregate(id) => self.aggregate(*id),
+            Ex::CountryOf(inner) => match self.eval(inner) {
+                Val::Text(t) => Val::Text(country_of(t)),
+                other => other,
+            },
+        }
+    }
+
+    fn build_index(&mut self, id: usize) {
+        let aggregates: &'a [Aggregate] = self.aggregates;
+        let Some(agg) = aggregates.get(id) else { return };
+        let mut by_key: HashMap<Key<'a>, Vec<Ent>> = HashMap::new();
+        let mut all = Vec::new();
+        let saved = self.env.get(agg.var).cloned().flatten();
+        'candidates: for entity in self.world.entities(agg.kind, agg.whole_year) {
+            self.bind(agg.var, Val::Ent(entity));
+            for conjunct in &agg.local {
+                if self.truth(conjunct) != Truth::True {
+                    continue 'candidates;
+                }
+            }
+            match &agg.join {
+                Some(join) => {
+                    let key_value = self.eval(&join.inner);
+                    let keys: Vec<Val<'a>> = match (join.inner_is_list, key_value) {
+                        (true, Val::List(values)) => values,
+                        (false, v) => vec![v],
+                        _ => vec![],
+                    };
+                    for k in keys.iter().filter_map(Key::of) {
+                        by_key.entry(k).or_default().push(entity);
+                    }
+                }
+                None => all.push(entity),
+            }
+        }
+        if let Some(s) = self.env.get_mut(agg.var) {
+            *s = saved;
+        }
+        if let Some(index) = self.indexes.get_mut(id) {
+            index.by_key = by_key;
+            index.all = all;
+            index.built = true;
+        }
+    }
+
+    fn aggregate(&mut self, id: usize) -> Val<'a> {
+        let aggregates: &'a [Aggregate] = self.aggregates;
+        let Some(agg) = aggregates.get(id) else { return Val::unknown() };
+        if !self.indexes.get(id).is_some_and(|i| i.built) {
+            self.build_index(id);
+        }
+        let key = match &agg.join {
+            Some(join) => {
+                let outer = self.eval(&join.outer);
+                if let Val::Unknown(m) = outer {
+                    return Val::Unknown(m);
+                }
+                match Key::of(&outer) {
+                    Some(k) => Some(k),
+                    None => return Val::unknown(),
+                }
+            }
+            None => None,
+        };
+        let cacheable = agg.correlated.is_empty();
+        if cacheable {
+            if let Some(index) = self.indexes.get(id) {
+                let cached = match &key {
+                    Some(k) => index.cache.get(k).cloned(),
+                    None => index.constant.clone(),
+                };
+                if let Some(v) = cached {
+                    return v;
+                }
+            }
+        }
+        let candidates: Vec<Ent> = match (&key, self.indexes.get(id)) {
+            (Some(k), Some(index)) => index.by_key.get(k).cloned().unwrap_or_default(),
+            (None, Some(index)) => index.all.clone(),
+            _ => Vec::new(),
+        };
+        let saved = self.env.get(agg.var).cloned().flatten();
+        let mut count: i64 = 0;
+        let mut sum: i64 = 0;
+        let mut sum_missing = None;
+        let mut distinct: HashSet<Key<'a>> = HashSet::new();
+        let mut any = false;
+        'each: for entity in candidates {
+            self.bind(agg.var, Val::Ent(entity));
+            for conjunct in &agg.correlated {
+                if self.truth(conjunct) != Truth::True {
+                    continue 'each;
+                }
+            }
+            count += 1;
+            any = true;
+            match agg.op {
+                AggregateOp::Sum => match agg.value.as_ref().map(|v| self.eval(v)) {
+                    Some(Val::Num(n)) => sum = sum.saturating_add(n),
+                    Some(Val::Unknown(m)) => {
+                        sum_missing.get_or_insert(m);
+                    }
+                    _ => {}
+                },
+                AggregateOp::CountDistinct => {
+                    if let Some(k) = agg.value.as_ref().map(|v| self.eval(v)).as_ref().and_then(Key::of) {
+                        distinct.insert(k);
+                    }
+                }
+                AggregateOp::Exists | AggregateOp::NoneExists => break 'each,
+                AggregateOp::Count => {}
+            }
+        }
+        if let Some(s) = self.env.get_mut(agg.var) {
+            *s = saved;
+        }
+        let result = match agg.op {
+            AggregateOp::Count => Val::Num(count),
+            AggregateOp::CountDistinct => Val::Num(distinct.len() as i64),
+            AggregateOp::Sum => match sum_missing {
+                Some(m) => Val::Unknown(m),
+                None => Val::Num(sum),
+            },
+            AggregateOp::Exists => Val::Bool(any),
+            AggregateOp::NoneExists => Val::Bool(!any),
+        };
+        if cacheable {
+            if let Some(index) = self.indexes.get_mut(id) {
+                match key {
+                    Some(k) => {
+                        index.cache.insert(k, result.clone());
+                    }
+                    None => index.constant = Some(result.clone()),
+                }
+            }
+        }
+        result
+    }
+}
+
+/// Compares two values; locations compare by country (`CN-GD` = `CN`).
+pub fn compare<'a>(op: CmpOp, a: &Val<'a>, b: &Val<'a>) -> Val<'a> {
+    use std::cmp::Ordering;
+    let ordering: Option<Ordering> = match (a, b) {
+        (Val::Unknown(m), _) | (_, Val::Unknown(m)) => return Val::Unknown(*m),
+        (Val::Num(x), Val::Num(y)) => Some(x.cmp(y)),
+        (Val::Date(x), Val::Date(y)) => Some(x.cmp(y)),
+        (Val::Dur(x), Val::Dur(y)) => {
+            let days = |d: &Duration| d.days + d.months * 30 + d.working_days * 7 / 5;
+            Some(days(x).cmp(&days(y)))
+        }
+        (Val::Text(x), Val::Text(y)) => Some(x.cmp(y)),
+        (Val::Bool(x), Val::Bool(y)) => Some(x.cmp(y)),
+        (Val::Ent(x), Val::Ent(y)) => Some(if x == y { Ordering::Equal } else { Ordering::Less }),
+        _ => None,
+    };
+    let Some(ordering) = ordering else { return Val::Bool(matches!(op, CmpOp::Ne)) };
+    Val::Bool(match op {
+        CmpOp::Eq => ordering == Ordering::Equal,
+        CmpOp::Ne => ordering != Ordering::Equal,
+        CmpOp::Lt => ordering == Ordering::Less,
+        CmpOp::Le => ordering != Ordering::Greater,
+        CmpOp::Gt => ordering == Ordering::Greater,
+        CmpOp::Ge => ordering != Ordering::Less,
+    })
+}

@@ -1,0 +1,421 @@
+//! The engine: evaluates the compiled rules in force at the as-of date over the manifest
+//! set and produces sorted, deterministic findings (SPEC §3).
+//!
+//! Cost model: a `for each` rule is one pass over its entities; aggregates are answered
+//! from hash indexes built once per rule; a path rule is one multi-source breadth-first
+//! search over the flows (two when facts are missing), with witness paths read back from
+//! predecessor links. Nothing runs a search per node.
+
+pub mod eval;
+pub mod value;
+
+use std::collections::{BTreeSet, VecDeque};
+
+use eval::{Evaluator, WitnessPath, World};
+use value::{Ent, Missing, Truth, Val};
+
+use crate::date::Date;
+use crate::findings::{CheckResult, Finding, Location, RuleInfo, Severity, Status, Subject};
+use crate::lang::ir::{Clause, LawIr, Program, Query, RuleIr, TemplatePart};
+use crate::lang::schema::field_name;
+use crate::manifest::model::{EntityRef, ManifestSet};
+use crate::source::Loc;
+
+/// What to evaluate.
+#[derive(Clone, Debug)]
+pub struct CheckOptions {
+    pub as_of: Date,
+    /// Law short names chosen with `--law` (case-insensitive); `None` = those on by default.
+    pub laws: Option<Vec<String>>,
+}
+
+pub(crate) fn entity_of(r: EntityRef) -> Ent {
+    match r {
+        EntityRef::Organization(i) => Ent::Org(i.0),
+        EntityRef::System(i) => Ent::Sys(i.0),
+        EntityRef::Flow(i) => Ent::Flow(i.0),
+        EntityRef::Contract(i) => Ent::Contract(i.0),
+        EntityRef::Assessment(i) => Ent::Assessment(i.0),
+    }
+}
+
+/// Whether a law is selected and in force at the as-of date.
+fn law_selected(law: &LawIr, options: &CheckOptions) -> bool {
+    let chosen = match &options.laws {
+        Some(names) => names.iter().any(|n| n.eq_ignore_ascii_case(&law.name)),
+        None => law.on_by_default,
+    };
+    chosen && law.effective.is_none_or(|d| d <= options.as_of) && law.until.is_none_or(|d| options.as_of < d)
+}
+
+fn rule_in_force(rule: &RuleIr, as_of: Date) -> bool {
+    rule.effective.is_none_or(|d| d <= as_of) && rule.until.is_none_or(|d| as_of < d)
+}
+
+/// Evaluates every selected law's rules in force over the manifests.
+pub fn check(program: &Program, set: &ManifestSet, options: &CheckOptions) -> CheckResult {
+    let world = World::new(program, set, options.as_of);
+    let mut result = CheckResult::default();
+    for law in &program.laws {
+        if !law_selected(law, options) {
+            continue;
+        }
+        if let Some((applies, slots, aggregates)) = &law.applies {
+            let mut evaluator = Evaluator::new(&world, *slots, aggregates);
+            if evaluator.truth(applies) == Truth::False {
+                continue;
+            }
+        }
+        for rule in &law.rules {
+            if !rule_in_force(rule, options.as_of) {
+                continue;
+            }
+            result.rules_checked.push(rule_info(law, rule));
+            evaluate_rule(&world, rule, &mut result.findings);
+        }
+    }
+    result.rules_checked.sort_by(|a, b| a.id.cmp(&b.id));
+    result.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    result.findings.dedup_by(|a, b| a.rule == b.rule && a.subject == b.subject && a.path == b.path);
+    result.recount();
+    result
+}
+
+pub fn rule_info(law: &LawIr, rule: &RuleIr) -> RuleInfo {
+    RuleInfo {
+        id: rule.id.clone(),
+        title: rule.title.clone(),
+        law: law.name.clone(),
+        law_title: law.title.clone(),
+        citation: rule.citation.clone(),
+        severity: rule.severity,
+        explanation: rule.explain.clone().or_else(|| rule.text.clone()).unwrap_or_default(),
+        remediation: rule.remedy.clone(),
+        source: law.source.clone(),
+    }
+}
+
+/// The outcome of a binding's clauses and tests.
+enum Verdict {
+    Pass,
+    Violation(Vec<Missing>),
+}
+
+fn run_clauses<'a>(ev: &mut Evaluator<'a>, clauses: &'a [Clause], missing: &mut Vec<Missing>) -> bool {
+    for clause in clauses {
+        match clause {
+            Clause::Where(cond) => match ev.truth(cond) {
+                Truth::False => return false,
+                Truth::Unknown(m) => missing.push(m),
+                Truth::True => {}
+            },
+            Clause::Let(slot, value) => {
+                let v = ev.eval(value);
+                ev.bind(*slot, v);
+            }
+        }
+    }
+    true
+}
+
+fn judge<'a>(ev: &mut Evaluator<'a>, rule: &'a RuleIr, mut missing: Vec<Missing>) -> Verdict {
+    if let Some(require) = &rule.require {
+        match ev.truth(require) {
+            Truth::True => return Verdict::Pass,
+            Truth::False => {}
+            Truth::Unknown(m) => missing.push(m),
+        }
+    }
+    for exception in &rule.unless {
+        if ev.truth(exception) == Truth::True {
+            return Verdict::Pass;
+        }
+    }
+    Verdict::Violation(missing)
+}
+
+fn evaluate_rule<'a>(world: &'a World<'a>, rule: &'a RuleIr, findings: &mut Vec<Finding>) {
+    let mut ev = Evaluator::new(world, rule.slots, &rule.aggregates);
+    match &rule.query {
+        Query::Each { kind, var, clauses } => {
+            for entity in world.entities(*kind, false) {
+                ev.bind(*var, Val::Ent(entity));
+                let mut missing = Vec::new();
+                if !run_clauses(&mut ev, clauses, &mut missing) {
+                    continue;
+                }
+                if let Verdict::Violation(missing) = judge(&mut ev, rule, missing) {
+                    let finding = make_finding(&mut ev, rule, entity, None, &missing);
+                    findings.push(finding);
+                }
+            }
+        }
+        Query::Path { path_var, source, source_where, target, target_where, step, step_where, clauses } => {
+            let systems = world.set.systems.len();
+            let sources: Vec<Truth> = (0..systems as u32).map(|s| test(&mut ev, *source, Ent::Sys(s), source_where)).collect();
+            let targets: Vec<Truth> = (0..systems as u32).map(|s| test(&mut ev, *target, Ent::Sys(s), target_where)).collect();
+            let mut steps: Vec<Truth> = vec![Truth::False; world.set.flows.len()];
+            for &f in &world.active_flows {
+                if let Some(slot) = steps.get_mut(f as usize) {
+                    *slot = test(&mut ev, *step, Ent::Flow(f), step_where);
+                }
+            }
+            let any_unknown = sources.iter().chain(targets.iter()).chain(steps.iter()).any(|t| matches!(t, Truth::Unknown(_)));
+            let strict = search(world, &sources, &steps, false);
+            let mut reported = vec![false; systems];
+            let passes: Vec<(Vec<Option<(u32, bool)>>, bool)> = if any_unknown {
+                vec![(strict, false), (search(world, &sources, &steps, true), true)]
+            } else {
+                vec![(strict, false)]
+            };
+            for (pred, lenient) in &passes {
+                for t in 0..systems {
+                    let target_ok = match targets.get(t) {
+                        Some(Truth::True) => true,
+                        Some(Truth::Unknown(_)) => *lenient,
+                        _ => false,
+                    };
+                    if !target_ok || reported.get(t).copied().unwrap_or(true) || pred.get(t).copied().flatten().is_none() {
+                        continue;
+                    }
+                    let witness = witness(world, pred, t as u32);
+                    let mut missing: Vec<Missing> = Vec::new();
+                    if *lenient {
+                        let mut note = |truth: Option<&Truth>| {
+                            if let Some(Truth::Unknown(m)) = truth {
+                                missing.push(*m);
+                            }
+                        };
+                        note(witness.systems.first().and_then(|&s| sources.get(s as usize)));
+                        note(targets.get(t));
+                        for &f in &witness.flows {
+                            note(steps.get(f as usize));
+                        }
+                    }
+                    if let Some(r) = reported.get_mut(t) {
+                        *r = true;
+                    }
+                    let path_index = ev.paths.len() as u32;
+                    if let Some(&first) = witness.systems.first() {
+                        ev.bind(*source, Val::Ent(Ent::Sys(first)));
+                    }
+                    ev.bind(*target, Val::Ent(Ent::Sys(t as u32)));
+                    ev.bind(*path_var, Val::Ent(Ent::Path(path_index)));
+                    let last_flow = witness.flows.last().copied();
+                    ev.paths.push(witness);
+                    if !run_clauses(&mut ev, clauses, &mut missing) {
+                        continue;
+                    }
+                    if let Verdict::Violation(missing) = judge(&mut ev, rule, missing) {
+                        let subject = last_flow.map(Ent::Flow).unwrap_or(Ent::Sys(t as u32));
+                        let finding = make_finding(&mut ev, rule, subject, Some(path_index as usize), &missing);
+                        findings.push(finding);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn test<'a>(ev: &mut Evaluator<'a>, slot: usize, entity: Ent, cond: &'a Option<crate::lang::ir::Ex>) -> Truth {
+    match cond {
+        None => Truth::True,
+        Some(c) => {
+            ev.bind(slot, Val::Ent(entity));
+            ev.truth(c)
+        }
+    }
+}
+
+/// Multi-source breadth-first search over the flows whose step test passes (or is unknown,
+/// when `lenient`). Starts from every flow leaving a source, so a source can itself be
+/// reached through a cycle. Returns, per system, the flow it was first reached by and
+/// whether that flow started at a source.
+fn search(world: &World, sources: &[Truth], steps: &[Truth], lenient: bool) -> Vec<Option<(u32, bool)>> {
+    let ok = |t: Option<&Truth>| match t {
+        Some(Truth::True) => true,
+        Some(Truth::Unknown(_)) => lenient,
+        _ => false,
+    };
+    let systems = world.set.systems.len();
+    let mut pred: Vec<Option<(u32, bool)>> = vec![None; systems];
+    let mut queue = VecDeque::new();
+    for (s, truth) in sources.iter().enumerate() {
+        if !ok(Some(truth)) {
+            continue;
+        }
+        for &f in world.out_flows.get(s).map(Vec::as_slice).unwrap_or(&[]) {
+            if !ok(steps.get(f as usize)) {
+                continue;
+            }
+            let Some(flow) = world.set.flows.get(f as usize) else { continue };
+            let to = flow.to.0 as usize;
+            if let Some(slot) = pred.get_mut(to) {
+                if slot.is_none() {
+                    *slot = Some((f, true));
+                    queue.push_back(to);
+                }
+            }
+        }
+    }
+    while let Some(node) = queue.pop_front() {
+        for &f in world.out_flows.get(node).map(Vec::as_slice).unwrap_or(&[]) {
+            if !ok(steps.get(f as usize)) {
+                continue;
+            }
+            let Some(flow) = world.set.flows.get(f as usize) else { continue };
+            let to = flow.to.0 as usize;
+            if let Some(slot) = pred.get_mut(to) {
+                if slot.is_none() {
+                    *slot = Some((f, false));
+                    queue.push_back(to);
+                }
+            }
+        }
+    }
+    pred
+}
+
+/// Reads a witness path back from predecessor links (each link points to a system reached
+/// strictly earlier, so this ends).
+fn witness(world: &World, pred: &[Option<(u32, bool)>], target: u32) -> WitnessPath {
+    let mut flows = Vec::new();
+    let mut systems = vec![target];
+    let mut node = target;
+    let limit = pred.len() + 1;
+    while let Some(Some((flow, from_source))) = pred.get(node as usize) {
+        flows.push(*flow);
+        let Some(f) = world.set.flows.get(*flow as usize) else { break };
+        node = f.from.0;
+        systems.push(node);
+        if *from_source || flows.len() > limit {
+            break;
+        }
+    }
+    flows.reverse();
+    systems.reverse();
+    WitnessPath { systems, flows }
+}
+
+fn describe_entity(set: &ManifestSet, entity: Ent) -> String {
+    match entity {
+        Ent::Org(i) => format!("organization `{}`", set.organizations.get(i as usize).map(|o| o.id.as_str()).unwrap_or("?")),
+        Ent::Sys(i) => format!("system `{}`", set.systems.get(i as usize).map(|s| s.id.as_str()).unwrap_or("?")),
+        Ent::Flow(i) | Ent::Transfer(i) | Ent::Exemption(i) => {
+            format!("flow `{}`", set.flows.get(i as usize).map(|f| f.id.as_str()).unwrap_or("?"))
+        }
+        Ent::Contract(i) => format!("contract `{}`", set.contracts.get(i as usize).map(|c| c.id.as_str()).unwrap_or("?")),
+        Ent::Assessment(i) => format!("assessment `{}`", set.assessments.get(i as usize).map(|a| a.id.as_str()).unwrap_or("?")),
+        Ent::Collection(s, c) => format!(
+            "collection #{} of system `{}`",
+            c + 1,
+            set.systems.get(s as usize).map(|s| s.id.as_str()).unwrap_or("?")
+        ),
+        Ent::Path(_) => "path".into(),
+    }
+}
+
+fn describe_missing(set: &ManifestSet, m: &Missing) -> String {
+    let prefix = match m.entity {
+        Some(Ent::Transfer(_)) => "transfer.",
+        Some(Ent::Exemption(_)) => "exemption.",
+        _ => "",
+    };
+    match (m.entity, m.field) {
+        (Some(e), Some(f)) => format!("`{prefix}{}` of {}", field_name(f), describe_entity(set, e)),
+        _ => "a fact the rule needs".into(),
+    }
+}
+
+fn render_value(set: &ManifestSet, value: &Val) -> String {
+    match value {
+        Val::Unknown(_) => "(not declared)".into(),
+        Val::Bool(b) => if *b { "yes" } else { "no" }.into(),
+        Val::Num(n) => n.to_string(),
+        Val::Date(d) => d.to_string(),
+        Val::Dur(d) => format!("{} days", d.days + d.months * 30 + d.working_days),
+        Val::Text(t) => (*t).to_string(),
+        Val::Ent(e) => match e {
+            Ent::Org(i) => set.organizations.get(*i as usize).map(|o| o.id.clone()).unwrap_or_default(),
+            Ent::Sys(i) => set.systems.get(*i as usize).map(|s| s.id.clone()).unwrap_or_default(),
+            Ent::Flow(i) => set.flows.get(*i as usize).map(|f| f.id.clone()).unwrap_or_default(),
+            Ent::Contract(i) => set.contracts.get(*i as usize).map(|c| c.id.clone()).unwrap_or_default(),
+            Ent::Assessment(i) => set.assessments.get(*i as usize).map(|a| a.id.clone()).unwrap_or_default(),
+            other => describe_entity(set, *other),
+        },
+        Val::List(items) => items.iter().map(|v| render_value(set, v)).collect::<Vec<_>>().join(", "),
+        Val::Cats(_) => "data categories".into(),
+    }
+}
+
+fn subject_of(set: &ManifestSet, entity: Ent) -> (Subject, Loc) {
+    let (kind, id, loc) = match entity {
+        Ent::Org(i) => set.organizations.get(i as usize).map(|o| ("organization", o.id.clone(), o.loc)),
+        Ent::Sys(i) => set.systems.get(i as usize).map(|s| ("system", s.id.clone(), s.loc)),
+        Ent::Flow(i) | Ent::Transfer(i) | Ent::Exemption(i) => set.flows.get(i as usize).map(|f| ("flow", f.id.clone(), f.loc)),
+        Ent::Contract(i) => set.contracts.get(i as usize).map(|c| ("contract", c.id.clone(), c.loc)),
+        Ent::Assessment(i) => set.assessments.get(i as usize).map(|a| ("assessment", a.id.clone(), a.loc)),
+        Ent::Collection(s, c) => set
+            .systems
+            .get(s as usize)
+            .map(|sys| ("system", sys.id.clone(), sys.collects.get(c as usize).map(|col| col.loc).unwrap_or(sys.loc))),
+        Ent::Path(_) => None,
+    }
+    .unwrap_or(("manifest", "?".into(), Loc::default()));
+    (Subject { kind: kind.into(), id }, loc)
+}
+
+fn make_finding<'a>(ev: &mut Evaluator<'a>, rule: &'a RuleIr, subject_entity: Ent, path: Option<usize>, missing: &[Missing]) -> Finding {
+    let set = ev.world.set;
+    let (subject, loc) = subject_of(set, subject_entity);
+    let (path_systems, path_flows) = match path.and_then(|p| ev.paths.get(p)) {
+        Some(w) => (
+            w.systems.iter().filter_map(|&s| set.systems.get(s as usize).map(|x| x.id.clone())).collect(),
+            w.flows.iter().filter_map(|&f| set.flows.get(f as usize).map(|x| x.id.clone())).collect(),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    let mut message = match &rule.message {
+        Some(parts) => {
+            let mut text = String::new();
+            for part in parts {
+                match part {
+                    TemplatePart::Text(t) => text.push_str(t),
+                    TemplatePart::Value(ex) => {
+                        let v = ev.eval(ex);
+                        text.push_str(&render_value(set, &v));
+                    }
+                }
+            }
+            text
+        }
+        None => format!("{}: {}", rule.title, describe_entity(set, subject_entity)),
+    };
+    if !path_systems.is_empty() {
+        message.push_str(&format!(" (path: {})", path_systems.join(" → ")));
+    }
+    let severity = if missing.is_empty() { rule.severity } else { Severity::Review };
+    if !missing.is_empty() {
+        let mut facts: Vec<String> = missing.iter().map(|m| describe_missing(set, m)).collect::<BTreeSet<_>>().into_iter().collect();
+        facts.truncate(5);
+        message = format!("fact missing: {} — the rule cannot decide without it. {message}", facts.join(", "));
+    }
+    let fingerprint = Finding::compute_fingerprint(&rule.id, &subject, &path_systems);
+    Finding {
+        rule: rule.id.clone(),
+        title: rule.title.clone(),
+        law: rule.law.clone(),
+        citation: rule.citation.clone(),
+        severity,
+        status: Status::Open,
+        subject,
+        location: Location { file: set.sources.name(loc.file).to_string(), line: loc.line.max(1), column: loc.column.max(1) },
+        path: path_systems,
+        path_flows,
+        fingerprint,
+        message,
+        remediation: rule.remedy.clone(),
+        waiver: None,
+    }
+}
+

@@ -1,0 +1,1573 @@
+//! The manifest loader: files and folders → [`ManifestSet`], or every problem found.
+//!
+//! Steps: find the files (folders walked recursively, sorted), read each within
+//! [`MAX_FILE_BYTES`], check UTF-8, parse into a positioned tree under hostile-input limits
+//! ([`super::yaml`]), convert each file by hand (so that every problem of a file is reported,
+//! not only the first), then resolve the references of all files together: several files
+//! form ONE graph.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::date::Date;
+use crate::source::{offset_of_line_col, FileId, Loc};
+use crate::vocab::{did_you_mean, Vocabulary, ENUM_FIELDS};
+
+use super::error::{LoadError, LoadErrorKind, LoadErrors};
+use super::model::*;
+use super::yaml::{self, Node, Pos, Value};
+
+/// Files larger than this are refused before they are read (64 MiB).
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The manifest format versions this build reads.
+pub const SUPPORTED_VERSIONS: &[i128] = &[1];
+
+/// What the loader did besides loading: which files were manifests and which were skipped.
+#[derive(Clone, Debug, Default)]
+pub struct LoadReport {
+    /// Display names of the manifests loaded, in load order.
+    pub loaded: Vec<String>,
+    /// `.yaml`/`.yml`/`.json` files found in walked folders that are not manifests (their
+    /// top-level mapping has no `lexflow` key). The CLI says their count on stderr.
+    pub skipped: Vec<String>,
+    /// Files in walked folders with another extension (not looked at).
+    pub other_files: usize,
+}
+
+/// Loads manifests from files and folders (walked recursively in sorted order).
+///
+/// A file named explicitly must be a manifest (a missing `lexflow` key is an error); in a
+/// walked folder, `.yaml`, `.yml` and `.json` files without a top-level `lexflow` key are
+/// skipped and listed in [`LoadReport::skipped`]. A file that fails to parse in a folder is
+/// reported when it looks like a manifest (a `lexflow:` key at the start of a line), else
+/// skipped.
+pub fn load_paths(
+    paths: &[PathBuf],
+    vocab: &Vocabulary,
+) -> Result<(ManifestSet, LoadReport), LoadErrors> {
+    let mut loader = Loader::new(vocab);
+    for path in paths {
+        let is_dir = std::fs::metadata(path).map(|m| m.is_dir()).unwrap_or(false);
+        if !is_dir {
+            let name = path.display().to_string();
+            match read_limited(path) {
+                Ok(bytes) => loader.load_bytes(name, bytes, true),
+                Err(error) => loader.io_error(name, error),
+            }
+            continue;
+        }
+        let walker = walkdir::WalkDir::new(path)
+            .follow_links(true)
+            .sort_by_file_name();
+        for entry in walker {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(error) => {
+                    let name = error.path().unwrap_or(path).display().to_string();
+                    loader.io_error(name, (LoadErrorKind::Io, error.to_string()));
+                    continue;
+                }
+            };
+            if entry.file_type().is_dir() {
+                continue;
+            }
+            let name = entry.path().display().to_string();
+            if !has_manifest_extension(entry.path()) {
+                loader.report.other_files += 1;
+                continue;
+            }
+            match read_limited(entry.path()) {
+                Ok(bytes) => loader.load_bytes(name, bytes, false),
+                Err(error) => loader.io_error(name, error),
+            }
+        }
+    }
+    loader.finish()
+}
+
+/// Loads manifests given as `(display name, text)` pairs, each treated as a file named on the
+/// command line (so each must be a manifest). For tests and for callers that read files
+/// themselves.
+pub fn load_sources(
+    files: Vec<(String, String)>,
+    vocab: &Vocabulary,
+) -> Result<(ManifestSet, LoadReport), LoadErrors> {
+    let mut loader = Loader::new(vocab);
+    for (name, text) in files {
+        loader.load_bytes(name, text.into_bytes(), true);
+    }
+    loader.finish()
+}
+
+fn has_manifest_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(|e| {
+            let e = e.to_ascii_lowercase();
+            e == "yaml" || e == "yml" || e == "json"
+        })
+        .unwrap_or(false)
+}
+
+/// Reads a file, refusing it before reading when its metadata says it is too large, and
+/// never reading more than the limit (the size may change, or the file be a device).
+fn read_limited(path: &Path) -> Result<Vec<u8>, (LoadErrorKind, String)> {
+    let too_large = |size: u64| {
+        (
+            LoadErrorKind::TooLarge,
+            format!(
+                "file is too large ({size} bytes); manifests are limited to {} MiB",
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+        )
+    };
+    let metadata =
+        std::fs::metadata(path).map_err(|e| (LoadErrorKind::Io, format!("cannot read: {e}")))?;
+    if metadata.len() > MAX_FILE_BYTES {
+        return Err(too_large(metadata.len()));
+    }
+    let file = File::open(path).map_err(|e| (LoadErrorKind::Io, format!("cannot read: {e}")))?;
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| (LoadErrorKind::Io, format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// Whether a text that failed to parse was meant to be a manifest: a `lexflow` key at the
+/// start of a line (YAML) or a `"lexflow":` key (JSON).
+fn looks_like_manifest(text: &str) -> bool {
+    text.lines().any(|line| {
+        let yaml_key = line
+            .strip_prefix("lexflow")
+            .is_some_and(|rest| rest.trim_start().starts_with(':'));
+        let json_key = line
+            .split("\"lexflow\"")
+            .skip(1)
+            .any(|rest| rest.trim_start().starts_with(':'));
+        yaml_key || json_key
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Field lists of the format (SPEC §1).
+
+const TOP_FIELDS: &[&str] = &[
+    "lexflow",
+    "name",
+    "organizations",
+    "systems",
+    "flows",
+    "contracts",
+    "assessments",
+];
+const ORG_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "country",
+    "kind",
+    "ciio",
+    "ciio_designated_by",
+    "representative_in",
+    "dpo",
+    "pi_protection_officer",
+    "employees",
+    "dpf_certified",
+    "dpf_certified_since",
+    "important_data_notified",
+];
+const SYSTEM_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "kind",
+    "operator",
+    "processor",
+    "location",
+    "public_space",
+    "private_space",
+    "signage",
+    "collects",
+    "retention_days",
+    "log_retention_days",
+    "security",
+    "automated_decision",
+    "significant_effect",
+];
+const COLLECTS_FIELDS: &[&str] = &[
+    "data",
+    "subjects",
+    "subjects_in",
+    "individuals",
+    "youngest_age",
+    "purpose",
+    "legal_basis",
+    "basis_reference",
+    "special_condition",
+    "consent",
+    "notice",
+];
+const FLOW_FIELDS: &[&str] = &[
+    "id",
+    "from",
+    "to",
+    "data",
+    "purpose",
+    "legal_basis",
+    "basis_reference",
+    "special_condition",
+    "consent",
+    "individuals",
+    "encrypted",
+    "start",
+    "end",
+    "remote_access",
+    "recipient_role",
+    "anonymized",
+    "pseudonymized",
+    "important_data",
+    "foreign_authority",
+    "authority_approval",
+    "automated_decision",
+    "significant_effect",
+    "transfer",
+    "exemption",
+];
+const TRANSFER_FIELDS: &[&str] = &["mechanism", "contract", "since", "until"];
+const EXEMPTION_FIELDS: &[&str] = &["basis", "evidence"];
+const CONTRACT_FIELDS: &[&str] = &[
+    "id", "parties", "kind", "since", "until", "filed", "clauses",
+];
+const ASSESSMENT_FIELDS: &[&str] = &[
+    "id",
+    "kind",
+    "covers",
+    "date",
+    "residual_risk",
+    "consulted_authority",
+    "valid_until",
+];
+
+/// The vocabulary an enumerated field is checked against (`ENUM_FIELDS`), by the context
+/// (`organization`, `transfer`...) and the field name.
+fn vocabulary_name(context: &str, field: &str) -> Option<&'static str> {
+    let qualified = format!("{context}.{field}");
+    ENUM_FIELDS
+        .iter()
+        .find(|(f, _)| *f == qualified)
+        .or_else(|| ENUM_FIELDS.iter().find(|(f, _)| *f == field))
+        .map(|(_, v)| *v)
+}
+
+// ---------------------------------------------------------------------------------------
+// The loader.
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Want {
+    Organization,
+    System,
+    Contract,
+    Any,
+}
+
+impl Want {
+    fn describe(self) -> &'static str {
+        match self {
+            Want::Organization => "an organization",
+            Want::System => "a system",
+            Want::Contract => "a contract",
+            Want::Any => "a declared entity",
+        }
+    }
+    fn accepts(self, entity: EntityRef) -> bool {
+        matches!(
+            (self, entity),
+            (Want::Any, _)
+                | (Want::Organization, EntityRef::Organization(_))
+                | (Want::System, EntityRef::System(_))
+                | (Want::Contract, EntityRef::Contract(_))
+        )
+    }
+}
+
+fn kind_of(entity: EntityRef) -> EntityKind {
+    match entity {
+        EntityRef::Organization(_) => EntityKind::Organization,
+        EntityRef::System(_) => EntityKind::System,
+        EntityRef::Flow(_) => EntityKind::Flow,
+        EntityRef::Contract(_) => EntityKind::Contract,
+        EntityRef::Assessment(_) => EntityKind::Assessment,
+    }
+}
+
+/// Where a resolved reference is written.
+#[derive(Clone, Copy, Debug)]
+enum Slot {
+    Operator(SysIdx),
+    Processor(SysIdx),
+    From(FlowIdx),
+    To(FlowIdx),
+    TransferContract(FlowIdx),
+    Party(ContractIdx, usize),
+    Cover(AssessmentIdx, usize),
+}
+
+struct Pending {
+    slot: Slot,
+    field: &'static str,
+    name: String,
+    want: Want,
+    loc: Loc,
+    len: usize,
+}
+
+struct Declared {
+    entity: EntityRef,
+    loc: Loc,
+    defaulted: bool,
+}
+
+struct Loader<'v> {
+    vocab: &'v Vocabulary,
+    set: ManifestSet,
+    report: LoadReport,
+    errors: Vec<LoadError>,
+    ids: HashMap<String, Declared>,
+    pending: Vec<Pending>,
+}
+
+impl<'v> Loader<'v> {
+    fn new(vocab: &'v Vocabulary) -> Self {
+        Loader {
+            vocab,
+            set: ManifestSet::default(),
+            report: LoadReport::default(),
+            errors: Vec::new(),
+            ids: HashMap::new(),
+            pending: Vec::new(),
+        }
+    }
+
+    fn io_error(&mut self, name: String, (kind, message): (LoadErrorKind, String)) {
+        let file = self.set.sources.add(name.clone(), "");
+        self.errors.push(LoadError {
+            kind,
+            message,
+            file: name,
+            loc: Loc {
+                file,
+                line: 0,
+                column: 0,
+                offset: 0,
+            },
+            len: 0,
+            label: String::new(),
+            help: None,
+            source: None,
+        });
+    }
+
+    fn load_bytes(&mut self, name: String, bytes: Vec<u8>, explicit: bool) {
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(error) => {
+                let valid_up_to = error.utf8_error().valid_up_to();
+                let bad = error.as_bytes().get(valid_up_to).copied().unwrap_or(0);
+                let lossy = String::from_utf8_lossy(error.as_bytes()).into_owned();
+                if !explicit && !looks_like_manifest(&lossy) {
+                    self.report.skipped.push(name);
+                    return;
+                }
+                let mut cx = self.file_cx(name, lossy);
+                // The lossy text equals the original up to the first bad byte.
+                let (line, column) = crate::source::line_col_of_offset(&cx.text, valid_up_to);
+                let pos = Pos {
+                    line,
+                    column,
+                    offset: Some(valid_up_to),
+                    len: Some(1),
+                };
+                cx.error(
+                    LoadErrorKind::InvalidUtf8,
+                    pos,
+                    format!(
+                        "file is not valid UTF-8: byte 0x{bad:02X} at byte offset {valid_up_to}"
+                    ),
+                    "invalid UTF-8 here",
+                    Some("save the manifest as UTF-8 (without a legacy encoding such as GBK or Latin-1)".into()),
+                );
+                self.absorb(cx);
+                return;
+            }
+        };
+        let parsed = yaml::parse(&text);
+        let root = match parsed {
+            Ok(root) => root,
+            Err(error) => {
+                if !explicit && !looks_like_manifest(&text) {
+                    self.report.skipped.push(name);
+                    return;
+                }
+                let mut cx = self.file_cx(name, text);
+                let kind = if error.duplicate_key {
+                    LoadErrorKind::DuplicateKey
+                } else if error.limit {
+                    LoadErrorKind::Limit
+                } else {
+                    LoadErrorKind::Syntax
+                };
+                let help = match kind {
+                    LoadErrorKind::DuplicateKey => {
+                        Some("each key may appear once in a mapping: remove or merge the repeated one".to_string())
+                    }
+                    LoadErrorKind::Limit => Some(format!(
+                        "manifests are refused past these limits: nesting depth {}, {} nodes, {} aliases, bounded alias expansion",
+                        yaml::MAX_DEPTH,
+                        yaml::MAX_NODES,
+                        yaml::MAX_ALIASES
+                    )),
+                    _ => None,
+                };
+                let label = match kind {
+                    LoadErrorKind::DuplicateKey => "repeated key",
+                    LoadErrorKind::Limit => "refused here",
+                    _ => "here",
+                };
+                let pos = Pos {
+                    line: error.line.max(1),
+                    column: error.column.max(1),
+                    offset: None,
+                    len: Some(1),
+                };
+                cx.error(kind, pos, error.message, label, help);
+                self.absorb(cx);
+                return;
+            }
+        };
+        let is_manifest = match &root.value {
+            Value::Map(entries) => entries
+                .iter()
+                .any(|(k, _)| matches!(&k.value, Value::Str(s) if s == "lexflow")),
+            _ => false,
+        };
+        if !explicit && !is_manifest {
+            self.report.skipped.push(name);
+            return;
+        }
+        self.report.loaded.push(name.clone());
+        let mut cx = self.file_cx(name, text);
+        cx.manifest(&root);
+        self.absorb(cx);
+    }
+
+    fn file_cx(&mut self, name: String, text: String) -> FileCx<'v> {
+        let text: Arc<str> = Arc::from(text);
+        let file = self.set.sources.add(name.clone(), Arc::clone(&text));
+        FileCx {
+            vocab: self.vocab,
+            file,
+            name,
+            text,
+            set: std::mem::take(&mut self.set),
+            errors: Vec::new(),
+            ids: std::mem::take(&mut self.ids),
+            pending: Vec::new(),
+        }
+    }
+
+    fn absorb(&mut self, cx: FileCx<'v>) {
+        self.set = cx.set;
+        self.ids = cx.ids;
+        self.errors.extend(cx.errors);
+        self.pending.extend(cx.pending);
+    }
+
+    fn finish(mut self) -> Result<(ManifestSet, LoadReport), LoadErrors> {
+        let pending = std::mem::take(&mut self.pending);
+        for reference in pending {
+            self.resolve(reference);
+        }
+        if self.errors.is_empty() {
+            Ok((self.set, self.report))
+        } else {
+            Err(LoadErrors::new(self.errors, self.set.sources))
+        }
+    }
+
+    fn resolve(&mut self, reference: Pending) {
+        let found = self
+            .ids
+            .get(&reference.name)
+            .map(|d| (d.entity, d.loc))
+            .filter(|(entity, _)| reference.want.accepts(*entity));
+        let Some((entity, _)) = found else {
+            self.dangling(&reference);
+            return;
+        };
+        let set = &mut self.set;
+        match (reference.slot, entity) {
+            (Slot::Operator(s), EntityRef::Organization(o)) => {
+                if let Some(system) = set.systems.get_mut(s.0 as usize) {
+                    system.operator = o;
+                }
+            }
+            (Slot::Processor(s), EntityRef::Organization(o)) => {
+                if let Some(system) = set.systems.get_mut(s.0 as usize) {
+                    system.processor = Some(o);
+                }
+            }
+            (Slot::From(f), EntityRef::System(s)) => {
+                if let Some(flow) = set.flows.get_mut(f.0 as usize) {
+                    flow.from = s;
+                }
+            }
+            (Slot::To(f), EntityRef::System(s)) => {
+                if let Some(flow) = set.flows.get_mut(f.0 as usize) {
+                    flow.to = s;
+                }
+            }
+            (Slot::TransferContract(f), EntityRef::Contract(c)) => {
+                if let Some(transfer) = set
+                    .flows
+                    .get_mut(f.0 as usize)
+                    .and_then(|flow| flow.transfer.as_mut())
+                {
+                    transfer.contract = Some(c);
+                }
+            }
+            (Slot::Party(c, i), EntityRef::Organization(o)) => {
+                if let Some(party) = set
+                    .contracts
+                    .get_mut(c.0 as usize)
+                    .and_then(|contract| contract.parties.get_mut(i))
+                {
+                    *party = o;
+                }
+            }
+            (Slot::Cover(a, i), entity) => {
+                if let Some(cover) = set
+                    .assessments
+                    .get_mut(a.0 as usize)
+                    .and_then(|assessment| assessment.covers.get_mut(i))
+                {
+                    *cover = entity;
+                }
+            }
+            _ => self.dangling(&reference),
+        }
+    }
+
+    fn dangling(&mut self, reference: &Pending) {
+        let want = reference.want;
+        let mut candidates: Vec<&str> = self
+            .ids
+            .iter()
+            .filter(|(_, d)| want.accepts(d.entity))
+            .map(|(id, _)| id.as_str())
+            .collect();
+        candidates.sort_unstable();
+        let suggestion = did_you_mean(&reference.name, candidates.iter().copied());
+        let (message, mut help) = match self.ids.get(&reference.name) {
+            Some(declared) => (
+                format!(
+                    "`{}` must name {}, but `{}` is {} {}",
+                    reference.field,
+                    want.describe(),
+                    reference.name,
+                    article(kind_of(declared.entity).as_str()),
+                    kind_of(declared.entity).as_str()
+                ),
+                Some(format!(
+                    "`{}` is declared at {}",
+                    reference.name,
+                    self.place(declared.loc)
+                )),
+            ),
+            None => (
+                format!(
+                    "`{}` names `{}`, which is not declared in any manifest of this run",
+                    reference.field, reference.name
+                ),
+                None,
+            ),
+        };
+        if let Some(s) = suggestion {
+            help = Some(match help {
+                Some(h) => format!("did you mean `{s}`? ({h})"),
+                None => format!("did you mean `{s}`?"),
+            });
+        } else if help.is_none() {
+            help = Some(format!(
+                "declare it (with `id: {}`) in one of the manifests given together, or fix the name",
+                reference.name
+            ));
+        }
+        let source = self
+            .set
+            .sources
+            .get(reference.loc.file)
+            .map(|f| Arc::clone(&f.text));
+        self.errors.push(LoadError {
+            kind: LoadErrorKind::DanglingReference,
+            message,
+            file: self.set.sources.name(reference.loc.file).to_string(),
+            loc: reference.loc,
+            len: reference.len,
+            label: format!("not {}", want.describe()),
+            help,
+            source,
+        });
+    }
+
+    fn place(&self, loc: Loc) -> String {
+        format!(
+            "{}:{}:{}",
+            self.set.sources.name(loc.file),
+            loc.line,
+            loc.column
+        )
+    }
+}
+
+fn article(word: &str) -> &'static str {
+    match word.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
+        _ => "a",
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// One file.
+
+struct FileCx<'v> {
+    vocab: &'v Vocabulary,
+    file: FileId,
+    name: String,
+    text: Arc<str>,
+    set: ManifestSet,
+    errors: Vec<LoadError>,
+    ids: HashMap<String, Declared>,
+    pending: Vec<Pending>,
+}
+
+/// A mapping checked against a field list: known fields by name, unknown ones reported.
+struct Obj<'n> {
+    pos: Pos,
+    /// e.g. "organization `hikvision`", for messages.
+    what: String,
+    /// Length of the first key, to underline something visible for "missing field".
+    first_key_len: usize,
+    fields: Vec<(&'n str, &'n Node)>,
+}
+
+impl<'n> Obj<'n> {
+    /// A field's value; an explicit `null` (or empty value) counts as absent.
+    fn get(&self, name: &str) -> Option<&'n Node> {
+        self.fields
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| *v)
+            .filter(|v| !matches!(v.value, Value::Null))
+    }
+}
+
+impl<'v> FileCx<'v> {
+    fn loc(&self, pos: Pos) -> Loc {
+        let offset = match pos.offset {
+            Some(o) if o <= self.text.len() => o,
+            _ => offset_of_line_col(&self.text, pos.line, pos.column),
+        };
+        Loc {
+            file: self.file,
+            line: pos.line,
+            column: pos.column,
+            offset: u32::try_from(offset).unwrap_or(u32::MAX),
+        }
+    }
+
+    fn error(
+        &mut self,
+        kind: LoadErrorKind,
+        pos: Pos,
+        message: String,
+        label: impl Into<String>,
+        help: Option<String>,
+    ) {
+        let loc = self.loc(pos);
+        let len = pos
+            .len
+            .unwrap_or(0)
+            .min(self.text.len().saturating_sub(loc.offset as usize));
+        self.errors.push(LoadError {
+            kind,
+            message,
+            file: self.name.clone(),
+            loc,
+            len,
+            label: label.into(),
+            help,
+            source: Some(Arc::clone(&self.text)),
+        });
+    }
+
+    fn wrong_type(
+        &mut self,
+        node: &Node,
+        field: &str,
+        what: &Obj,
+        expected: &str,
+        help: Option<String>,
+    ) {
+        self.error(
+            LoadErrorKind::WrongType,
+            node.pos,
+            format!(
+                "`{field}` of {} must be {expected}, found {}",
+                what.what,
+                node.value.describe()
+            ),
+            format!("expected {expected}"),
+            help,
+        );
+    }
+
+    /// Checks that `node` is a mapping and that its keys are known fields.
+    /// `named`: the entity noun (`organization`), to call the object by its id in messages.
+    fn obj<'n>(
+        &mut self,
+        node: &'n Node,
+        what: String,
+        allowed: &[&'static str],
+        named: Option<&str>,
+    ) -> Option<Obj<'n>> {
+        let Value::Map(entries) = &node.value else {
+            self.error(
+                LoadErrorKind::WrongType,
+                node.pos,
+                format!(
+                    "{what} must be a mapping of fields, found {}",
+                    node.value.describe()
+                ),
+                "expected a mapping",
+                None,
+            );
+            return None;
+        };
+        let id = entries
+            .iter()
+            .find_map(|(k, v)| match (&k.value, &v.value) {
+                (Value::Str(k), Value::Str(v)) if k == "id" => Some(v),
+                _ => None,
+            });
+        let what = match (named, id) {
+            (Some(noun), Some(id)) => format!("{noun} `{id}`"),
+            _ => what,
+        };
+        let mut obj = Obj {
+            pos: node.pos,
+            what,
+            first_key_len: entries.first().and_then(|(k, _)| k.pos.len).unwrap_or(1),
+            fields: Vec::with_capacity(entries.len()),
+        };
+        for (key, value) in entries {
+            let Value::Str(name) = &key.value else {
+                self.error(
+                    LoadErrorKind::WrongType,
+                    key.pos,
+                    format!("field names must be text, found {}", key.value.describe()),
+                    "expected a field name",
+                    None,
+                );
+                continue;
+            };
+            if obj.fields.iter().any(|(k, _)| k == name) {
+                self.error(
+                    LoadErrorKind::DuplicateKey,
+                    key.pos,
+                    format!("duplicate field `{name}` in {}", obj.what),
+                    "repeated key",
+                    None,
+                );
+                continue;
+            }
+            if !allowed.contains(&name.as_str()) {
+                let help = match did_you_mean(name, allowed.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("known fields: {}", allowed.join(", ")),
+                };
+                self.error(
+                    LoadErrorKind::UnknownField,
+                    key.pos,
+                    format!("unknown field `{name}` in {}", obj.what),
+                    "unknown field",
+                    Some(help),
+                );
+                continue;
+            }
+            obj.fields.push((name.as_str(), value));
+        }
+        Some(obj)
+    }
+
+    fn missing(&mut self, obj: &Obj, field: &str) {
+        let pos = Pos {
+            len: Some(obj.first_key_len),
+            ..obj.pos
+        };
+        self.error(
+            LoadErrorKind::MissingField,
+            pos,
+            format!("missing required field `{field}` in {}", obj.what),
+            format!("`{field}` required here"),
+            Some(format!("add `{field}:` to {}", obj.what)),
+        );
+    }
+
+    // -- typed values ------------------------------------------------------------------
+
+    fn text_of(&mut self, obj: &Obj, field: &str, node: &Node) -> Option<String> {
+        match &node.value {
+            Value::Str(s) => Some(s.clone()),
+            Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
+                self.wrong_type(
+                    node,
+                    field,
+                    obj,
+                    "text",
+                    Some("quote it to make it text".into()),
+                );
+                None
+            }
+            _ => {
+                self.wrong_type(node, field, obj, "text", None);
+                None
+            }
+        }
+    }
+
+    fn opt_text(&mut self, obj: &Obj, field: &str) -> Option<String> {
+        let node = obj.get(field)?;
+        self.text_of(obj, field, node)
+    }
+
+    fn req_text(&mut self, obj: &Obj, field: &str) -> Option<(String, Pos)> {
+        let Some(node) = obj.get(field) else {
+            self.missing(obj, field);
+            return None;
+        };
+        let text = self.text_of(obj, field, node)?;
+        if text.trim().is_empty() {
+            self.error(
+                LoadErrorKind::MissingField,
+                node.pos,
+                format!("`{field}` of {} is empty", obj.what),
+                "empty",
+                None,
+            );
+            return None;
+        }
+        Some((text, node.pos))
+    }
+
+    fn opt_bool(&mut self, obj: &Obj, field: &str) -> Option<bool> {
+        let node = obj.get(field)?;
+        match node.value {
+            Value::Bool(b) => Some(b),
+            _ => {
+                self.wrong_type(node, field, obj, "`true` or `false`", None);
+                None
+            }
+        }
+    }
+
+    fn opt_u64(&mut self, obj: &Obj, field: &str) -> Option<u64> {
+        let node = obj.get(field)?;
+        match node.value {
+            Value::Int(i) if i >= 0 => match u64::try_from(i) {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    self.wrong_type(node, field, obj, "a whole number up to 2^64", None);
+                    None
+                }
+            },
+            _ => {
+                self.wrong_type(node, field, obj, "a whole number (0 or more)", None);
+                None
+            }
+        }
+    }
+
+    fn opt_date(&mut self, obj: &Obj, field: &str) -> Option<Date> {
+        let node = obj.get(field)?;
+        let Value::Str(text) = &node.value else {
+            self.wrong_type(node, field, obj, "a date (YYYY-MM-DD)", None);
+            return None;
+        };
+        match Date::parse(text) {
+            Some(date) => Some(date),
+            None => {
+                self.error(
+                    LoadErrorKind::BadDate,
+                    node.pos,
+                    format!("`{field}` of {}: `{text}` is not a date", obj.what),
+                    "expected YYYY-MM-DD",
+                    Some("write a calendar date as YYYY-MM-DD, e.g. 2025-03-01".into()),
+                );
+                None
+            }
+        }
+    }
+
+    /// A list of text values with their positions.
+    fn text_list(&mut self, obj: &Obj, field: &str, node: &Node) -> Option<Vec<(String, Pos)>> {
+        let Value::Seq(items) = &node.value else {
+            let help = match &node.value {
+                Value::Str(s) => Some(format!("write a list: `[{s}]`")),
+                _ => None,
+            };
+            self.wrong_type(node, field, obj, "a list", help);
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            if let Some(text) = self.text_of(obj, field, item) {
+                out.push((text, item.pos));
+            }
+        }
+        Some(out)
+    }
+
+    fn check_enum(&mut self, context: &str, field: &str, value: &str, pos: Pos) -> bool {
+        let Some(vocabulary) = vocabulary_name(context, field) else {
+            return true;
+        };
+        // A vocabulary the policies do not define cannot be checked against.
+        let Some(values) = self.vocab.enum_values(vocabulary) else {
+            return true;
+        };
+        if values.contains(value) {
+            return true;
+        }
+        let help = match did_you_mean(value, values.iter().map(String::as_str)) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!(
+                "`{vocabulary}` values: {}",
+                values
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        self.error(
+            LoadErrorKind::UnknownValue,
+            pos,
+            format!("unknown {field} `{value}` (not in the `{vocabulary}` vocabulary)"),
+            format!("unknown {field}"),
+            Some(help),
+        );
+        false
+    }
+
+    fn opt_enum(&mut self, obj: &Obj, context: &str, field: &str) -> Option<String> {
+        let node = obj.get(field)?;
+        let text = self.text_of(obj, field, node)?;
+        self.check_enum(context, field, &text, node.pos)
+            .then_some(text)
+    }
+
+    fn req_enum(&mut self, obj: &Obj, context: &str, field: &str) -> Option<String> {
+        let (text, pos) = self.req_text(obj, field)?;
+        self.check_enum(context, field, &text, pos).then_some(text)
+    }
+
+    fn opt_enum_list(&mut self, obj: &Obj, context: &str, field: &str) -> Option<Vec<String>> {
+        let node = obj.get(field)?;
+        let items = self.text_list(obj, field, node)?;
+        let mut out = Vec::with_capacity(items.len());
+        for (text, pos) in items {
+            if self.check_enum(context, field, &text, pos) {
+                out.push(text);
+            }
+        }
+        Some(out)
+    }
+
+    fn categories(&mut self, obj: &Obj, field: &str) -> Vec<String> {
+        let Some(node) = obj.get(field) else {
+            self.missing(obj, field);
+            return Vec::new();
+        };
+        let Some(items) = self.text_list(obj, field, node) else {
+            return Vec::new();
+        };
+        if items.is_empty() {
+            self.error(
+                LoadErrorKind::MissingField,
+                node.pos,
+                format!("`{field}` of {} lists no data category", obj.what),
+                "empty list",
+                Some("list at least one category, e.g. [identifier.name]".into()),
+            );
+        }
+        let mut out = Vec::with_capacity(items.len());
+        for (text, pos) in items {
+            if self.vocab.is_category(&text) {
+                out.push(text);
+                continue;
+            }
+            let help = did_you_mean(&text, self.vocab.categories.iter().map(String::as_str))
+                .map(|s| format!("did you mean `{s}`?"))
+                .unwrap_or_else(|| {
+                    "data categories are dotted paths of the taxonomy, e.g. `biometric.facial`"
+                        .into()
+                });
+            self.error(
+                LoadErrorKind::UnknownCategory,
+                pos,
+                format!("unknown data category `{text}`"),
+                "not in the taxonomy",
+                Some(help),
+            );
+        }
+        out
+    }
+
+    fn check_location(&mut self, field: &str, value: &str, pos: Pos, groups: bool) -> bool {
+        if self.vocab.is_location(value) || (groups && self.vocab.groups.contains(value)) {
+            return true;
+        }
+        let mut candidates: Vec<&str> = self.vocab.countries.iter().map(String::as_str).collect();
+        if groups {
+            candidates.extend(self.vocab.groups.iter().map(String::as_str));
+        }
+        let upper = value.to_ascii_uppercase();
+        let help = if upper != value
+            && (self.vocab.is_location(&upper) || (groups && self.vocab.groups.contains(&upper)))
+        {
+            format!("did you mean `{upper}`? (codes are upper case)")
+        } else {
+            match did_you_mean(value, candidates.iter().copied()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None if groups => "use an ISO 3166-1 alpha-2 code (`CN`), a subdivision (`CN-GD`) or a country group (`EU`)".into(),
+                None => "use an ISO 3166-1 alpha-2 code (`CN`) or a subdivision (`CN-GD`)".into(),
+            }
+        };
+        self.error(
+            LoadErrorKind::UnknownCountry,
+            pos,
+            format!("unknown country `{value}` in `{field}`"),
+            if groups {
+                "not a country or group"
+            } else {
+                "not a country code"
+            },
+            Some(help),
+        );
+        false
+    }
+
+    fn req_location(&mut self, obj: &Obj, field: &str) -> String {
+        let Some((text, pos)) = self.req_text(obj, field) else {
+            return String::new();
+        };
+        self.check_location(field, &text, pos, false);
+        text
+    }
+
+    fn opt_location_list(&mut self, obj: &Obj, field: &str) -> Option<Vec<String>> {
+        let node = obj.get(field)?;
+        let items = self.text_list(obj, field, node)?;
+        let mut out = Vec::with_capacity(items.len());
+        for (text, pos) in items {
+            if self.check_location(field, &text, pos, true) {
+                out.push(text);
+            }
+        }
+        Some(out)
+    }
+
+    /// Records a reference to resolve once every file is read.
+    fn reference(&mut self, slot: Slot, field: &'static str, want: Want, name: String, pos: Pos) {
+        let loc = self.loc(pos);
+        self.pending.push(Pending {
+            slot,
+            field,
+            name,
+            want,
+            loc,
+            len: pos.len.unwrap_or(0),
+        });
+    }
+
+    fn req_reference(&mut self, obj: &Obj, slot: Slot, field: &'static str, want: Want) {
+        if let Some((name, pos)) = self.req_text(obj, field) {
+            self.reference(slot, field, want, name, pos);
+        }
+    }
+
+    /// Registers an id; a duplicate (in this file or an earlier one) is an error.
+    /// `pos` is where the id is written (labelled on a duplicate), `at` the entity's position
+    /// (named in the help of a later duplicate).
+    fn declare(&mut self, id: &str, pos: Pos, at: Pos, entity: EntityRef, defaulted: bool) {
+        let loc = self.loc(at);
+        if let Some(first) = self.ids.get(id) {
+            let first_place = format!(
+                "{}:{}:{}",
+                self.set.sources.name(first.loc.file),
+                first.loc.line,
+                first.loc.column
+            );
+            let mut help = format!(
+                "`{id}` is first declared as {} {} at {first_place}; every id must be unique across all files of a run",
+                article(kind_of(first.entity).as_str()),
+                kind_of(first.entity).as_str()
+            );
+            if defaulted || first.defaulted {
+                help.push_str(
+                    " (an assessment without `id` is named `<kind>-<n>`: give it an explicit `id`)",
+                );
+            }
+            let len = if defaulted { 1 } else { pos.len.unwrap_or(0) };
+            self.error(
+                LoadErrorKind::DuplicateId,
+                Pos {
+                    len: Some(len),
+                    ..pos
+                },
+                format!("duplicate id `{id}`"),
+                "declared again here",
+                Some(help),
+            );
+            return;
+        }
+        self.ids.insert(
+            id.to_string(),
+            Declared {
+                entity,
+                loc,
+                defaulted,
+            },
+        );
+    }
+
+    /// The entries of a top-level list (`organizations:` ...); `null` is an empty list.
+    fn entries<'n>(&mut self, top: &Obj<'n>, field: &str) -> &'n [Node] {
+        let Some(node) = top.get(field) else {
+            return &[];
+        };
+        match &node.value {
+            Value::Seq(items) => items,
+            _ => {
+                self.wrong_type(node, field, top, "a list (`- id: ...` entries)", None);
+                &[]
+            }
+        }
+    }
+
+    // -- the manifest ------------------------------------------------------------------
+
+    fn manifest(&mut self, root: &Node) {
+        let Some(top) = self.obj(root, "the manifest".to_string(), TOP_FIELDS, None) else {
+            return;
+        };
+        let version = match top.get("lexflow") {
+            None => {
+                self.missing(&top, "lexflow");
+                1
+            }
+            Some(node) => match node.value {
+                Value::Int(v) if SUPPORTED_VERSIONS.contains(&v) => v as u32,
+                Value::Int(v) => {
+                    self.error(
+                        LoadErrorKind::UnsupportedVersion,
+                        node.pos,
+                        format!("unsupported manifest format version `{v}`"),
+                        "unsupported version",
+                        Some("this lexflow reads format version 1: write `lexflow: 1`".into()),
+                    );
+                    1
+                }
+                _ => {
+                    self.wrong_type(
+                        node,
+                        "lexflow",
+                        &top,
+                        "the format version number",
+                        Some("write `lexflow: 1`".into()),
+                    );
+                    1
+                }
+            },
+        };
+        let name = self.opt_text(&top, "name");
+        let loc = self.loc(top.pos);
+        self.set
+            .manifests
+            .push(ManifestHeader { version, name, loc });
+
+        for node in self.entries(&top, "organizations") {
+            self.organization(node);
+        }
+        for node in self.entries(&top, "systems") {
+            self.system(node);
+        }
+        for node in self.entries(&top, "flows") {
+            self.flow(node);
+        }
+        for node in self.entries(&top, "contracts") {
+            self.contract(node);
+        }
+        for (n, node) in self.entries(&top, "assessments").iter().enumerate() {
+            self.assessment(node, n + 1);
+        }
+    }
+
+    /// The `id` of an entity, declared; names the object for later messages.
+    fn id(&mut self, obj: &mut Obj, kind: &str, entity: EntityRef) -> String {
+        match self.req_text(obj, "id") {
+            Some((id, pos)) => {
+                self.declare(&id, pos, obj.pos, entity, false);
+                obj.what = format!("{kind} `{id}`");
+                id
+            }
+            None => String::new(),
+        }
+    }
+
+    fn organization(&mut self, node: &Node) {
+        let Some(mut obj) = self.obj(
+            node,
+            "an organization".into(),
+            ORG_FIELDS,
+            Some("organization"),
+        ) else {
+            return;
+        };
+        let idx = OrgIdx(self.set.organizations.len() as u32);
+        let id = self.id(&mut obj, "organization", EntityRef::Organization(idx));
+        let org = Organization {
+            id,
+            loc: self.loc(obj.pos),
+            name: self.opt_text(&obj, "name"),
+            country: self.req_location(&obj, "country"),
+            kind: self
+                .req_enum(&obj, "organization", "kind")
+                .unwrap_or_default(),
+            ciio: self.opt_bool(&obj, "ciio"),
+            ciio_designated_by: self.opt_text(&obj, "ciio_designated_by"),
+            representative_in: self.opt_location_list(&obj, "representative_in"),
+            dpo: self.opt_bool(&obj, "dpo"),
+            pi_protection_officer: self.opt_bool(&obj, "pi_protection_officer"),
+            employees: self.opt_u64(&obj, "employees"),
+            dpf_certified: self.opt_bool(&obj, "dpf_certified"),
+            dpf_certified_since: self.opt_date(&obj, "dpf_certified_since"),
+            important_data_notified: self.opt_bool(&obj, "important_data_notified"),
+        };
+        self.set.organizations.push(org);
+    }
+
+    fn system(&mut self, node: &Node) {
+        let Some(mut obj) = self.obj(node, "a system".into(), SYSTEM_FIELDS, Some("system")) else {
+            return;
+        };
+        let idx = SysIdx(self.set.systems.len() as u32);
+        let id = self.id(&mut obj, "system", EntityRef::System(idx));
+        self.req_reference(&obj, Slot::Operator(idx), "operator", Want::Organization);
+        if let Some(node) = obj.get("processor") {
+            if let Some(name) = self.text_of(&obj, "processor", node) {
+                self.reference(
+                    Slot::Processor(idx),
+                    "processor",
+                    Want::Organization,
+                    name,
+                    node.pos,
+                );
+            }
+        }
+        let mut collects = Vec::new();
+        if let Some(node) = obj.get("collects") {
+            match &node.value {
+                Value::Seq(items) => {
+                    for item in items {
+                        if let Some(c) = self.collection(item, &obj.what) {
+                            collects.push(c);
+                        }
+                    }
+                }
+                _ => self.wrong_type(
+                    node,
+                    "collects",
+                    &obj,
+                    "a list (`- data: [...]` entries)",
+                    None,
+                ),
+            }
+        }
+        let system = System {
+            id,
+            loc: self.loc(obj.pos),
+            name: self.opt_text(&obj, "name"),
+            kind: self.req_enum(&obj, "system", "kind").unwrap_or_default(),
+            operator: OrgIdx(0),
+            processor: None,
+            location: self.req_location(&obj, "location"),
+            public_space: self.opt_bool(&obj, "public_space"),
+            private_space: self.opt_bool(&obj, "private_space"),
+            signage: self.opt_bool(&obj, "signage"),
+            collects,
+            retention_days: self.opt_u64(&obj, "retention_days"),
+            log_retention_days: self.opt_u64(&obj, "log_retention_days"),
+            security: self.opt_enum_list(&obj, "system", "security"),
+            automated_decision: self.opt_enum(&obj, "system", "automated_decision"),
+            significant_effect: self.opt_bool(&obj, "significant_effect"),
+        };
+        self.set.systems.push(system);
+    }
+
+    fn collection(&mut self, node: &Node, system: &str) -> Option<Collection> {
+        let obj = self.obj(
+            node,
+            format!("a `collects` entry of {system}"),
+            COLLECTS_FIELDS,
+            None,
+        )?;
+        Some(Collection {
+            loc: self.loc(obj.pos),
+            data: self.categories(&obj, "data"),
+            subjects: self.opt_enum(&obj, "collects", "subjects"),
+            subjects_in: self.opt_location_list(&obj, "subjects_in"),
+            individuals: self.opt_u64(&obj, "individuals"),
+            youngest_age: self.opt_u64(&obj, "youngest_age"),
+            purpose: self.opt_enum(&obj, "collects", "purpose"),
+            legal_basis: self.opt_enum(&obj, "collects", "legal_basis"),
+            basis_reference: self.opt_text(&obj, "basis_reference"),
+            special_condition: self.opt_enum(&obj, "collects", "special_condition"),
+            consent: self.opt_enum(&obj, "collects", "consent"),
+            notice: self.opt_bool(&obj, "notice"),
+        })
+    }
+
+    fn flow(&mut self, node: &Node) {
+        let Some(mut obj) = self.obj(node, "a flow".into(), FLOW_FIELDS, Some("flow")) else {
+            return;
+        };
+        let idx = FlowIdx(self.set.flows.len() as u32);
+        let id = self.id(&mut obj, "flow", EntityRef::Flow(idx));
+        self.req_reference(&obj, Slot::From(idx), "from", Want::System);
+        self.req_reference(&obj, Slot::To(idx), "to", Want::System);
+        let transfer = obj
+            .get("transfer")
+            .and_then(|node| self.transfer(node, idx, &obj.what));
+        let exemption = obj
+            .get("exemption")
+            .and_then(|node| self.exemption(node, &obj.what));
+        let flow = Flow {
+            id,
+            loc: self.loc(obj.pos),
+            from: SysIdx(0),
+            to: SysIdx(0),
+            data: self.categories(&obj, "data"),
+            purpose: self.opt_enum(&obj, "flow", "purpose"),
+            legal_basis: self.opt_enum(&obj, "flow", "legal_basis"),
+            basis_reference: self.opt_text(&obj, "basis_reference"),
+            special_condition: self.opt_enum(&obj, "flow", "special_condition"),
+            consent: self.opt_enum(&obj, "flow", "consent"),
+            individuals: self.opt_u64(&obj, "individuals"),
+            encrypted: self.opt_bool(&obj, "encrypted"),
+            start: self.opt_date(&obj, "start"),
+            end: self.opt_date(&obj, "end"),
+            remote_access: self.opt_bool(&obj, "remote_access"),
+            recipient_role: self.opt_enum(&obj, "flow", "recipient_role"),
+            anonymized: self.opt_bool(&obj, "anonymized"),
+            pseudonymized: self.opt_bool(&obj, "pseudonymized"),
+            important_data: self.opt_bool(&obj, "important_data"),
+            foreign_authority: self.opt_bool(&obj, "foreign_authority"),
+            authority_approval: self.opt_bool(&obj, "authority_approval"),
+            automated_decision: self.opt_enum(&obj, "flow", "automated_decision"),
+            significant_effect: self.opt_bool(&obj, "significant_effect"),
+            transfer,
+            exemption,
+        };
+        self.set.flows.push(flow);
+    }
+
+    fn transfer(&mut self, node: &Node, flow: FlowIdx, what: &str) -> Option<Transfer> {
+        let obj = self.obj(
+            node,
+            format!("the `transfer` of {what}"),
+            TRANSFER_FIELDS,
+            None,
+        )?;
+        if let Some(node) = obj.get("contract") {
+            if let Some(name) = self.text_of(&obj, "contract", node) {
+                self.reference(
+                    Slot::TransferContract(flow),
+                    "transfer.contract",
+                    Want::Contract,
+                    name,
+                    node.pos,
+                );
+            }
+        }
+        Some(Transfer {
+            loc: self.loc(obj.pos),
+            mechanism: self.opt_enum(&obj, "transfer", "mechanism"),
+            contract: None,
+            since: self.opt_date(&obj, "since"),
+            until: self.opt_date(&obj, "until"),
+        })
+    }
+
+    fn exemption(&mut self, node: &Node, what: &str) -> Option<Exemption> {
+        let obj = self.obj(
+            node,
+            format!("the `exemption` of {what}"),
+            EXEMPTION_FIELDS,
+            None,
+        )?;
+        Some(Exemption {
+            loc: self.loc(obj.pos),
+            basis: self
+                .req_enum(&obj, "exemption", "basis")
+                .unwrap_or_default(),
+            evidence: self.opt_text(&obj, "evidence"),
+        })
+    }
+
+    fn contract(&mut self, node: &Node) {
+        let Some(mut obj) = self.obj(node, "a contract".into(), CONTRACT_FIELDS, Some("contract"))
+        else {
+            return;
+        };
+        let idx = ContractIdx(self.set.contracts.len() as u32);
+        let id = self.id(&mut obj, "contract", EntityRef::Contract(idx));
+        let mut parties = Vec::new();
+        match obj.get("parties") {
+            None => self.missing(&obj, "parties"),
+            Some(node) => {
+                if let Some(items) = self.text_list(&obj, "parties", node) {
+                    if items.is_empty() {
+                        self.error(
+                            LoadErrorKind::MissingField,
+                            node.pos,
+                            format!("`parties` of {} lists no organization", obj.what),
+                            "empty list",
+                            None,
+                        );
+                    }
+                    for (i, (name, pos)) in items.into_iter().enumerate() {
+                        parties.push(OrgIdx(0));
+                        self.reference(
+                            Slot::Party(idx, i),
+                            "parties",
+                            Want::Organization,
+                            name,
+                            pos,
+                        );
+                    }
+                }
+            }
+        }
+        let contract = Contract {
+            id,
+            loc: self.loc(obj.pos),
+            parties,
+            kind: self.req_enum(&obj, "contract", "kind").unwrap_or_default(),
+            since: self.opt_date(&obj, "since"),
+            until: self.opt_date(&obj, "until"),
+            filed: self.opt_date(&obj, "filed"),
+            clauses: self.opt_enum_list(&obj, "contract", "clauses"),
+        };
+        self.set.contracts.push(contract);
+    }
+
+    fn assessment(&mut self, node: &Node, n: usize) {
+        let Some(mut obj) = self.obj(
+            node,
+            "an assessment".into(),
+            ASSESSMENT_FIELDS,
+            Some("assessment"),
+        ) else {
+            return;
+        };
+        let idx = AssessmentIdx(self.set.assessments.len() as u32);
+        let kind = self.req_enum(&obj, "assessment", "kind");
+        let id = if obj.get("id").is_some() {
+            self.id(&mut obj, "assessment", EntityRef::Assessment(idx))
+        } else {
+            let id = format!("{}-{n}", kind.as_deref().unwrap_or("assessment"));
+            self.declare(&id, obj.pos, obj.pos, EntityRef::Assessment(idx), true);
+            obj.what = format!("assessment `{id}`");
+            id
+        };
+        let mut covers = Vec::new();
+        match obj.get("covers") {
+            None => self.missing(&obj, "covers"),
+            Some(node) => {
+                if let Some(items) = self.text_list(&obj, "covers", node) {
+                    if items.is_empty() {
+                        self.error(
+                            LoadErrorKind::MissingField,
+                            node.pos,
+                            format!("`covers` of {} lists nothing", obj.what),
+                            "empty list",
+                            None,
+                        );
+                    }
+                    for (i, (name, pos)) in items.into_iter().enumerate() {
+                        covers.push(EntityRef::Assessment(idx));
+                        self.reference(Slot::Cover(idx, i), "covers", Want::Any, name, pos);
+                    }
+                }
+            }
+        }
+        let assessment = Assessment {
+            id,
+            loc: self.loc(obj.pos),
+            kind: kind.unwrap_or_default(),
+            covers,
+            date: self.opt_date(&obj, "date"),
+            residual_risk: self.opt_enum(&obj, "assessment", "residual_risk"),
+            consulted_authority: self.opt_bool(&obj, "consulted_authority"),
+            valid_until: self.opt_date(&obj, "valid_until"),
+        };
+        self.set.assessments.push(assessment);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_manifests_that_fail_to_parse() {
+        assert!(looks_like_manifest("# c\nlexflow: 1\nfoo: [\n"));
+        assert!(looks_like_manifest("{\"lexflow\" : 1,"));
+        assert!(!looks_like_manifest("name: lexflow\n"));
+    }
+
+    #[test]
+    fn enum_fields_resolve_by_context() {
+        assert_eq!(
+            vocabulary_name("organization", "kind"),
+            Some("organization_kind")
+        );
+        assert_eq!(vocabulary_name("collects", "subjects"), Some("subjects"));
+        assert_eq!(
+            vocabulary_name("transfer", "mechanism"),
+            Some("transfer_mechanism")
+        );
+        assert_eq!(
+            vocabulary_name("exemption", "basis"),
+            Some("exemption_basis")
+        );
+        assert_eq!(vocabulary_name("flow", "name"), None);
+    }
+}

@@ -1,0 +1,164 @@
+//! `--format human`: the terminal report, compiler-style.
+//!
+//! ```text
+//! error[PIPL-39] Cross-border transfer without a legal basis
+//!   --> city.yaml:58:5
+//!    = law: PIPL Art. 39
+//!    = subject: flow analytics-to-backup
+//!    = path: street-cameras → face-analytics → sg-backup
+//!            via flows cams-to-analytics, analytics-to-backup
+//!    = face data leaves China without separate consent
+//!    = help: obtain separate consent ...
+//! ```
+//!
+//! Every manifest-derived string goes through [`inert`](super::sanitize::inert), so escape
+//! sequences in a system name are printed as `\u{1b}[31m`, never interpreted.
+
+use std::fmt::Write;
+
+use super::sanitize::{inert, inert_multiline};
+use super::RenderContext;
+use crate::findings::{CheckResult, Severity, Status};
+
+const RESET: &str = "\x1b[0m";
+const BOLD: &str = "\x1b[1m";
+const DIM: &str = "\x1b[2m";
+const RED: &str = "\x1b[1;31m";
+const YELLOW: &str = "\x1b[1;33m";
+const CYAN: &str = "\x1b[1;36m";
+const BLUE: &str = "\x1b[1;34m";
+const GREEN: &str = "\x1b[1;32m";
+
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn paint(&self, style: &str, text: &str) -> String {
+        if self.on {
+            format!("{style}{text}{RESET}")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+fn severity_style(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => RED,
+        Severity::Warning => YELLOW,
+        Severity::Review => CYAN,
+    }
+}
+
+/// Indents every line after the first by `indent`.
+fn indent_rest(text: &str, indent: &str) -> String {
+    text.lines()
+        .collect::<Vec<_>>()
+        .join(&format!("\n{indent}"))
+}
+
+/// The terminal report. `ctx.color` turns ANSI colours on; nothing else does.
+pub fn render_human(result: &CheckResult, ctx: &RenderContext) -> String {
+    let p = Paint { on: ctx.color };
+    let mut out = String::new();
+    let findings = super::sorted_findings(result);
+    for finding in &findings {
+        let (label, style) = match finding.status {
+            Status::Open => (
+                finding.severity.as_str().to_string(),
+                severity_style(finding.severity),
+            ),
+            Status::Waived => (format!("waived {}", finding.severity.as_str()), DIM),
+        };
+        let _ = writeln!(
+            out,
+            "{} {}",
+            p.paint(style, &format!("{label}[{}]", inert(&finding.rule))),
+            p.paint(BOLD, &inert(&finding.title))
+        );
+        let _ = writeln!(
+            out,
+            "  {} {}:{}:{}",
+            p.paint(BLUE, "-->"),
+            inert(&finding.location.file),
+            finding.location.line,
+            finding.location.column
+        );
+        let bar = p.paint(BLUE, "   =");
+        let _ = writeln!(out, "{bar} law: {}", inert(&finding.citation));
+        let _ = writeln!(
+            out,
+            "{bar} subject: {} {}",
+            inert(&finding.subject.kind),
+            inert(&finding.subject.id)
+        );
+        if !finding.path.is_empty() {
+            let path: Vec<_> = finding.path.iter().map(|s| inert(s)).collect();
+            let _ = writeln!(out, "{bar} path: {}", path.join(" → "));
+            if !finding.path_flows.is_empty() {
+                let flows: Vec<_> = finding.path_flows.iter().map(|s| inert(s)).collect();
+                let _ = writeln!(out, "           via flows {}", flows.join(", "));
+            }
+        }
+        let _ = writeln!(
+            out,
+            "{bar} {}",
+            indent_rest(&inert_multiline(&finding.message), "     ")
+        );
+        if !finding.remediation.is_empty() {
+            let _ = writeln!(
+                out,
+                "{bar} {} {}",
+                p.paint(GREEN, "help:"),
+                indent_rest(&inert_multiline(&finding.remediation), "     ")
+            );
+        }
+        if let Some(waiver) = &finding.waiver {
+            let _ = writeln!(
+                out,
+                "{bar} waived until {} by {} ({}): {}",
+                inert(&waiver.expires),
+                inert(&waiver.approver),
+                inert(&waiver.ticket),
+                inert(&waiver.justification)
+            );
+        }
+        out.push('\n');
+    }
+    for problem in super::sorted_problems(result) {
+        let _ = writeln!(
+            out,
+            "{} {}",
+            p.paint(YELLOW, &format!("problem[{}]", inert(&problem.kind))),
+            inert(&problem.message)
+        );
+        if let Some(loc) = &problem.location {
+            let _ = writeln!(
+                out,
+                "  {} {}:{}:{}",
+                p.paint(BLUE, "-->"),
+                inert(&loc.file),
+                loc.line,
+                loc.column
+            );
+        }
+        out.push('\n');
+    }
+    let verdict = if super::fails(result, ctx.fail_on) {
+        p.paint(RED, "FAIL")
+    } else {
+        p.paint(GREEN, "PASS")
+    };
+    let as_of = ctx
+        .as_of
+        .map(|d| format!(" (as of {d})"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "{verdict}: {} ({} rules checked){as_of}",
+        super::summary_text(result),
+        result.rules_checked.len()
+    );
+    out
+}

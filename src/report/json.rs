@@ -1,0 +1,31 @@
+//! `--format json`: the one object of SPEC §3, validated by `findings.schema.json`.
+
+use serde::Serialize;
+
+use crate::findings::{CheckResult, Finding, Problem, Summary};
+
+#[derive(Serialize)]
+struct Document<'a> {
+    lexflow: u32,
+    findings: &'a [Finding],
+    problems: &'a [Problem],
+    summary: &'a Summary,
+}
+
+/// The JSON report: pretty-printed, keys in a fixed order, findings sorted as SPEC §3 says,
+/// ending with a newline. Strings are JSON-escaped (control characters as `\u001b`), so
+/// manifest text cannot break the document.
+pub fn render_json(result: &CheckResult) -> String {
+    let findings = super::sorted_findings(result);
+    let problems = super::sorted_problems(result);
+    let document = Document {
+        lexflow: 1,
+        findings: &findings,
+        problems: &problems,
+        summary: &result.summary,
+    };
+    let mut out =
+        serde_json::to_string_pretty(&document).expect("plain data always serializes to JSON");
+    out.push('\n');
+    out
+}

@@ -1,0 +1,254 @@
+//! The report stage: renders a [`CheckResult`] in every format of `lexflow check --format`
+//! (SPEC §3, §4), applies waivers and baselines, and writes output files atomically.
+//!
+//! Every renderer is deterministic (findings sorted by file, line, column, rule id; no
+//! timestamps) and treats manifest-derived text as untrusted: see [`sanitize`].
+
+pub mod baseline;
+pub mod github;
+pub mod html;
+pub mod human;
+pub mod json;
+pub mod junit;
+pub mod markdown;
+pub mod sanitize;
+pub mod sarif;
+pub mod waivers;
+
+use std::fmt;
+use std::io::{self, Write};
+use std::path::Path;
+use std::str::FromStr;
+
+use crate::date::Date;
+use crate::findings::{CheckResult, Finding, Problem, Severity, Status};
+
+pub use baseline::{apply_baseline, write_baseline, BaselineError};
+pub use json::render_json;
+pub use waivers::{apply_waivers, load_waivers, Waiver, WaiverError};
+
+/// An output format of `lexflow check --format`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum Format {
+    Human,
+    Json,
+    Sarif,
+    Junit,
+    Github,
+    Markdown,
+    Html,
+}
+
+impl Format {
+    pub const ALL: [Format; 7] = [
+        Format::Human,
+        Format::Json,
+        Format::Sarif,
+        Format::Junit,
+        Format::Github,
+        Format::Markdown,
+        Format::Html,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Human => "human",
+            Format::Json => "json",
+            Format::Sarif => "sarif",
+            Format::Junit => "junit",
+            Format::Github => "github",
+            Format::Markdown => "markdown",
+            Format::Html => "html",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An unknown `--format` name.
+#[derive(Clone, PartialEq, Eq, Debug, thiserror::Error)]
+#[error("unknown format `{0}`; expected one of human, json, sarif, junit, github, markdown, html")]
+pub struct UnknownFormat(pub String);
+
+impl FromStr for Format {
+    type Err = UnknownFormat;
+
+    fn from_str(text: &str) -> Result<Format, UnknownFormat> {
+        let lower = text.trim().to_ascii_lowercase();
+        Format::ALL
+            .into_iter()
+            .find(|f| f.as_str() == lower)
+            .or(match lower.as_str() {
+                "text" => Some(Format::Human),
+                "md" => Some(Format::Markdown),
+                "xml" => Some(Format::Junit),
+                _ => None,
+            })
+            .ok_or_else(|| UnknownFormat(text.to_string()))
+    }
+}
+
+/// What a renderer needs beside the result. All fields are inputs, so output stays
+/// deterministic (no clock is read here).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct RenderContext {
+    /// ANSI colours in the human format (only when the caller decided the terminal wants them).
+    pub color: bool,
+    /// The tool version reported in SARIF and the HTML/Markdown footers.
+    pub tool_version: String,
+    /// The `--as-of` date, shown in the human, Markdown and HTML reports when given.
+    pub as_of: Option<Date>,
+    /// The `--fail-on` threshold, for the verdict line (PASS/FAIL) in human, Markdown, HTML.
+    pub fail_on: Severity,
+}
+
+impl Default for RenderContext {
+    fn default() -> Self {
+        RenderContext {
+            color: false,
+            tool_version: env!("CARGO_PKG_VERSION").to_string(),
+            as_of: None,
+            fail_on: Severity::Error,
+        }
+    }
+}
+
+/// Renders `result` in `format`. The output ends with a newline.
+pub fn render(format: Format, result: &CheckResult, ctx: &RenderContext) -> String {
+    match format {
+        Format::Human => human::render_human(result, ctx),
+        Format::Json => json::render_json(result),
+        Format::Sarif => sarif::render_sarif(result, ctx),
+        Format::Junit => junit::render_junit(result),
+        Format::Github => github::render_github(result),
+        Format::Markdown => markdown::render_markdown(result, ctx),
+        Format::Html => html::render_html(result, ctx),
+    }
+}
+
+/// Writes `contents` to `path` so that readers never see a half-written file: a temporary
+/// file in the same directory, flushed to disk, then renamed over `path`.
+pub fn write_atomically(path: &Path, contents: &str) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "output path has no file name"))?
+        .to_string_lossy()
+        .into_owned();
+    let mut attempt = 0u32;
+    let (tmp_path, mut file) = loop {
+        let candidate = dir.join(format!(".{name}.{}.{attempt}.tmp", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&candidate)
+        {
+            Ok(file) => break (candidate, file),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
+            Err(e) => return Err(e),
+        }
+    };
+    let written = file
+        .write_all(contents.as_bytes())
+        .and_then(|()| file.sync_all());
+    drop(file);
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp_path, path)) {
+        let _ = std::fs::remove_file(&tmp_path);
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Whether anything open is at or above `fail_on` (the exit-code rule of SPEC §4).
+pub fn fails(result: &CheckResult, fail_on: Severity) -> bool {
+    result
+        .findings
+        .iter()
+        .any(|f| f.status == Status::Open && f.severity >= fail_on)
+}
+
+/// The findings in SPEC §3 order, with any missing fingerprint filled in.
+pub(crate) fn sorted_findings(result: &CheckResult) -> Vec<Finding> {
+    let mut findings = result.findings.clone();
+    for finding in &mut findings {
+        if finding.fingerprint.is_empty() {
+            finding.fingerprint =
+                Finding::compute_fingerprint(&finding.rule, &finding.subject, &finding.path);
+        }
+    }
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    findings
+}
+
+/// The problems in a stable order: by location (file, line, column), then kind and message.
+pub(crate) fn sorted_problems(result: &CheckResult) -> Vec<Problem> {
+    let mut problems = result.problems.clone();
+    problems.sort_by(|a, b| {
+        (&a.location, &a.kind, &a.message).cmp(&(&b.location, &b.kind, &b.message))
+    });
+    problems
+}
+
+/// `a → b → c`, the witness path as system ids.
+pub(crate) fn path_text(finding: &Finding) -> String {
+    finding.path.join(" → ")
+}
+
+/// The one-line summary shared by the text formats.
+pub(crate) fn summary_text(result: &CheckResult) -> String {
+    let s = &result.summary;
+    let plural = |n: usize, word: &str| {
+        if n == 1 {
+            format!("{n} {word}")
+        } else {
+            format!("{n} {word}s")
+        }
+    };
+    format!(
+        "{}, {}, {} to review; {} waived, {} baselined",
+        plural(s.error, "error"),
+        plural(s.warning, "warning"),
+        s.review,
+        s.waived,
+        s.baselined
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_parse_and_print() {
+        for format in Format::ALL {
+            assert_eq!(format.as_str().parse::<Format>(), Ok(format));
+            assert_eq!(format.to_string(), format.as_str());
+        }
+        assert_eq!("SARIF".parse::<Format>(), Ok(Format::Sarif));
+        assert!("pdf".parse::<Format>().is_err());
+    }
+
+    #[test]
+    fn atomic_write_replaces_the_file() {
+        let dir = std::env::temp_dir().join(format!("lexflow-report-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("out.json");
+        write_atomically(&path, "one").unwrap();
+        write_atomically(&path, "two").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "two");
+        let leftovers: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,284 @@
+//! `--format sarif`: SARIF 2.1.0, one run, for GitHub code scanning and other viewers.
+//!
+//! Built with `serde_json` values rather than the `serde-sarif` crate: lexflow needs a
+//! small, fixed subset of SARIF, the output is validated against the official schema in the
+//! tests, and plain maps keep the key order deterministic (sorted) without another
+//! dependency tree to build.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use super::sanitize::{inert, uri_path};
+use super::RenderContext;
+use crate::findings::{CheckResult, Finding, Location, RuleInfo, Severity, Status};
+
+const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+/// SARIF `level` of a severity: review findings are notes.
+pub fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Review => "note",
+    }
+}
+
+/// `Cross-border transfer (art. 38)` → `CrossBorderTransferArt38`: SARIF's `name` is an
+/// identifier-like label, not prose.
+fn camel_name(title: &str) -> String {
+    title
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+/// `artifactLocation`: a relative file as given, against `%SRCROOT%`; an absolute one as a
+/// `file://` URI (a base id would be wrong there).
+fn artifact_location(file: &str) -> Value {
+    let file = if cfg!(windows) {
+        file.replace('\\', "/")
+    } else {
+        file.to_string()
+    };
+    let bytes = file.as_bytes();
+    let drive =
+        bytes.len() > 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' && bytes[2] == b'/';
+    if file.starts_with('/') {
+        json!({ "uri": format!("file://{}", uri_path(&file)) })
+    } else if drive {
+        json!({ "uri": format!("file:///{}:{}", &file[..1], uri_path(&file[2..])) })
+    } else {
+        json!({ "uri": uri_path(&file), "uriBaseId": "%SRCROOT%" })
+    }
+}
+
+fn physical_location(location: &Location) -> Value {
+    json!({
+        "artifactLocation": artifact_location(&location.file),
+        "region": {
+            "startLine": location.line.max(1),
+            "startColumn": location.column.max(1),
+        },
+    })
+}
+
+fn rule_descriptor(rule: &RuleInfo) -> Value {
+    let title = inert(&rule.title).into_owned();
+    let full = if rule.explanation.trim().is_empty() {
+        title.clone()
+    } else {
+        inert(&rule.explanation).into_owned()
+    };
+    let mut help = format!("{}", inert(&rule.citation));
+    if !rule.law_title.is_empty() {
+        help.push_str(&format!(" ({})", inert(&rule.law_title)));
+    }
+    if !rule.remediation.is_empty() {
+        help.push_str(&format!(". Remedy: {}", inert(&rule.remediation)));
+    }
+    let mut descriptor = json!({
+        "id": rule.id,
+        "name": camel_name(&rule.title),
+        "shortDescription": { "text": title },
+        "fullDescription": { "text": full },
+        "help": { "text": help },
+        "defaultConfiguration": { "level": level(rule.severity) },
+        "properties": {
+            "law": rule.law,
+            "citation": rule.citation,
+            "tags": ["compliance", rule.law],
+        },
+    });
+    if let Some(source) = &rule.source {
+        if source.starts_with("https://") || source.starts_with("http://") {
+            descriptor["helpUri"] = Value::String(source.clone());
+        }
+    }
+    descriptor
+}
+
+/// A rule descriptor for a finding whose rule is not among `rules_checked`.
+fn rule_from_finding(finding: &Finding) -> RuleInfo {
+    RuleInfo {
+        id: finding.rule.clone(),
+        title: finding.title.clone(),
+        law: finding.law.clone(),
+        law_title: String::new(),
+        citation: finding.citation.clone(),
+        severity: finding.severity,
+        explanation: String::new(),
+        remediation: finding.remediation.clone(),
+        source: None,
+    }
+}
+
+fn code_flow(finding: &Finding) -> Value {
+    let location = physical_location(&finding.location);
+    let steps: Vec<Value> = finding
+        .path
+        .iter()
+        .enumerate()
+        .map(|(index, system)| {
+            let text = match index.checked_sub(1).and_then(|i| finding.path_flows.get(i)) {
+                Some(flow) => format!("→ {} (flow {})", inert(system), inert(flow)),
+                None => format!("{}", inert(system)),
+            };
+            json!({
+                "location": {
+                    "physicalLocation": location,
+                    "message": { "text": text },
+                },
+                "executionOrder": index + 1,
+            })
+        })
+        .collect();
+    json!({
+        "message": { "text": format!("data path: {}", inert(&super::path_text(finding))) },
+        "threadFlows": [{ "locations": steps }],
+    })
+}
+
+fn result(finding: &Finding, rule_index: usize) -> Value {
+    let mut text = inert(&finding.message).into_owned();
+    if !finding.path.is_empty() {
+        text.push_str(&format!(" Path: {}.", inert(&super::path_text(finding))));
+    }
+    let mut value = json!({
+        "ruleId": finding.rule,
+        "ruleIndex": rule_index,
+        "level": level(finding.severity),
+        "message": { "text": text },
+        "locations": [{
+            "physicalLocation": physical_location(&finding.location),
+            "logicalLocations": [{
+                "name": finding.subject.id,
+                "fullyQualifiedName": format!("{}:{}", finding.subject.kind, finding.subject.id),
+                "kind": finding.subject.kind,
+            }],
+        }],
+        "partialFingerprints": { "lexflowFingerprint/v1": finding.fingerprint },
+        "properties": {
+            "law": finding.law,
+            "citation": finding.citation,
+            "remediation": finding.remediation,
+            "status": match finding.status { Status::Open => "open", Status::Waived => "waived" },
+        },
+    });
+    if !finding.path.is_empty() {
+        value["codeFlows"] = json!([code_flow(finding)]);
+        value["properties"]["path"] = json!(finding.path);
+        value["properties"]["path_flows"] = json!(finding.path_flows);
+    }
+    if finding.status == Status::Waived {
+        let mut suppression = Map::new();
+        suppression.insert("kind".into(), json!("external"));
+        suppression.insert("status".into(), json!("accepted"));
+        if let Some(waiver) = &finding.waiver {
+            suppression.insert("justification".into(), json!(waiver.justification));
+            suppression.insert(
+                "properties".into(),
+                json!({
+                    "approver": waiver.approver,
+                    "ticket": waiver.ticket,
+                    "expires": waiver.expires,
+                }),
+            );
+        }
+        value["suppressions"] = json!([Value::Object(suppression)]);
+    }
+    value
+}
+
+/// The SARIF log, pretty-printed, ending with a newline.
+pub fn render_sarif(result_in: &CheckResult, ctx: &RenderContext) -> String {
+    let findings = super::sorted_findings(result_in);
+    let mut rules: BTreeMap<String, RuleInfo> = result_in
+        .rules_checked
+        .iter()
+        .map(|r| (r.id.clone(), r.clone()))
+        .collect();
+    for finding in &findings {
+        rules
+            .entry(finding.rule.clone())
+            .or_insert_with(|| rule_from_finding(finding));
+    }
+    let index: BTreeMap<&str, usize> = rules
+        .keys()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    let results: Vec<Value> = findings
+        .iter()
+        .map(|f| result(f, index[f.rule.as_str()]))
+        .collect();
+    let notifications: Vec<Value> = super::sorted_problems(result_in)
+        .iter()
+        .map(|problem| {
+            let mut n = json!({
+                "descriptor": { "id": problem.kind },
+                "level": "warning",
+                "message": { "text": problem.message },
+            });
+            if let Some(loc) = &problem.location {
+                n["locations"] = json!([{ "physicalLocation": physical_location(loc) }]);
+            }
+            n
+        })
+        .collect();
+    let log = json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "lexflow",
+                    "version": ctx.tool_version,
+                    "semanticVersion": ctx.tool_version,
+                    "rules": rules.values().map(rule_descriptor).collect::<Vec<_>>(),
+                },
+            },
+            "invocations": [{
+                "executionSuccessful": true,
+                "toolConfigurationNotifications": notifications,
+            }],
+            "columnKind": "unicodeCodePoints",
+            "results": results,
+        }],
+    });
+    let mut out = serde_json::to_string_pretty(&log).expect("JSON values always serialize");
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absolute_paths_become_file_uris() {
+        assert_eq!(
+            artifact_location("/srv/city plans/a.yaml"),
+            json!({"uri": "file:///srv/city%20plans/a.yaml"})
+        );
+        assert_eq!(
+            artifact_location("dir/a.yaml"),
+            json!({"uri": "dir/a.yaml", "uriBaseId": "%SRCROOT%"})
+        );
+    }
+
+    #[test]
+    fn names_are_camel_case() {
+        assert_eq!(
+            camel_name("Cross-border transfer (art. 38)"),
+            "CrossBorderTransferArt38"
+        );
+    }
+}

@@ -1,0 +1,427 @@
+//! Waivers (SPEC §4): accepted findings, each with rule, subject, justification, approver,
+//! ticket and expiry, all required.
+//!
+//! ```yaml
+//! waivers:
+//!   - rule: GDPR-44            # `*` matches any run of characters (GDPR-*)
+//!     subject: eu-db-to-us-hq  # the finding's subject id; `*` allowed
+//!     justification: SCCs signed 2026-03-01, transfer impact assessment pending
+//!     approver: dpo@city.example
+//!     ticket: PRIV-1234
+//!     expires: 2026-12-31
+//! ```
+//!
+//! A waived finding stays in the report, marked waived. A waiver is in force up to and
+//! including its expiry date; after it, it waives nothing and is listed in `problems`, as is
+//! a waiver that matches no finding.
+
+use std::fmt;
+
+use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode};
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::date::Date;
+use crate::findings::{CheckResult, Location, Problem, Status, WaiverInfo};
+use crate::source::offset_of_line_col;
+
+/// One waiver as loaded, with where it stands in its file.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Waiver {
+    /// Rule id glob (`*` = any run of characters).
+    pub rule: String,
+    /// Subject id glob.
+    pub subject: String,
+    pub justification: String,
+    pub approver: String,
+    pub ticket: String,
+    pub expires: Date,
+    /// The entry's position (its first key) in the waivers file.
+    pub location: Location,
+}
+
+impl Waiver {
+    /// Whether this waiver's globs match a finding's rule id and subject id.
+    pub fn matches(&self, rule: &str, subject: &str) -> bool {
+        glob_match(&self.rule, rule) && glob_match(&self.subject, subject)
+    }
+
+    /// In force on `as_of` (the expiry day included).
+    pub fn in_force(&self, as_of: Date) -> bool {
+        as_of <= self.expires
+    }
+
+    fn info(&self) -> WaiverInfo {
+        WaiverInfo {
+            justification: self.justification.clone(),
+            approver: self.approver.clone(),
+            ticket: self.ticket.clone(),
+            expires: self.expires.to_string(),
+        }
+    }
+}
+
+/// `*` matches any run of characters (including none); everything else matches itself.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    // Iterative wildcard matching with backtracking to the last star: O(|p|·|t|) worst case.
+    let (mut pi, mut ti) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if pi < p.len() && p[pi] == t[ti] {
+            pi += 1;
+            ti += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+/// A waivers file that cannot be used: a miette diagnostic pointing at the entry (or the
+/// field) at fault, with a hint on how to fix it.
+#[derive(Debug)]
+pub struct WaiverError {
+    inner: Box<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    message: String,
+    label: String,
+    help: Option<String>,
+    line: u32,
+    column: u32,
+    offset: usize,
+    src: NamedSource<String>,
+}
+
+impl WaiverError {
+    fn new(
+        name: &str,
+        text: &str,
+        (line, column): (u32, u32),
+        message: impl Into<String>,
+        label: impl Into<String>,
+        help: Option<String>,
+    ) -> WaiverError {
+        let (line, column) = (line.max(1), column.max(1));
+        WaiverError {
+            inner: Box::new(Inner {
+                message: message.into(),
+                label: label.into(),
+                help,
+                line,
+                column,
+                offset: offset_of_line_col(text, line, column),
+                src: NamedSource::new(name, text.to_string()),
+            }),
+        }
+    }
+
+    /// 1-based line of the fault.
+    pub fn line(&self) -> u32 {
+        self.inner.line
+    }
+
+    /// 1-based column of the fault.
+    pub fn column(&self) -> u32 {
+        self.inner.column
+    }
+
+    pub fn message(&self) -> &str {
+        &self.inner.message
+    }
+}
+
+impl fmt::Display for WaiverError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.message)
+    }
+}
+
+impl std::error::Error for WaiverError {}
+
+impl Diagnostic for WaiverError {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new("lexflow::waivers"))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.inner
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        Some(&self.inner.src)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        Some(Box::new(std::iter::once(LabeledSpan::new(
+            Some(self.inner.label.clone()),
+            self.inner.offset,
+            0,
+        ))))
+    }
+}
+
+const FIELDS: &str = "rule, subject, justification, approver, ticket, expires";
+
+/// A YAML scalar of any type, kept as its text (`ticket: 1234` is the string "1234").
+struct Scalar(String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+        impl Visitor<'_> for ScalarVisitor {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a plain value (text, number or date)")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
+                Ok(Scalar(v))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    waivers: Option<Vec<Spanned<RawEntry>>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    rule: Option<Spanned<Scalar>>,
+    subject: Option<Spanned<Scalar>>,
+    justification: Option<Spanned<Scalar>>,
+    approver: Option<Spanned<Scalar>>,
+    ticket: Option<Spanned<Scalar>>,
+    expires: Option<Spanned<Scalar>>,
+}
+
+/// The field named in serde's "unknown field `x`, expected ..." message.
+fn unknown_field(message: &str) -> Option<String> {
+    let rest = message.split("unknown field `").nth(1)?;
+    Some(rest.split('`').next()?.to_string())
+}
+
+fn pos(location: &serde_saphyr::Location) -> (u32, u32) {
+    (
+        u32::try_from(location.line()).unwrap_or(u32::MAX),
+        u32::try_from(location.column()).unwrap_or(u32::MAX),
+    )
+}
+
+/// Loads a waivers file. `name` is the file name as the user gave it (for locations and
+/// diagnostics). An empty file has no waivers.
+pub fn load_waivers(name: &str, text: &str) -> Result<Vec<Waiver>, WaiverError> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let raw: RawFile = serde_saphyr::from_str(text).map_err(|err| {
+        let at = err.location().map(|l| pos(&l)).unwrap_or((1, 1));
+        let plain = err.without_snippet().to_string();
+        let mut message = plain
+            .lines()
+            .next()
+            .unwrap_or("invalid waivers file")
+            .to_string();
+        // The position is in the diagnostic already.
+        if let Some(cut) = message.rfind(" at line ") {
+            message.truncate(cut);
+        }
+        let (label, help) = match unknown_field(&message) {
+            Some(field) => {
+                let hint = ["waivers", "rule", "subject", "justification", "approver", "ticket", "expires"]
+                    .into_iter()
+                    .filter(|known| strsim::jaro_winkler(known, &field) > 0.8)
+                    .max_by(|a, b| {
+                        strsim::jaro_winkler(a, &field).total_cmp(&strsim::jaro_winkler(b, &field))
+                    })
+                    .map(|known| format!("did you mean `{known}`? "))
+                    .unwrap_or_default();
+                (
+                    "unknown field",
+                    format!(
+                        "{hint}a waivers file is `waivers:` followed by a list of entries; each entry has exactly these fields: {FIELDS}"
+                    ),
+                )
+            }
+            None => (
+                "here",
+                format!(
+                    "expected `waivers:` followed by a list of entries with {FIELDS} (expires as YYYY-MM-DD)"
+                ),
+            ),
+        };
+        WaiverError::new(
+            name,
+            text,
+            at,
+            format!("invalid waivers file: {message}"),
+            label,
+            Some(help),
+        )
+    })?;
+    let mut waivers = Vec::new();
+    for entry in raw.waivers.unwrap_or_default() {
+        let at = pos(&entry.referenced);
+        let e = entry.value;
+        let mut missing = Vec::new();
+        let mut take = |field: &'static str, value: Option<Spanned<Scalar>>| match value {
+            Some(v) if !v.value.0.trim().is_empty() => Some(v),
+            _ => {
+                missing.push(field);
+                None
+            }
+        };
+        let rule = take("rule", e.rule);
+        let subject = take("subject", e.subject);
+        let justification = take("justification", e.justification);
+        let approver = take("approver", e.approver);
+        let ticket = take("ticket", e.ticket);
+        let expires = take("expires", e.expires);
+        let (
+            Some(rule),
+            Some(subject),
+            Some(justification),
+            Some(approver),
+            Some(ticket),
+            Some(expires),
+        ) = (rule, subject, justification, approver, ticket, expires)
+        else {
+            let list = missing
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(WaiverError::new(
+                name,
+                text,
+                at,
+                format!("waiver is missing {list}"),
+                "this waiver",
+                Some(format!(
+                    "every waiver needs all of: {FIELDS}; an accepted risk must say why, who approved it, where it is tracked and until when"
+                )),
+            ));
+        };
+        let date_text = expires.value.0.trim().to_string();
+        let Some(date) = Date::parse(&date_text) else {
+            return Err(WaiverError::new(
+                name,
+                text,
+                pos(&expires.referenced),
+                format!("`expires` is not a date: `{date_text}`"),
+                "expected YYYY-MM-DD",
+                Some("write the expiry as a calendar date, e.g. `expires: 2026-12-31`".to_string()),
+            ));
+        };
+        waivers.push(Waiver {
+            rule: rule.value.0.trim().to_string(),
+            subject: subject.value.0.trim().to_string(),
+            justification: justification.value.0.trim().to_string(),
+            approver: approver.value.0.trim().to_string(),
+            ticket: ticket.value.0.trim().to_string(),
+            expires: date,
+            location: Location {
+                file: name.to_string(),
+                line: at.0,
+                column: at.1,
+            },
+        });
+    }
+    Ok(waivers)
+}
+
+/// Applies waivers to a result: the first matching waiver in force waives an open finding
+/// (status `waived`, `waiver` filled in); an expired waiver that matches adds an
+/// `expired_waiver` problem and waives nothing; a waiver in force matching no finding adds
+/// an `unused_waiver` problem. Then the summary is recounted.
+pub fn apply_waivers(result: &mut CheckResult, waivers: &[Waiver], as_of: Date) {
+    let mut matched = vec![false; waivers.len()];
+    for finding in &mut result.findings {
+        for (index, waiver) in waivers.iter().enumerate() {
+            if !waiver.matches(&finding.rule, &finding.subject.id) {
+                continue;
+            }
+            matched[index] = true;
+            if waiver.in_force(as_of) && finding.status == Status::Open {
+                finding.status = Status::Waived;
+                finding.waiver = Some(waiver.info());
+            }
+        }
+    }
+    for (waiver, matched) in waivers.iter().zip(matched) {
+        let what = format!(
+            "waiver for rule `{}` and subject `{}` ({})",
+            waiver.rule, waiver.subject, waiver.ticket
+        );
+        if !waiver.in_force(as_of) {
+            let tail = if matched {
+                "; its findings are open again"
+            } else {
+                ""
+            };
+            result.problems.push(Problem {
+                kind: "expired_waiver".to_string(),
+                message: format!("{what} expired on {}{tail}", waiver.expires),
+                location: Some(waiver.location.clone()),
+            });
+        } else if !matched {
+            result.problems.push(Problem {
+                kind: "unused_waiver".to_string(),
+                message: format!("{what} matches no finding"),
+                location: Some(waiver.location.clone()),
+            });
+        }
+    }
+    result.recount();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("GDPR-*", "GDPR-44"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("*-44", "GDPR-44"));
+        assert!(glob_match("a*b*c", "aXXbYYc"));
+        assert!(!glob_match("GDPR-4", "GDPR-44"));
+        assert!(!glob_match("a*b", "aXXc"));
+        assert!(glob_match("PIPL-39", "PIPL-39"));
+    }
+}
