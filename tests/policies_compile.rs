@@ -51,3 +51,30 @@ fn every_rule_has_fixtures() {
     }
     assert!(missing.is_empty(), "rules without fixtures: {missing:?}");
 }
+
+fn lexflow() -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("lexflow"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+    cmd
+}
+
+#[test]
+fn rule_fixtures_pass() {
+    let out = lexflow().args(["test"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "lexflow test failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn clean_manifest_has_no_errors() {
+    let out = lexflow().args(["check", "tests/data/clean.yaml", "--as-of", "2026-06-01"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn every_example_has_errors() {
+    for example in ["examples/longgang-video", "examples/eu-city-wifi", "examples/vendor-proposal", "examples"] {
+        let out = lexflow().args(["check", example, "--as-of", "2026-06-01"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{example}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
