@@ -630,8 +630,8 @@ pub fn render_svg(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> Stri
     let _ = writeln!(out, "<title>lexflow data-flow diagram</title>");
     let _ = writeln!(
         out,
-        "<defs><marker id=\"lf-arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"{GREY}\"/></marker>\
-<marker id=\"lf-arrow-red\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"{RED}\"/></marker></defs>"
+        "<defs><marker id=\"lf-arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerUnits=\"userSpaceOnUse\" markerWidth=\"10\" markerHeight=\"10\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"{GREY}\"/></marker>\
+<marker id=\"lf-arrow-red\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerUnits=\"userSpaceOnUse\" markerWidth=\"10\" markerHeight=\"10\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"{RED}\"/></marker></defs>"
     );
     for band in &layout.bands {
         let _ = writeln!(
