@@ -136,10 +136,7 @@ fn flow_facts(
             .as_ref()
             .map(|b| format!(" (basis: {b})"))
             .unwrap_or_default();
-        push_unique(
-            &mut activity.purposes,
-            format!("{purpose}{basis} [flow {}]", flow.id),
-        );
+        push_unique(&mut activity.purposes, format!("{purpose}{basis}"));
     }
     let country = country_of(&to.location);
     if to.operator != controller {
