@@ -337,7 +337,16 @@ fn edges(summary: &ManifestSummary) -> Vec<Option<(usize, usize)>> {
 fn back_edges(n: usize, out: &[Vec<(usize, usize)>]) -> BTreeSet<usize> {
     let mut state = vec![0u8; n]; // 0 new, 1 on stack, 2 done
     let mut back = BTreeSet::new();
-    for root in 0..n {
+    // Sources (no incoming flow) first, so cycles are broken where data comes back.
+    let mut indegree = vec![0usize; n];
+    for list in out {
+        for &(_, to) in list {
+            indegree[to] += 1;
+        }
+    }
+    let mut roots: Vec<usize> = (0..n).filter(|&i| indegree[i] == 0).collect();
+    roots.extend((0..n).filter(|&i| indegree[i] > 0));
+    for root in roots {
         if state[root] != 0 {
             continue;
         }
@@ -995,11 +1004,17 @@ mod tests {
 
     fn summary() -> ManifestSummary {
         ManifestSummary {
-            systems: vec![sys("c", "SG"), sys("a", "CN"), sys("b", "CN-GD")],
+            systems: vec![
+                sys("c", "SG"),
+                sys("a", "CN"),
+                sys("b", "CN-GD"),
+                sys("cam", "CN"),
+            ],
             flows: vec![
                 flow("ab", "a", "b"),
                 flow("bc", "b", "c"),
                 flow("ca", "c", "a"),
+                flow("cam-a", "cam", "a"),
             ],
             ..ManifestSummary::default()
         }
