@@ -2,6 +2,7 @@
 //! outcomes to exit codes (SPEC §4): 0 nothing open at or above `--fail-on`, 1 open
 //! findings at or above it, 2 the input could not be read.
 
+pub mod procurement;
 pub mod testing;
 
 use std::io::{IsTerminal, Write};
@@ -85,6 +86,12 @@ pub enum Command {
         #[arg(default_value = "policies")]
         path: PathBuf,
     },
+    /// Draw the data-flow diagram (dot, mermaid, svg), violating flows in red.
+    Graph(procurement::GraphArgs),
+    /// Write the GDPR Art. 30(1) record of processing activities (csv, markdown).
+    Ropa(procurement::RopaArgs),
+    /// Write a PIPL Art. 55-56 impact-assessment skeleton pre-filled from the manifests.
+    Pipia(procurement::PipiaArgs),
 }
 
 /// A failure that ends the run with exit code 2, already shown to the user.
@@ -158,6 +165,9 @@ pub fn run(cli: Cli) -> i32 {
         Command::Rules { policies } => rules(&policies),
         Command::Explain { rule, policies } => explain(&rule, &policies),
         Command::Test { path } => testing::run_tests(&path),
+        Command::Graph(args) => procurement::graph(args),
+        Command::Ropa(args) => procurement::ropa(args),
+        Command::Pipia(args) => procurement::pipia(args),
     };
     outcome.unwrap_or(2)
 }
@@ -256,7 +266,8 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
         "never" => false,
         _ => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
-    let ctx = RenderContext { color, as_of: Some(as_of), fail_on, ..RenderContext::default() };
+    let manifest = Some(report::diagram::ManifestSummary::from_set(&set));
+    let ctx = RenderContext { color, as_of: Some(as_of), fail_on, manifest, ..RenderContext::default() };
     for (i, format) in formats.iter().enumerate() {
         let text = report::render(*format, &result, &ctx);
         match args.output.get(i) {
