@@ -73,7 +73,10 @@ impl Vocabulary {
 /// The closest candidate to `word` for "did you mean" hints: the fewest edits (case
 /// ignored), ties broken by Jaro-Winkler similarity; `None` when nothing is close enough to
 /// be a plausible typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let word = word.to_lowercase();
     let allowed = match word.chars().count() {
         0..=4 => 1,

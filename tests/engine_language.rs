@@ -83,25 +83,51 @@ fn run(manifest: &str, as_of: &str) -> CheckResult {
         Ok(p) => p,
         Err(e) => panic!("{:?}", e.reports()),
     };
-    let (set, _) = load_sources(vec![("city.yaml".into(), manifest.into())], &program.vocab).expect("manifest loads");
-    check(&program, &set, &CheckOptions { as_of: Date::parse(as_of).unwrap(), laws: None })
+    let (set, _) = load_sources(vec![("city.yaml".into(), manifest.into())], &program.vocab)
+        .expect("manifest loads");
+    check(
+        &program,
+        &set,
+        &CheckOptions {
+            as_of: Date::parse(as_of).unwrap(),
+            laws: None,
+        },
+    )
 }
 
 fn fired(result: &CheckResult, rule: &str) -> Vec<String> {
-    result.findings.iter().filter(|f| f.rule == rule).map(|f| f.subject.id.clone()).collect()
+    result
+        .findings
+        .iter()
+        .filter(|f| f.rule == rule)
+        .map(|f| f.subject.id.clone())
+        .collect()
 }
 
 #[test]
 fn path_query_reports_the_witness_path() {
     let result = run(MANIFEST, "2026-06-01");
-    let finding = result.findings.iter().find(|f| f.rule == "EU-PATH-US").expect("path rule fires");
+    let finding = result
+        .findings
+        .iter()
+        .find(|f| f.rule == "EU-PATH-US")
+        .expect("path rule fires");
     assert_eq!(finding.path, ["sensors", "hub", "analytics"]);
     assert_eq!(finding.path_flows, ["s-to-hub", "hub-to-us"]);
     assert_eq!(finding.subject.id, "hub-to-us");
     assert_eq!(finding.severity, Severity::Warning);
-    assert!(finding.message.starts_with("personal data reaches analytics in US in 2 hops"), "{}", finding.message);
+    assert!(
+        finding
+            .message
+            .starts_with("personal data reaches analytics in US in 2 hops"),
+        "{}",
+        finding.message
+    );
     assert_eq!(finding.citation, "EUTEST Art. 44");
-    assert_eq!((finding.location.file.as_str(), finding.location.line), ("city.yaml", 19));
+    assert_eq!(
+        (finding.location.file.as_str(), finding.location.line),
+        ("city.yaml", 19)
+    );
 }
 
 #[test]
@@ -109,14 +135,21 @@ fn aggregation_counts_distinct_sources_per_system() {
     let result = run(MANIFEST, "2026-06-01");
     assert_eq!(fired(&result, "EU-CONVERGE"), ["hub"]);
     // One pseudonymised source is not a convergence.
-    let single = MANIFEST.replace("pseudonymized: true, legal_basis: contract", "legal_basis: contract");
+    let single = MANIFEST.replace(
+        "pseudonymized: true, legal_basis: contract",
+        "legal_basis: contract",
+    );
     assert!(fired(&run(&single, "2026-06-01"), "EU-CONVERGE").is_empty());
 }
 
 #[test]
 fn sums_group_by_the_link_and_exceptions_come_from_indexes() {
     let result = run(MANIFEST, "2026-06-01");
-    assert_eq!(fired(&result, "EU-VOLUME"), ["city"], "1.1M people flow into the city's hub");
+    assert_eq!(
+        fired(&result, "EU-VOLUME"),
+        ["city"],
+        "1.1M people flow into the city's hub"
+    );
     let with_dpia = format!("{MANIFEST}assessments:\n  - {{kind: dpia, covers: [city]}}\n");
     assert!(fired(&run(&with_dpia, "2026-06-01"), "EU-VOLUME").is_empty());
 }
@@ -124,7 +157,11 @@ fn sums_group_by_the_link_and_exceptions_come_from_indexes() {
 #[test]
 fn a_missing_fact_is_reported_for_review_not_passed() {
     let result = run(MANIFEST, "2026-06-01");
-    let finding = result.findings.iter().find(|f| f.rule == "EU-BASIS").expect("fires on hub-to-us");
+    let finding = result
+        .findings
+        .iter()
+        .find(|f| f.rule == "EU-BASIS")
+        .expect("fires on hub-to-us");
     assert_eq!(finding.subject.id, "hub-to-us");
     // `is present` decides definitely: the rule's own severity applies.
     assert_eq!(finding.severity, Severity::Error);
@@ -146,10 +183,19 @@ fn cycles_do_not_hang_and_paths_stay_simple() {
     }
     manifest.push_str("  - {id: us, kind: cloud, operator: u, location: US}\nflows:\n");
     for i in 0..n {
-        manifest.push_str(&format!("  - {{id: f{i}, from: s{i}, to: s{}, data: [contact.email], legal_basis: consent}}\n", (i + 1) % n));
+        manifest.push_str(&format!(
+            "  - {{id: f{i}, from: s{i}, to: s{}, data: [contact.email], legal_basis: consent}}\n",
+            (i + 1) % n
+        ));
     }
-    manifest.push_str("  - {id: exit, from: s0, to: us, data: [contact.email], legal_basis: consent}\n");
+    manifest.push_str(
+        "  - {id: exit, from: s0, to: us, data: [contact.email], legal_basis: consent}\n",
+    );
     let result = run(&manifest, "2026-06-01");
-    let finding = result.findings.iter().find(|f| f.rule == "EU-PATH-US").expect("reaches US");
+    let finding = result
+        .findings
+        .iter()
+        .find(|f| f.rule == "EU-PATH-US")
+        .expect("reaches US");
     assert_eq!(finding.path_flows, ["exit"], "the shortest witness");
 }

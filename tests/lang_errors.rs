@@ -10,7 +10,11 @@ fn first_error(text: &str) -> (LangError, u32, u32) {
         Err(e) => e,
     };
     let error = errors.errors.first().expect("at least one error").clone();
-    assert_eq!(errors.sources.name(error.span.file), "broken.policy", "error points into the rule file: {error:?}");
+    assert_eq!(
+        errors.sources.name(error.span.file),
+        "broken.policy",
+        "error points into the rule file: {error:?}"
+    );
     let (line, column) = error.line_col(&errors.sources);
     (error, line, column)
 }
@@ -23,7 +27,11 @@ fn syntax_error_says_what_was_expected_in_words() {
     let (error, line, column) = first_error(&text);
     assert_eq!(error.title, "syntax error in rule file");
     assert!(error.label.contains("expected"), "{}", error.label);
-    assert!(!error.label.contains("sum_expr") && !error.label.contains("kw_"), "no grammar names: {}", error.label);
+    assert!(
+        !error.label.contains("sum_expr") && !error.label.contains("kw_"),
+        "no grammar names: {}",
+        error.label
+    );
     assert_eq!((line, column), (7, 3));
 }
 
@@ -32,7 +40,11 @@ fn unknown_attribute_suggests_the_nearest() {
     let text = format!("{HEAD}  rule T-1 \"x\" {{\n    cite \"Art. 1\"\n    for each flow f\n      where f.purpse = marketing\n  }}\n}}\n");
     let (error, line, column) = first_error(&text);
     assert_eq!(error.title, "unknown attribute");
-    assert!(error.label.contains("a flow has no attribute `purpse`"), "{}", error.label);
+    assert!(
+        error.label.contains("a flow has no attribute `purpse`"),
+        "{}",
+        error.label
+    );
     assert_eq!(error.help.as_deref(), Some("did you mean `purpose`?"));
     assert_eq!((line, column), (6, 15));
 }
@@ -51,8 +63,16 @@ fn comparing_a_date_with_a_number_is_explained() {
     let text = format!("{HEAD}  rule T-1 \"x\" {{\n    cite \"Art. 1\"\n    for each flow f\n      where f.start < 90\n  }}\n}}\n");
     let (error, line, column) = first_error(&text);
     assert_eq!(error.title, "cannot compare these");
-    assert!(error.label.contains("cannot compare a date with a number"), "{}", error.label);
-    assert!(error.help.as_deref().unwrap_or("").contains("as-of - 90 days"));
+    assert!(
+        error.label.contains("cannot compare a date with a number"),
+        "{}",
+        error.label
+    );
+    assert!(error
+        .help
+        .as_deref()
+        .unwrap_or("")
+        .contains("as-of - 90 days"));
     assert_eq!((line, column), (6, 13));
 }
 
@@ -73,7 +93,7 @@ fn duplicate_rule_ids_are_refused_with_both_places() {
     let (error, line, column) = first_error(&text);
     assert_eq!(error.title, "rule id used twice");
     assert_eq!((line, column), (7, 8));
-    let (related, _) = error.related.clone().expect("first place");
+    let (related, _) = *error.related.clone().expect("first place");
     assert_eq!(related.start as usize, text.find("T-1").unwrap());
 }
 
@@ -114,7 +134,11 @@ fn an_aggregate_without_a_link_is_refused() {
 
 #[test]
 fn deep_nesting_is_refused_before_parsing() {
-    let text = format!("{HEAD}  define d = {}x{}\n}}\n", "(".repeat(10_000), ")".repeat(10_000));
+    let text = format!(
+        "{HEAD}  define d = {}x{}\n}}\n",
+        "(".repeat(10_000),
+        ")".repeat(10_000)
+    );
     let (error, _, _) = first_error(&text);
     assert_eq!(error.title, "nesting too deep");
 }

@@ -4,7 +4,8 @@ use lexflow::lang::{load_program, PolicySelection};
 
 fn render(report: &miette::Report) -> String {
     let mut out = String::new();
-    let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());
+    let handler =
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor());
     if handler.render_report(&mut out, report.as_ref()).is_err() {
         out = format!("{report:?}");
     }
@@ -13,7 +14,10 @@ fn render(report: &miette::Report) -> String {
 
 #[test]
 fn bundled_policies_compile_without_errors_or_warnings() {
-    let program = match load_program(&PolicySelection { bundled: true, paths: vec![] }) {
+    let program = match load_program(&PolicySelection {
+        bundled: true,
+        paths: vec![],
+    }) {
         Ok(p) => p,
         Err(errors) => {
             let reports = errors.reports();
@@ -37,7 +41,11 @@ fn bundled_policies_compile_without_errors_or_warnings() {
 
 #[test]
 fn every_rule_has_fixtures() {
-    let program = load_program(&PolicySelection { bundled: true, paths: vec![] }).expect("bundled policies compile");
+    let program = load_program(&PolicySelection {
+        bundled: true,
+        paths: vec![],
+    })
+    .expect("bundled policies compile");
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/tests");
     let mut missing = Vec::new();
     for law in &program.laws {
@@ -62,19 +70,45 @@ fn lexflow() -> std::process::Command {
 fn rule_fixtures_pass() {
     let out = lexflow().args(["test"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "lexflow test failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "lexflow test failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn clean_manifest_has_no_errors() {
-    let out = lexflow().args(["check", "tests/data/clean.yaml", "--as-of", "2026-06-01"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = lexflow()
+        .args(["check", "tests/data/clean.yaml", "--as-of", "2026-06-01"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
 fn every_example_has_errors() {
-    for example in ["examples/longgang-video", "examples/eu-city-wifi", "examples/vendor-proposal", "examples"] {
-        let out = lexflow().args(["check", example, "--as-of", "2026-06-01"]).output().unwrap();
-        assert_eq!(out.status.code(), Some(1), "{example}: {}", String::from_utf8_lossy(&out.stderr));
+    for example in [
+        "examples/longgang-video",
+        "examples/eu-city-wifi",
+        "examples/vendor-proposal",
+        "examples",
+    ] {
+        let out = lexflow()
+            .args(["check", example, "--as-of", "2026-06-01"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{example}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

@@ -170,6 +170,7 @@ pub struct Binding {
 }
 
 #[derive(Clone, PartialEq, Debug)]
+#[allow(clippy::large_enum_variant)] // one per rule; boxing buys nothing
 pub enum Query {
     Each {
         binding: Binding,

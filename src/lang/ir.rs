@@ -77,7 +77,12 @@ impl Ty {
             Ty::Country => "a country".into(),
             Ty::Entity(k) => format!("a {}", k.as_str()),
             Ty::AnyEntity => "an entity".into(),
-            Ty::List(t) => format!("a list of {}", t.describe().trim_start_matches("a ").trim_start_matches("an ")),
+            Ty::List(t) => format!(
+                "a list of {}",
+                t.describe()
+                    .trim_start_matches("a ")
+                    .trim_start_matches("an ")
+            ),
             Ty::Categories => "data categories".into(),
             Ty::CategorySet => "a set of data categories".into(),
             Ty::CountrySet => "a set of countries".into(),
@@ -401,7 +406,9 @@ pub struct Program {
 
 impl Program {
     pub fn rules(&self) -> impl Iterator<Item = (&LawIr, &RuleIr)> {
-        self.laws.iter().flat_map(|law| law.rules.iter().map(move |rule| (law, rule)))
+        self.laws
+            .iter()
+            .flat_map(|law| law.rules.iter().map(move |rule| (law, rule)))
     }
 
     pub fn find_rule(&self, id: &str) -> Option<(&LawIr, &RuleIr)> {
