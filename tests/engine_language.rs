@@ -199,3 +199,78 @@ fn cycles_do_not_hang_and_paths_stay_simple() {
         .expect("reaches US");
     assert_eq!(finding.path_flows, ["exit"], "the shortest witness");
 }
+
+#[test]
+fn a_sum_over_a_missing_count_is_a_missing_fact_not_zero() {
+    let manifest = MANIFEST.replace(
+        "pseudonymized: true, legal_basis: contract, individuals: 500000",
+        "pseudonymized: true, legal_basis: contract",
+    );
+    let result = run(&manifest, "2026-06-01");
+    let finding = result
+        .findings
+        .iter()
+        .find(|f| f.rule == "EU-VOLUME")
+        .expect("reported for review");
+    assert_eq!(finding.severity, Severity::Review);
+    assert!(
+        finding
+            .message
+            .contains("fact missing: `individuals` of flow `telco-to-hub`"),
+        "{}",
+        finding.message
+    );
+}
+
+#[test]
+fn joins_run_both_ways_and_windows_reach_the_previous_year() {
+    const EXTRA: &str = r#"
+law JOINS "Join directions" {
+  rule J-1 "An operator named by a contract runs a system" {
+    cite "Art. 1"
+    for each contract c
+      where exists system s where c.parties has s.operator
+  }
+  rule J-2 "Flows since the start of the previous year" {
+    cite "Art. 2"
+    for each organization o
+      let n = count flows g where g.from.operator = o and g is active since the start of the previous year
+      where n >= 2
+  }
+}
+"#;
+    let program = compile_texts(&[("joins.policy", EXTRA)], true)
+        .unwrap_or_else(|e| panic!("{:?}", e.reports()));
+    let manifest = format!(
+        "{}contracts:\n  - {{id: c1, parties: [lawfirm, telco], kind: data_sharing}}\n  - {{id: c2, parties: [lawfirm], kind: data_sharing}}\n",
+        MANIFEST.replace("organizations:\n", "organizations:\n  - {id: lawfirm, country: DE, kind: company}\n").replace("individuals: 10}", "individuals: 10, start: 2025-02-01, end: 2025-03-01}")
+            .replace("{id: s-to-hub,", "{id: s-to-hub, start: 2025-01-01, end: 2025-02-01,")
+    );
+    let (set, _) = load_sources(vec![("m.yaml".into(), manifest)], &program.vocab).expect("loads");
+    let result = check(
+        &program,
+        &set,
+        &CheckOptions {
+            as_of: Date::parse("2026-06-01").unwrap(),
+            laws: None,
+        },
+    );
+    let fired = |rule: &str| -> Vec<String> {
+        result
+            .findings
+            .iter()
+            .filter(|f| f.rule == rule)
+            .map(|f| f.subject.id.clone())
+            .collect()
+    };
+    assert_eq!(
+        fired("J-1"),
+        ["c1"],
+        "telco runs telco-feed; the law firm, c2's only party, runs no system"
+    );
+    assert_eq!(
+        fired("J-2"),
+        ["city"],
+        "two city flows ran in 2025, none in 2026"
+    );
+}

@@ -23,8 +23,6 @@ pub struct World<'a> {
     pub system_cats: Vec<Vec<u32>>,
     /// Flows active on the as-of date (the ones quantifiers and path searches see).
     pub active_flows: Vec<u32>,
-    /// Flows active at some time in the as-of year up to the as-of date.
-    pub year_flows: Vec<u32>,
     /// The data-flow graph (systems as nodes, flows as edges) the path searches walk.
     pub graph: &'a FlowGraph,
     /// Whether each flow is active on the as-of date (path searches skip the others).
@@ -87,7 +85,6 @@ impl<'a> World<'a> {
             .collect();
         let year_start = as_of.start_of_year();
         let mut active_flows = Vec::new();
-        let mut year_flows = Vec::new();
         let mut flow_active = vec![false; set.flows.len()];
         for (i, flow) in set.flows.iter().enumerate() {
             let started = flow.start.is_none_or(|s| s <= as_of);
@@ -96,9 +93,6 @@ impl<'a> World<'a> {
                 if let Some(a) = flow_active.get_mut(i) {
                     *a = true;
                 }
-            }
-            if started && flow.end.is_none_or(|e| e >= year_start) {
-                year_flows.push(i as u32);
             }
         }
         World {
@@ -111,7 +105,6 @@ impl<'a> World<'a> {
             collection_cats,
             system_cats,
             active_flows,
-            year_flows,
             graph,
             flow_active,
         }
@@ -123,7 +116,7 @@ impl<'a> World<'a> {
         match kind {
             Kind::Organization => (0..set.organizations.len() as u32).map(Ent::Org).collect(),
             Kind::System => (0..set.systems.len() as u32).map(Ent::Sys).collect(),
-            Kind::Flow if whole_year => self.year_flows.iter().map(|&i| Ent::Flow(i)).collect(),
+            Kind::Flow if whole_year => (0..set.flows.len() as u32).map(Ent::Flow).collect(),
             Kind::Flow => self.active_flows.iter().map(|&i| Ent::Flow(i)).collect(),
             Kind::Contract => (0..set.contracts.len() as u32).map(Ent::Contract).collect(),
             Kind::Assessment => (0..set.assessments.len() as u32)
@@ -670,6 +663,9 @@ impl<'a> Evaluator<'a> {
                 let bound = match when {
                     ActiveWhen::AsOfYear => self.world.year_start,
                     ActiveWhen::AsOfDate => as_of,
+                    ActiveWhen::SincePreviousYear => {
+                        self.world.year_start.add_days(-1).start_of_year()
+                    }
                 };
                 Val::Bool(started && f.end.is_none_or(|e| e >= bound))
             }
@@ -757,20 +753,37 @@ impl<'a> Evaluator<'a> {
         if !self.indexes.get(id).is_some_and(|i| i.built) {
             self.build_index(id);
         }
-        let key = match &agg.join {
+        let keys: Option<Vec<Key<'a>>> = match &agg.join {
             Some(join) => {
                 let outer = self.eval(&join.outer);
                 if let Val::Unknown(m) = outer {
                     return Val::Unknown(m);
                 }
-                match Key::of(&outer) {
-                    Some(k) => Some(k),
-                    None => return Val::unknown(),
+                let values = match (join.outer_is_list, outer) {
+                    (true, Val::List(values)) => values,
+                    (false, value) => vec![value],
+                    _ => return Val::unknown(),
+                };
+                let mut keys: Vec<Key<'a>> = Vec::with_capacity(values.len());
+                for key in values.iter().filter_map(Key::of) {
+                    if !keys.contains(&key) {
+                        keys.push(key);
+                    }
                 }
+                Some(keys)
             }
             None => None,
         };
-        let cacheable = agg.correlated.is_empty();
+        // A single key caches; a list of keys (outer list) is looked up each time.
+        let key = match &keys {
+            Some(list)
+                if list.len() == 1 && !agg.join.as_ref().is_some_and(|j| j.outer_is_list) =>
+            {
+                list.first().cloned()
+            }
+            _ => None,
+        };
+        let cacheable = agg.correlated.is_empty() && (keys.is_none() || key.is_some());
         if cacheable {
             if let Some(index) = self.indexes.get(id) {
                 let cached = match &key {
@@ -782,8 +795,18 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
-        let candidates: Vec<Ent> = match (&key, self.indexes.get(id)) {
-            (Some(k), Some(index)) => index.by_key.get(k).cloned().unwrap_or_default(),
+        let candidates: Vec<Ent> = match (&keys, self.indexes.get(id)) {
+            (Some(list), Some(index)) => {
+                let mut all: Vec<Ent> = list
+                    .iter()
+                    .flat_map(|k| index.by_key.get(k).into_iter().flatten().copied())
+                    .collect();
+                if list.len() > 1 {
+                    all.sort_unstable();
+                    all.dedup();
+                }
+                all
+            }
             (None, Some(index)) => index.all.clone(),
             _ => Vec::new(),
         };

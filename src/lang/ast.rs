@@ -238,6 +238,8 @@ pub enum IsWhat {
 pub enum ActiveWhen {
     AsOfYear,
     AsOfDate,
+    /// Since 1 January of the year before the as-of year (the 2022 CAC measures' window).
+    SincePreviousYear,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]

@@ -223,18 +223,37 @@ impl<'a> Checker<'a> {
             self.vocab.countries.insert(code.text.clone());
         }
         self.vocab.groups = self.groups.keys().cloned().collect();
-        for decl in &self.vocabularies {
-            let values = self.vocab.enums.entry(decl.name.text.clone()).or_default();
-            if !decl.extends && !values.is_empty() {
+        // Declarations (`=`) first, then extensions (`+=`), whatever the file order.
+        let mut declared: HashMap<String, Span> = HashMap::new();
+        for decl in self.vocabularies.iter().filter(|d| !d.extends) {
+            if let Some(first) = declared.insert(decl.name.text.clone(), decl.name.span) {
                 self.errors.push(
                     LangError::new(
                         "vocabulary declared twice",
                         decl.name.span,
                         format!("`{}` already has values", decl.name.text),
                     )
+                    .with_related(first, "first declared here")
                     .with_help("packs extend a vocabulary with `+=`; they never replace it"),
                 );
             }
+            let values = self.vocab.enums.entry(decl.name.text.clone()).or_default();
+            values.extend(decl.values.iter().map(|v| v.text.clone()));
+        }
+        for decl in self.vocabularies.iter().filter(|d| d.extends) {
+            let Some(values) = self.vocab.enums.get_mut(&decl.name.text) else {
+                let mut e = LangError::new(
+                    "unknown vocabulary",
+                    decl.name.span,
+                    format!("no vocabulary `{}` to extend", decl.name.text),
+                );
+                if let Some(s) = did_you_mean(&decl.name.text, declared.keys().map(String::as_str))
+                {
+                    e = e.with_help(format!("did you mean `{s}`?"));
+                }
+                self.errors.push(e);
+                continue;
+            };
             values.extend(decl.values.iter().map(|v| v.text.clone()));
         }
         // Check group members are known countries (or groups).
@@ -1514,9 +1533,9 @@ impl<'a> Checker<'a> {
             )
             .with_help("link it with an equality on the aggregate's own variable, such as `g.from.operator = f.from.operator` or `a.covers has f`, so it can be answered from an index instead of a scan"));
         }
-        let whole_year = local.iter().any(
-            |c| matches!(c, Ex::Active(inner, ActiveWhen::AsOfYear) if **inner == Ex::Var(var)),
-        );
+        let whole_year = local.iter().any(|c| {
+            matches!(c, Ex::Active(inner, ActiveWhen::AsOfYear | ActiveWhen::SincePreviousYear) if **inner == Ex::Var(var))
+        });
         let mut free = BTreeSet::new();
         for c in local.iter().chain(correlated.iter()) {
             free_slots(c, &frame.aggregate_free, &mut free);
@@ -1557,22 +1576,23 @@ fn as_join(
         f.contains(&var) && !uses_outer(&f)
     };
     let only_outer = |e: &Ex| !free(e).contains(&var);
+    let join = |inner: &Ex, inner_is_list: bool, outer: &Ex, outer_is_list: bool| {
+        Some(Join {
+            inner: inner.clone(),
+            inner_is_list,
+            outer: outer.clone(),
+            outer_is_list,
+        })
+    };
     match conjunct {
-        Ex::Compare(CmpOp::Eq, a, b) if only_inner(a) && only_outer(b) => Some(Join {
-            inner: (**a).clone(),
-            inner_is_list: false,
-            outer: (**b).clone(),
-        }),
-        Ex::Compare(CmpOp::Eq, a, b) if only_inner(b) && only_outer(a) => Some(Join {
-            inner: (**b).clone(),
-            inner_is_list: false,
-            outer: (**a).clone(),
-        }),
-        Ex::HasValue(list, item) if only_inner(list) && only_outer(item) => Some(Join {
-            inner: (**list).clone(),
-            inner_is_list: true,
-            outer: (**item).clone(),
-        }),
+        Ex::Compare(CmpOp::Eq, a, b) if only_inner(a) && only_outer(b) => join(a, false, b, false),
+        Ex::Compare(CmpOp::Eq, a, b) if only_inner(b) && only_outer(a) => join(b, false, a, false),
+        Ex::HasValue(list, item) if only_inner(list) && only_outer(item) => {
+            join(list, true, item, false)
+        }
+        Ex::HasValue(list, item) if only_outer(list) && only_inner(item) => {
+            join(item, false, list, true)
+        }
         _ => None,
     }
 }

@@ -255,6 +255,8 @@ pub struct Join {
     pub inner: Ex,
     pub inner_is_list: bool,
     pub outer: Ex,
+    /// `outer_list has inner`: look up every element of the outer list.
+    pub outer_is_list: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -271,8 +273,9 @@ pub struct Aggregate {
     pub correlated: Vec<Ex>,
     /// Whether the aggregate uses no outer variable at all (computed once per run).
     pub constant: bool,
-    /// Flows: range over every flow active during the as-of year (the filter says
-    /// `is active in the as-of year`), instead of the flows active on the as-of date.
+    /// Flows: range over every declared flow, because the filter itself states the window
+    /// (`is active in the as-of year`, `... since the start of the previous year`), instead
+    /// of the flows active on the as-of date.
     pub whole_year: bool,
     pub span: Span,
 }

@@ -121,7 +121,9 @@ fn describe(which: &Rule) -> &'static str {
         Rule::kw_along => "`along`",
         Rule::kw_each => "`each`",
         Rule::is_what => "`missing`, `present`, `true` or `false`",
-        Rule::active_when => "`in the as-of year` or `on the as-of date`",
+        Rule::active_when => {
+            "`in the as-of year`, `on the as-of date` or `since the start of the previous year`"
+        }
         Rule::cmp_op => "a comparison (=, !=, <, <=, >, >=)",
         Rule::category_node => "a category name",
         Rule::list => "a list in brackets",
@@ -791,14 +793,16 @@ impl Builder {
             Rule::enters_test => {
                 ExprKind::Enters(left, Box::new(self.expr(next(&mut inner, tail_span)?)?))
             }
-            Rule::active_test => ExprKind::Active(
-                left,
-                if next(&mut inner, tail_span)?.as_str().contains("year") {
+            Rule::active_test => ExprKind::Active(left, {
+                let when = next(&mut inner, tail_span)?.as_str().to_string();
+                if when.contains("previous") {
+                    ActiveWhen::SincePreviousYear
+                } else if when.contains("year") {
                     ActiveWhen::AsOfYear
                 } else {
                     ActiveWhen::AsOfDate
-                },
-            ),
+                }
+            }),
             _ => {
                 return Err(LangError::new(
                     "unexpected test",
