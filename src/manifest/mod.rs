@@ -5,6 +5,7 @@
 //! (every problem of the run, each a miette diagnostic).
 
 pub mod error;
+pub mod fields;
 pub mod graph;
 pub mod load;
 pub mod model;
