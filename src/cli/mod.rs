@@ -2,6 +2,7 @@
 //! outcomes to exit codes (SPEC §4): 0 nothing open at or above `--fail-on`, 1 open
 //! findings at or above it, 2 the input could not be read.
 
+pub mod schema;
 pub mod testing;
 
 use std::io::{IsTerminal, Write};
@@ -77,6 +78,11 @@ pub enum Command {
     /// Show a rule: its law, citation, legal text, dates, severity and remedy.
     Explain {
         rule: String,
+        #[command(flatten)]
+        policies: PolicyArgs,
+    },
+    /// Print the JSON Schema of the manifest format (draft 2020-12, for editors).
+    Schema {
         #[command(flatten)]
         policies: PolicyArgs,
     },
@@ -158,6 +164,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Rules { policies } => rules(&policies),
         Command::Explain { rule, policies } => explain(&rule, &policies),
         Command::Test { path } => testing::run_tests(&path),
+        Command::Schema { policies } => schema::run(&policies),
     };
     outcome.unwrap_or(2)
 }

@@ -23,7 +23,7 @@ impl Target {
             Target::Organization => "an organization",
             Target::System => "a system",
             Target::Contract => "a contract",
-            Target::Any => "a declared entity",
+            Target::Any => "an entity (organization, system, flow, contract or assessment)",
         }
     }
 }

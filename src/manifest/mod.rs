@@ -9,6 +9,7 @@ pub mod fields;
 pub mod graph;
 pub mod load;
 pub mod model;
+pub mod schema;
 pub mod testing;
 pub mod yaml;
 
