@@ -206,6 +206,18 @@ fn every_example_manifest_validates() {
     assert_valid(&lexflow_schema(&[]), &files);
 }
 
+#[test]
+fn every_rule_test_manifest_validates() {
+    // The fires/quiet manifests beside the bundled rules (policies/tests/RULE/*.yaml).
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/tests");
+    if !dir.is_dir() {
+        eprintln!("note: no policies/tests/ folder; rule test manifests not checked");
+        return;
+    }
+    let files = manifests_in(&dir, true);
+    assert_valid(&lexflow_schema(&[]), &files);
+}
+
 /// The SPEC example with one line replaced.
 fn longgang_with(old: &str, new: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/manifests/longgang.yaml");
