@@ -3,6 +3,7 @@
 //! findings at or above it, 2 the input could not be read.
 
 pub mod procurement;
+pub mod schema;
 pub mod testing;
 
 use std::io::{IsTerminal, Write};
@@ -82,6 +83,11 @@ pub enum Command {
     /// Show a rule: its law, citation, legal text, dates, severity and remedy.
     Explain {
         rule: String,
+        #[command(flatten)]
+        policies: PolicyArgs,
+    },
+    /// Print the JSON Schema of the manifest format (draft 2020-12, for editors).
+    Schema {
         #[command(flatten)]
         policies: PolicyArgs,
     },
@@ -216,6 +222,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Graph(args) => procurement::graph(args),
         Command::Ropa(args) => procurement::ropa(args),
         Command::Pipia(args) => procurement::pipia(args),
+        Command::Schema { policies } => schema::run(&policies),
     };
     outcome.unwrap_or(2)
 }

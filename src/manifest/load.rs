@@ -14,9 +14,10 @@ use std::sync::Arc;
 
 use crate::date::Date;
 use crate::source::{offset_of_line_col, FileId, Loc};
-use crate::vocab::{did_you_mean, Vocabulary, ENUM_FIELDS};
+use crate::vocab::{did_you_mean, Vocabulary};
 
 use super::error::{LoadError, LoadErrorKind, LoadErrors};
+use super::fields::{self, Entity, Field, Type};
 use super::model::*;
 use super::yaml::{self, Node, Pos, Value};
 
@@ -157,112 +158,39 @@ fn looks_like_manifest(text: &str) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------
-// Field lists of the format (SPEC §1).
+// Field tables of the format (SPEC §1): see [`super::fields`].
 
-const TOP_FIELDS: &[&str] = &[
-    "lexflow",
-    "name",
-    "organizations",
-    "systems",
-    "flows",
-    "contracts",
-    "assessments",
-];
-const ORG_FIELDS: &[&str] = &[
-    "id",
-    "name",
-    "country",
-    "kind",
-    "ciio",
-    "ciio_designated_by",
-    "representative_in",
-    "dpo",
-    "pi_protection_officer",
-    "employees",
-    "dpf_certified",
-    "dpf_certified_since",
-    "important_data_notified",
-];
-const SYSTEM_FIELDS: &[&str] = &[
-    "id",
-    "name",
-    "kind",
-    "operator",
-    "processor",
-    "location",
-    "public_space",
-    "private_space",
-    "signage",
-    "collects",
-    "retention_days",
-    "log_retention_days",
-    "security",
-    "automated_decision",
-    "significant_effect",
-];
-const COLLECTS_FIELDS: &[&str] = &[
-    "data",
-    "subjects",
-    "subjects_in",
-    "individuals",
-    "youngest_age",
-    "purpose",
-    "legal_basis",
-    "basis_reference",
-    "special_condition",
-    "consent",
-    "notice",
-];
-const FLOW_FIELDS: &[&str] = &[
-    "id",
-    "from",
-    "to",
-    "data",
-    "purpose",
-    "legal_basis",
-    "basis_reference",
-    "special_condition",
-    "consent",
-    "individuals",
-    "encrypted",
-    "start",
-    "end",
-    "remote_access",
-    "recipient_role",
-    "anonymized",
-    "pseudonymized",
-    "important_data",
-    "foreign_authority",
-    "authority_approval",
-    "automated_decision",
-    "significant_effect",
-    "transfer",
-    "exemption",
-];
-const TRANSFER_FIELDS: &[&str] = &["mechanism", "contract", "since", "until"];
-const EXEMPTION_FIELDS: &[&str] = &["basis", "evidence"];
-const CONTRACT_FIELDS: &[&str] = &[
-    "id", "parties", "kind", "since", "until", "filed", "clauses",
-];
-const ASSESSMENT_FIELDS: &[&str] = &[
-    "id",
-    "kind",
-    "covers",
-    "date",
-    "residual_risk",
-    "consulted_authority",
-    "valid_until",
-];
-
-/// The vocabulary an enumerated field is checked against (`ENUM_FIELDS`), by the context
-/// (`organization`, `transfer`...) and the field name.
+/// The vocabulary an enumerated field is checked against, by the context (`organization`,
+/// `transfer`...) and the field name, from the field tables.
 fn vocabulary_name(context: &str, field: &str) -> Option<&'static str> {
-    let qualified = format!("{context}.{field}");
-    ENUM_FIELDS
-        .iter()
-        .find(|(f, _)| *f == qualified)
-        .or_else(|| ENUM_FIELDS.iter().find(|(f, _)| *f == field))
-        .map(|(_, v)| *v)
+    fields::entity(context)
+        .and_then(|entity| entity.field(field))
+        .and_then(Field::vocabulary)
+}
+
+/// Debug builds check that the loader reads each field as its table says (type and
+/// required-ness), so that the tables (and the schema made from them) cannot drift from the
+/// parsing code.
+fn debug_check_field(entity: &Entity, field: &str, required: bool, ty: fn(&Type) -> bool) {
+    if cfg!(debug_assertions) {
+        let Some(f) = entity.field(field) else {
+            panic!(
+                "field `{field}` read but not in the `{}` table",
+                entity.name
+            );
+        };
+        assert_eq!(
+            f.required, required,
+            "`{}.{field}`: required-ness differs from the table",
+            entity.name
+        );
+        assert!(
+            ty(&f.ty),
+            "`{}.{field}` read with another type than the table's {:?}",
+            entity.name,
+            f.ty
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -664,6 +592,8 @@ struct Obj<'n> {
     /// Length of the first key, to underline something visible for "missing field".
     first_key_len: usize,
     fields: Vec<(&'n str, &'n Node)>,
+    /// The field table the keys were checked against.
+    entity: &'static Entity,
 }
 
 impl<'n> Obj<'n> {
@@ -743,7 +673,7 @@ impl<'v> FileCx<'v> {
         &mut self,
         node: &'n Node,
         what: String,
-        allowed: &[&'static str],
+        entity: &'static Entity,
         named: Option<&str>,
     ) -> Option<Obj<'n>> {
         let Value::Map(entries) = &node.value else {
@@ -774,6 +704,7 @@ impl<'v> FileCx<'v> {
             what,
             first_key_len: entries.first().and_then(|(k, _)| k.pos.len).unwrap_or(1),
             fields: Vec::with_capacity(entries.len()),
+            entity,
         };
         for (key, value) in entries {
             let Value::Str(name) = &key.value else {
@@ -796,10 +727,13 @@ impl<'v> FileCx<'v> {
                 );
                 continue;
             }
-            if !allowed.contains(&name.as_str()) {
-                let help = match did_you_mean(name, allowed.iter().copied()) {
+            if entity.field(name).is_none() {
+                let help = match did_you_mean(name, entity.names()) {
                     Some(s) => format!("did you mean `{s}`?"),
-                    None => format!("known fields: {}", allowed.join(", ")),
+                    None => format!(
+                        "known fields: {}",
+                        entity.names().collect::<Vec<_>>().join(", ")
+                    ),
                 };
                 self.error(
                     LoadErrorKind::UnknownField,
@@ -852,6 +786,7 @@ impl<'v> FileCx<'v> {
     }
 
     fn opt_text(&mut self, obj: &Obj, field: &str) -> Option<String> {
+        debug_check_field(obj.entity, field, false, |t| matches!(t, Type::Text));
         let node = obj.get(field)?;
         self.text_of(obj, field, node)
     }
@@ -876,6 +811,7 @@ impl<'v> FileCx<'v> {
     }
 
     fn opt_bool(&mut self, obj: &Obj, field: &str) -> Option<bool> {
+        debug_check_field(obj.entity, field, false, |t| matches!(t, Type::Bool));
         let node = obj.get(field)?;
         match node.value {
             Value::Bool(b) => Some(b),
@@ -887,6 +823,7 @@ impl<'v> FileCx<'v> {
     }
 
     fn opt_u64(&mut self, obj: &Obj, field: &str) -> Option<u64> {
+        debug_check_field(obj.entity, field, false, |t| matches!(t, Type::Count));
         let node = obj.get(field)?;
         match node.value {
             Value::Int(i) if i >= 0 => match u64::try_from(i) {
@@ -904,6 +841,7 @@ impl<'v> FileCx<'v> {
     }
 
     fn opt_date(&mut self, obj: &Obj, field: &str) -> Option<Date> {
+        debug_check_field(obj.entity, field, false, |t| matches!(t, Type::Date));
         let node = obj.get(field)?;
         let Value::Str(text) = &node.value else {
             self.wrong_type(node, field, obj, "a date (YYYY-MM-DD)", None);
@@ -976,6 +914,8 @@ impl<'v> FileCx<'v> {
     }
 
     fn opt_enum(&mut self, obj: &Obj, context: &str, field: &str) -> Option<String> {
+        debug_assert_eq!(context, obj.entity.name);
+        debug_check_field(obj.entity, field, false, |t| matches!(t, Type::Enum(_)));
         let node = obj.get(field)?;
         let text = self.text_of(obj, field, node)?;
         self.check_enum(context, field, &text, node.pos)
@@ -983,11 +923,15 @@ impl<'v> FileCx<'v> {
     }
 
     fn req_enum(&mut self, obj: &Obj, context: &str, field: &str) -> Option<String> {
+        debug_assert_eq!(context, obj.entity.name);
+        debug_check_field(obj.entity, field, true, |t| matches!(t, Type::Enum(_)));
         let (text, pos) = self.req_text(obj, field)?;
         self.check_enum(context, field, &text, pos).then_some(text)
     }
 
     fn opt_enum_list(&mut self, obj: &Obj, context: &str, field: &str) -> Option<Vec<String>> {
+        debug_assert_eq!(context, obj.entity.name);
+        debug_check_field(obj.entity, field, false, |t| matches!(t, Type::EnumList(_)));
         let node = obj.get(field)?;
         let items = self.text_list(obj, field, node)?;
         let mut out = Vec::with_capacity(items.len());
@@ -1000,6 +944,7 @@ impl<'v> FileCx<'v> {
     }
 
     fn categories(&mut self, obj: &Obj, field: &str) -> Vec<String> {
+        debug_check_field(obj.entity, field, true, |t| matches!(t, Type::Categories));
         let Some(node) = obj.get(field) else {
             self.missing(obj, field);
             return Vec::new();
@@ -1074,6 +1019,7 @@ impl<'v> FileCx<'v> {
     }
 
     fn req_location(&mut self, obj: &Obj, field: &str) -> String {
+        debug_check_field(obj.entity, field, true, |t| matches!(t, Type::Location));
         let Some((text, pos)) = self.req_text(obj, field) else {
             return String::new();
         };
@@ -1082,6 +1028,7 @@ impl<'v> FileCx<'v> {
     }
 
     fn opt_location_list(&mut self, obj: &Obj, field: &str) -> Option<Vec<String>> {
+        debug_check_field(obj.entity, field, false, |t| matches!(t, Type::Locations));
         let node = obj.get(field)?;
         let items = self.text_list(obj, field, node)?;
         let mut out = Vec::with_capacity(items.len());
@@ -1107,6 +1054,7 @@ impl<'v> FileCx<'v> {
     }
 
     fn req_reference(&mut self, obj: &Obj, slot: Slot, field: &'static str, want: Want) {
+        debug_check_field(obj.entity, field, true, |t| matches!(t, Type::Ref(_)));
         if let Some((name, pos)) = self.req_text(obj, field) {
             self.reference(slot, field, want, name, pos);
         }
@@ -1159,6 +1107,7 @@ impl<'v> FileCx<'v> {
 
     /// The entries of a top-level list (`organizations:` ...); `null` is an empty list.
     fn entries<'n>(&mut self, top: &Obj<'n>, field: &str) -> &'n [Node] {
+        debug_check_field(top.entity, field, false, |t| matches!(t, Type::List(_)));
         let Some(node) = top.get(field) else {
             return &[];
         };
@@ -1174,9 +1123,10 @@ impl<'v> FileCx<'v> {
     // -- the manifest ------------------------------------------------------------------
 
     fn manifest(&mut self, root: &Node) {
-        let Some(top) = self.obj(root, "the manifest".to_string(), TOP_FIELDS, None) else {
+        let Some(top) = self.obj(root, "the manifest".to_string(), &fields::MANIFEST, None) else {
             return;
         };
+        debug_check_field(top.entity, "lexflow", true, |t| matches!(t, Type::Version));
         let version = match top.get("lexflow") {
             None => {
                 self.missing(&top, "lexflow");
@@ -1231,6 +1181,9 @@ impl<'v> FileCx<'v> {
 
     /// The `id` of an entity, declared; names the object for later messages.
     fn id(&mut self, obj: &mut Obj, kind: &str, entity: EntityRef) -> String {
+        // An assessment's id is optional: `id` is called only when it is present.
+        let required = obj.entity.name != "assessment";
+        debug_check_field(obj.entity, "id", required, |t| matches!(t, Type::Id));
         match self.req_text(obj, "id") {
             Some((id, pos)) => {
                 self.declare(&id, pos, obj.pos, entity, false);
@@ -1245,7 +1198,7 @@ impl<'v> FileCx<'v> {
         let Some(mut obj) = self.obj(
             node,
             "an organization".into(),
-            ORG_FIELDS,
+            &fields::ORGANIZATION,
             Some("organization"),
         ) else {
             return;
@@ -1274,12 +1227,16 @@ impl<'v> FileCx<'v> {
     }
 
     fn system(&mut self, node: &Node) {
-        let Some(mut obj) = self.obj(node, "a system".into(), SYSTEM_FIELDS, Some("system")) else {
+        let Some(mut obj) = self.obj(node, "a system".into(), &fields::SYSTEM, Some("system"))
+        else {
             return;
         };
         let idx = SysIdx(self.set.systems.len() as u32);
         let id = self.id(&mut obj, "system", EntityRef::System(idx));
         self.req_reference(&obj, Slot::Operator(idx), "operator", Want::Organization);
+        debug_check_field(obj.entity, "processor", false, |t| {
+            matches!(t, Type::Ref(_))
+        });
         if let Some(node) = obj.get("processor") {
             if let Some(name) = self.text_of(&obj, "processor", node) {
                 self.reference(
@@ -1292,6 +1249,9 @@ impl<'v> FileCx<'v> {
             }
         }
         let mut collects = Vec::new();
+        debug_check_field(obj.entity, "collects", false, |t| {
+            matches!(t, Type::List(_))
+        });
         if let Some(node) = obj.get("collects") {
             match &node.value {
                 Value::Seq(items) => {
@@ -1335,7 +1295,7 @@ impl<'v> FileCx<'v> {
         let obj = self.obj(
             node,
             format!("a `collects` entry of {system}"),
-            COLLECTS_FIELDS,
+            &fields::COLLECTS,
             None,
         )?;
         Some(Collection {
@@ -1355,13 +1315,19 @@ impl<'v> FileCx<'v> {
     }
 
     fn flow(&mut self, node: &Node) {
-        let Some(mut obj) = self.obj(node, "a flow".into(), FLOW_FIELDS, Some("flow")) else {
+        let Some(mut obj) = self.obj(node, "a flow".into(), &fields::FLOW, Some("flow")) else {
             return;
         };
         let idx = FlowIdx(self.set.flows.len() as u32);
         let id = self.id(&mut obj, "flow", EntityRef::Flow(idx));
         self.req_reference(&obj, Slot::From(idx), "from", Want::System);
         self.req_reference(&obj, Slot::To(idx), "to", Want::System);
+        debug_check_field(obj.entity, "transfer", false, |t| {
+            matches!(t, Type::Object(_))
+        });
+        debug_check_field(obj.entity, "exemption", false, |t| {
+            matches!(t, Type::Object(_))
+        });
         let transfer = obj
             .get("transfer")
             .and_then(|node| self.transfer(node, idx, &obj.what));
@@ -1402,9 +1368,10 @@ impl<'v> FileCx<'v> {
         let obj = self.obj(
             node,
             format!("the `transfer` of {what}"),
-            TRANSFER_FIELDS,
+            &fields::TRANSFER,
             None,
         )?;
+        debug_check_field(obj.entity, "contract", false, |t| matches!(t, Type::Ref(_)));
         if let Some(node) = obj.get("contract") {
             if let Some(name) = self.text_of(&obj, "contract", node) {
                 self.reference(
@@ -1429,7 +1396,7 @@ impl<'v> FileCx<'v> {
         let obj = self.obj(
             node,
             format!("the `exemption` of {what}"),
-            EXEMPTION_FIELDS,
+            &fields::EXEMPTION,
             None,
         )?;
         Some(Exemption {
@@ -1442,13 +1409,20 @@ impl<'v> FileCx<'v> {
     }
 
     fn contract(&mut self, node: &Node) {
-        let Some(mut obj) = self.obj(node, "a contract".into(), CONTRACT_FIELDS, Some("contract"))
-        else {
+        let Some(mut obj) = self.obj(
+            node,
+            "a contract".into(),
+            &fields::CONTRACT,
+            Some("contract"),
+        ) else {
             return;
         };
         let idx = ContractIdx(self.set.contracts.len() as u32);
         let id = self.id(&mut obj, "contract", EntityRef::Contract(idx));
         let mut parties = Vec::new();
+        debug_check_field(obj.entity, "parties", true, |t| {
+            matches!(t, Type::RefList(_))
+        });
         match obj.get("parties") {
             None => self.missing(&obj, "parties"),
             Some(node) => {
@@ -1492,7 +1466,7 @@ impl<'v> FileCx<'v> {
         let Some(mut obj) = self.obj(
             node,
             "an assessment".into(),
-            ASSESSMENT_FIELDS,
+            &fields::ASSESSMENT,
             Some("assessment"),
         ) else {
             return;
@@ -1508,6 +1482,9 @@ impl<'v> FileCx<'v> {
             id
         };
         let mut covers = Vec::new();
+        debug_check_field(obj.entity, "covers", true, |t| {
+            matches!(t, Type::RefList(_))
+        });
         match obj.get("covers") {
             None => self.missing(&obj, "covers"),
             Some(node) => {

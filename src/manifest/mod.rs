@@ -5,9 +5,11 @@
 //! (every problem of the run, each a miette diagnostic).
 
 pub mod error;
+pub mod fields;
 pub mod graph;
 pub mod load;
 pub mod model;
+pub mod schema;
 pub mod testing;
 pub mod yaml;
 
