@@ -13,4 +13,5 @@ pub mod vocab;
 pub mod manifest;
 pub mod engine;
 pub mod lang;
+pub mod lsp;
 pub mod report;

@@ -2,6 +2,7 @@
 //! outcomes to exit codes (SPEC §4): 0 nothing open at or above `--fail-on`, 1 open
 //! findings at or above it, 2 the input could not be read.
 
+pub mod authoring;
 pub mod testing;
 
 use std::io::{IsTerminal, Write};
@@ -85,6 +86,16 @@ pub enum Command {
         #[arg(default_value = "policies")]
         path: PathBuf,
     },
+    /// Format rule files in the canonical layout, keeping every comment (`-` for stdin).
+    Fmt {
+        /// Change nothing; show a diff and exit 1 when a file is not formatted.
+        #[arg(long)]
+        check: bool,
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Run the language server for editors, over standard input and output.
+    Lsp,
 }
 
 /// A failure that ends the run with exit code 2, already shown to the user.
@@ -158,6 +169,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Rules { policies } => rules(&policies),
         Command::Explain { rule, policies } => explain(&rule, &policies),
         Command::Test { path } => testing::run_tests(&path),
+        Command::Fmt { check, paths } => authoring::fmt(&paths, check),
+        Command::Lsp => authoring::lsp(),
     };
     outcome.unwrap_or(2)
 }
