@@ -107,19 +107,34 @@ pub fn analyse(name: &str, text: &str, dir: Option<&Path>) -> Analysis {
 /// A rule file the document can refer to: the document itself, the files beside it, and the
 /// bundled files (read from beside the document when there, else from the binary).
 pub struct Source {
+    /// The document (or its last version that parsed).
+    pub own: bool,
     pub path: Option<PathBuf>,
     pub text: Arc<str>,
     pub ast: Option<PolicyFile>,
 }
 
-/// The document first, then its neighbours and the bundled library.
-pub fn sources(doc_path: Option<&Path>, text: &str) -> Vec<Source> {
+/// The document first, then its neighbours and the bundled library. While the document
+/// does not parse (it is being typed), `last_parsed`, its last version that did, stands in
+/// for its names (second in the list, without a path).
+pub fn sources(doc_path: Option<&Path>, text: &str, last_parsed: Option<&str>) -> Vec<Source> {
     let parse = |text: &str| parse::parse_policy(FileId(0), text).ok();
     let mut out = vec![Source {
+        own: true,
         path: doc_path.map(Path::to_path_buf),
         text: Arc::from(text),
         ast: parse(text),
     }];
+    if out[0].ast.is_none() {
+        if let Some(previous) = last_parsed {
+            out.push(Source {
+                own: true,
+                path: None,
+                text: Arc::from(previous),
+                ast: parse(previous),
+            });
+        }
+    }
     let dir = doc_path.and_then(Path::parent);
     let mut names = std::collections::BTreeSet::new();
     if let Some(dir) = dir {
@@ -140,6 +155,7 @@ pub fn sources(doc_path: Option<&Path>, text: &str) -> Vec<Source> {
                     names.insert(name.to_string());
                 }
                 out.push(Source {
+                    own: false,
                     ast: parse(&text),
                     text: Arc::from(text.as_str()),
                     path: Some(path),
@@ -151,6 +167,7 @@ pub fn sources(doc_path: Option<&Path>, text: &str) -> Vec<Source> {
     for (name, text) in bundled_files() {
         if !names.contains(*name) && own != Some(name) {
             out.push(Source {
+                own: false,
                 path: None,
                 text: Arc::from(*text),
                 ast: parse(text),
@@ -840,7 +857,7 @@ fn categories_and_defines(sources: &[Source]) -> Vec<Completion> {
         })
         .collect();
     let mut seen = std::collections::BTreeSet::new();
-    for (i, source) in sources.iter().enumerate() {
+    for source in sources {
         let Some(ast) = &source.ast else { continue };
         for (law, define) in defines_of(ast) {
             if define.param.is_some() {
@@ -848,7 +865,7 @@ fn categories_and_defines(sources: &[Source]) -> Vec<Completion> {
             }
             // The document's own law definitions by name; other laws' qualified.
             let label = match law {
-                Some(l) if i > 0 => format!("{l}.{}", define.name.text),
+                Some(l) if !source.own => format!("{l}.{}", define.name.text),
                 _ => define.name.text.clone(),
             };
             if seen.insert(label.clone()) {

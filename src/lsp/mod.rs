@@ -94,6 +94,8 @@ struct Document {
     path: Option<PathBuf>,
     /// The last program compiled from a version without errors.
     program: Option<Program>,
+    /// The last version that parsed (names for completion while typing).
+    last_parsed: Option<String>,
 }
 
 #[derive(Default)]
@@ -193,6 +195,7 @@ impl Server {
                         text: params.text_document.text,
                         path,
                         program: None,
+                        last_parsed: None,
                     },
                 );
                 self.publish(&uri).into_iter().collect()
@@ -263,6 +266,9 @@ impl Server {
         if result.program.is_some() {
             doc.program = result.program;
         }
+        if crate::lang::parse::parse_policy(crate::source::FileId(0), &doc.text).is_ok() {
+            doc.last_parsed = Some(doc.text.clone());
+        }
         let diagnostics = result
             .diagnostics
             .iter()
@@ -301,7 +307,7 @@ impl Server {
     fn context(&mut self, uri: &Uri) -> Result<(Vec<Source>, Option<Program>), String> {
         let reference = self.reference().cloned();
         let doc = self.documents.get(uri).ok_or("document not open")?;
-        let sources = analysis::sources(doc.path.as_deref(), &doc.text);
+        let sources = analysis::sources(doc.path.as_deref(), &doc.text, doc.last_parsed.as_deref());
         Ok((sources, doc.program.clone().or(reference)))
     }
 
