@@ -6,6 +6,7 @@
 
 pub mod ast;
 pub mod check;
+pub mod contradiction;
 pub mod diag;
 pub mod fmt;
 pub mod ir;
