@@ -132,6 +132,25 @@ fn the_guides_rule_test_passes_under_lexflow_test() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("2 passed, 0 failed"), "{stdout}");
+
+    // `lexflow explain` shows the rule with the example beside the user's rule file.
+    let out = Command::new(env!("CARGO_BIN_EXE_lexflow"))
+        .args(["explain", "CITY-1", "--policy"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    for wanted in [
+        "CITY-1 — Camera in a public place without signs",
+        "CITY Art. 1",
+        "from 2025-01-01",
+        "Remedy:",
+        "A manifest it fires on",
+        "square-cam",
+    ] {
+        assert!(stdout.contains(wanted), "{wanted} missing:\n{stdout}");
+    }
 }
 
 #[test]

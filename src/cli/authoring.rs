@@ -122,6 +122,21 @@ pub fn unified_diff(name: &str, before: &str, after: &str) -> String {
         .to_string()
 }
 
+/// The firing example of a rule from user rule files (`--policy PATH`):
+/// `tests/RULE-ID/fires.yaml` beside them, as `lexflow test` reads it.
+pub fn example_beside(policy_paths: &[PathBuf], rule: &str) -> Option<(String, String)> {
+    policy_paths.iter().find_map(|path| {
+        let dir = if path.is_dir() {
+            path.as_path()
+        } else {
+            path.parent()?
+        };
+        let fires = dir.join("tests").join(rule).join("fires.yaml");
+        let text = std::fs::read_to_string(&fires).ok()?;
+        Some((fires.display().to_string(), text))
+    })
+}
+
 /// `lexflow lsp`: the language server on standard input and output.
 pub fn lsp() -> Result<i32, InputError> {
     match crate::lsp::run_stdio() {

@@ -335,7 +335,7 @@ fn explain(id: &str, args: &PolicyArgs) -> Result<i32, InputError> {
     if !rule.remedy.is_empty() {
         out.push_str(&format!("\nRemedy:\n  {}\n", rule.remedy));
     }
-    if let Some(example) = testing::example_for(&rule.id) {
+    if let Some(example) = testing::example_for(&rule.id).or_else(|| authoring::example_beside(&args.policy, &rule.id)) {
         out.push_str(&format!("\nA manifest it fires on ({}):\n{}", example.0, example.1));
     }
     print!("{out}");
