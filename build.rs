@@ -22,7 +22,11 @@ fn main() {
     for name in &names {
         let path = dir.join(name);
         println!("cargo:rerun-if-changed={}", path.display());
-        let _ = writeln!(out, "    ({name:?}, include_str!({:?})),", path.display().to_string());
+        let _ = writeln!(
+            out,
+            "    ({name:?}, include_str!({:?})),",
+            path.display().to_string()
+        );
     }
     out.push_str("];\n");
     // The firing example of each bundled rule, for `lexflow explain`.
@@ -30,18 +34,28 @@ fn main() {
     let tests = dir.join("tests");
     println!("cargo:rerun-if-changed={}", tests.display());
     let mut rules: Vec<String> = std::fs::read_dir(&tests)
-        .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     rules.sort();
     for rule in &rules {
         let fires = tests.join(rule).join("fires.yaml");
         if fires.is_file() {
             println!("cargo:rerun-if-changed={}", fires.display());
-            let _ = writeln!(out, "    ({rule:?}, include_str!({:?})),", fires.display().to_string());
+            let _ = writeln!(
+                out,
+                "    ({rule:?}, include_str!({:?})),",
+                fires.display().to_string()
+            );
         }
     }
     out.push_str("];\n");
-    let target = Path::new(&std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into())).join("bundled.rs");
+    let target =
+        Path::new(&std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into())).join("bundled.rs");
     if let Err(e) = std::fs::write(&target, out) {
         panic!("cannot write {}: {e}", target.display());
     }

@@ -10,8 +10,9 @@ pub mod findings;
 pub mod source;
 pub mod vocab;
 
-pub mod manifest;
 pub mod engine;
 pub mod lang;
 pub mod lsp;
+pub mod manifest;
+pub mod records;
 pub mod report;

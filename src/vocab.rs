@@ -70,18 +70,34 @@ impl Vocabulary {
     }
 }
 
-/// The closest candidate to `word` by edit distance, for "did you mean" hints; `None` when
-/// nothing is close enough to be a plausible typo.
+/// The closest candidate to `word` for "did you mean" hints: the fewest edits (case
+/// ignored), ties broken by Jaro-Winkler similarity; `None` when nothing is close enough to
+/// be a plausible typo.
 pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let mut best: Option<(f64, &str)> = None;
+    let word = word.to_lowercase();
+    let allowed = match word.chars().count() {
+        0..=4 => 1,
+        5..=8 => 2,
+        _ => 3,
+    };
+    let mut best: Option<(usize, f64, &str)> = None;
     for candidate in candidates {
-        let score = strsim::jaro_winkler(&word.to_lowercase(), &candidate.to_lowercase());
-        if score >= 0.8 && best.is_none_or(|(s, _)| score > s) {
-            best = Some((score, candidate));
+        let lower = candidate.to_lowercase();
+        let edits = strsim::damerau_levenshtein(&word, &lower);
+        let similarity = strsim::jaro_winkler(&word, &lower);
+        if edits > allowed && similarity < 0.9 {
+            continue;
+        }
+        let better = match best {
+            None => true,
+            Some((e, s, _)) => edits < e || (edits == e && similarity > s),
+        };
+        if better {
+            best = Some((edits, similarity, candidate));
         }
     }
-    best.map(|(_, c)| c)
+    best.map(|(_, _, c)| c)
 }

@@ -50,7 +50,7 @@ fn two_different_values_for_one_fact_can_never_hold() {
         "{}",
         w.label
     );
-    let (related, _) = w.related.clone().expect("points at the other half");
+    let (related, _) = *w.related.clone().expect("points at the other half");
     assert_eq!(
         &text[related.start as usize..related.end as usize],
         "f.consent = separate"
@@ -221,6 +221,6 @@ fn unused_definitions_warn_and_duplicate_rule_ids_are_refused_with_both_places()
     let text = "law DEMO \"Demo\" {\n  rule DEMO-1 \"a\" {\n    cite \"Art. 1\"\n    for each flow f\n  }\n  rule DEMO-1 \"b\" {\n    cite \"Art. 2\"\n    for each flow f\n  }\n}\n";
     let e = &errors(text)[0];
     assert_eq!(e.title, "rule id used twice");
-    let (first, _) = e.related.clone().expect("the first place");
+    let (first, _) = *e.related.clone().expect("the first place");
     assert!(first.start < e.span.start);
 }

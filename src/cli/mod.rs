@@ -3,6 +3,7 @@
 //! findings at or above it, 2 the input could not be read.
 
 pub mod authoring;
+pub mod procurement;
 pub mod testing;
 
 use std::io::{IsTerminal, Write};
@@ -18,7 +19,11 @@ use crate::manifest;
 use crate::report::{self, Format, RenderContext};
 
 #[derive(Parser, Debug)]
-#[command(name = "lexflow", version, about = "Policy-as-code compliance for smart-city data flows (PIPL, CAC, CSL, DSL, GDPR)")]
+#[command(
+    name = "lexflow",
+    version,
+    about = "Policy-as-code compliance for smart-city data flows (PIPL, CAC, CSL, DSL, GDPR)"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -86,6 +91,12 @@ pub enum Command {
         #[arg(default_value = "policies")]
         path: PathBuf,
     },
+    /// Draw the data-flow diagram (dot, mermaid, svg), violating flows in red.
+    Graph(procurement::GraphArgs),
+    /// Write the GDPR Art. 30(1) record of processing activities (csv, markdown).
+    Ropa(procurement::RopaArgs),
+    /// Write a PIPL Art. 55-56 impact-assessment skeleton pre-filled from the manifests.
+    Pipia(procurement::PipiaArgs),
     /// Format rule files in the canonical layout, keeping every comment (`-` for stdin).
     Fmt {
         /// Change nothing; show a diff and exit 1 when a file is not formatted.
@@ -126,7 +137,10 @@ fn input_error(title: &str, help: &str) -> InputError {
 }
 
 pub fn load_policies(args: &PolicyArgs) -> Result<Program, InputError> {
-    let selection = PolicySelection { bundled: !args.no_bundled, paths: args.policy.clone() };
+    let selection = PolicySelection {
+        bundled: !args.no_bundled,
+        paths: args.policy.clone(),
+    };
     match lang::load_program(&selection) {
         Ok(program) => {
             for warning in &program.warnings {
@@ -134,13 +148,26 @@ pub fn load_policies(args: &PolicyArgs) -> Result<Program, InputError> {
             }
             if !args.law.is_empty() {
                 for name in &args.law {
-                    if !program.laws.iter().any(|l| l.name.eq_ignore_ascii_case(name)) {
-                        let known: Vec<&str> = program.laws.iter().map(|l| l.name.as_str()).collect();
-                        let hint = match crate::vocab::did_you_mean(&name.to_uppercase(), known.iter().copied()) {
-                            Some(s) => format!("did you mean `{s}`? loaded laws: {}", known.join(", ")),
+                    if !program
+                        .laws
+                        .iter()
+                        .any(|l| l.name.eq_ignore_ascii_case(name))
+                    {
+                        let known: Vec<&str> =
+                            program.laws.iter().map(|l| l.name.as_str()).collect();
+                        let hint = match crate::vocab::did_you_mean(
+                            &name.to_uppercase(),
+                            known.iter().copied(),
+                        ) {
+                            Some(s) => {
+                                format!("did you mean `{s}`? loaded laws: {}", known.join(", "))
+                            }
                             None => format!("loaded laws: {}", known.join(", ")),
                         };
-                        return Err(input_error(&format!("unknown law `{name}` in --law"), &hint));
+                        return Err(input_error(
+                            &format!("unknown law `{name}` in --law"),
+                            &hint,
+                        ));
                     }
                 }
             }
@@ -150,25 +177,56 @@ pub fn load_policies(args: &PolicyArgs) -> Result<Program, InputError> {
             for report in errors.reports() {
                 show(report);
             }
-            eprintln!("lexflow: {} error(s) in the rule files", errors.errors.len());
+            eprintln!(
+                "lexflow: {} error(s) in the rule files",
+                errors.errors.len()
+            );
             Err(InputError)
         }
     }
 }
 
 fn parse_date(text: &str, what: &str) -> Result<Date, InputError> {
-    Date::parse(text).ok_or_else(|| input_error(&format!("{what} `{text}` is not a date"), "write dates as YYYY-MM-DD, e.g. 2026-06-01"))
+    Date::parse(text).ok_or_else(|| {
+        input_error(
+            &format!("{what} `{text}` is not a date"),
+            "write dates as YYYY-MM-DD, e.g. 2026-06-01",
+        )
+    })
 }
 
 /// Runs the CLI; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
     let outcome = match cli.command {
-        Command::Check { paths, policies, format, output, as_of, fail_on, baseline, write_baseline, waivers, color } => {
-            check(CheckArgs { paths, policies, format, output, as_of, fail_on, baseline, write_baseline, waivers, color })
-        }
+        Command::Check {
+            paths,
+            policies,
+            format,
+            output,
+            as_of,
+            fail_on,
+            baseline,
+            write_baseline,
+            waivers,
+            color,
+        } => check(CheckArgs {
+            paths,
+            policies,
+            format,
+            output,
+            as_of,
+            fail_on,
+            baseline,
+            write_baseline,
+            waivers,
+            color,
+        }),
         Command::Rules { policies } => rules(&policies),
         Command::Explain { rule, policies } => explain(&rule, &policies),
         Command::Test { path } => testing::run_tests(&path),
+        Command::Graph(args) => procurement::graph(args),
+        Command::Ropa(args) => procurement::ropa(args),
+        Command::Pipia(args) => procurement::pipia(args),
         Command::Fmt { check, paths } => authoring::fmt(&paths, check),
         Command::Lsp => authoring::lsp(),
     };
@@ -189,25 +247,44 @@ struct CheckArgs {
 }
 
 fn read_text(path: &PathBuf, what: &str) -> Result<String, InputError> {
-    std::fs::read_to_string(path).map_err(|e| input_error(&format!("cannot read {what} {}: {e}", path.display()), "check the path"))
+    std::fs::read_to_string(path).map_err(|e| {
+        input_error(
+            &format!("cannot read {what} {}: {e}", path.display()),
+            "check the path",
+        )
+    })
 }
 
 fn check(args: CheckArgs) -> Result<i32, InputError> {
-    let fail_on = Severity::parse(&args.fail_on)
-        .ok_or_else(|| input_error(&format!("--fail-on `{}` is not a severity", args.fail_on), "use error, warning or review"))?;
+    let fail_on = Severity::parse(&args.fail_on).ok_or_else(|| {
+        input_error(
+            &format!("--fail-on `{}` is not a severity", args.fail_on),
+            "use error, warning or review",
+        )
+    })?;
     let as_of = match &args.as_of {
         Some(text) => parse_date(text, "--as-of")?,
         None => Date::today(),
     };
     let mut formats = Vec::new();
-    for text in if args.format.is_empty() { vec!["human".to_string()] } else { args.format.clone() } {
+    for text in if args.format.is_empty() {
+        vec!["human".to_string()]
+    } else {
+        args.format.clone()
+    } {
         let format: Format = text.parse().map_err(|_| {
-            input_error(&format!("unknown format `{text}`"), "formats: human, json, sarif, junit, github, markdown, html")
+            input_error(
+                &format!("unknown format `{text}`"),
+                "formats: human, json, sarif, junit, github, markdown, html",
+            )
         })?;
         formats.push(format);
     }
     if args.output.len() > formats.len() {
-        return Err(input_error("more --output than --format", "give one --format before each --output"));
+        return Err(input_error(
+            "more --output than --format",
+            "give one --format before each --output",
+        ));
     }
     let waivers = match &args.waivers {
         Some(path) => {
@@ -247,7 +324,11 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
     }
     let options = CheckOptions {
         as_of,
-        laws: if args.policies.law.is_empty() { None } else { Some(args.policies.law.clone()) },
+        laws: if args.policies.law.is_empty() {
+            None
+        } else {
+            Some(args.policies.law.clone())
+        },
     };
     let mut result = engine::check(&program, &set, &options);
     // Waivers before the baseline, so that a waiver of a baselined finding is not reported
@@ -256,12 +337,21 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
         report::waivers::apply_waivers(&mut result, waivers, as_of);
     }
     if let Some(path) = &args.write_baseline {
-        report::write_atomically(path, &report::baseline::write_baseline(&result))
-            .map_err(|e| input_error(&format!("cannot write baseline {}: {e}", path.display()), "check the folder exists and is writable"))?;
+        report::write_atomically(path, &report::baseline::write_baseline(&result)).map_err(
+            |e| {
+                input_error(
+                    &format!("cannot write baseline {}: {e}", path.display()),
+                    "check the folder exists and is writable",
+                )
+            },
+        )?;
     }
     if let Some(text) = &baseline_text {
         if let Err(e) = report::baseline::apply_baseline(&mut result, text) {
-            return Err(input_error(&format!("bad baseline: {e}"), "write one with --write-baseline FILE"));
+            return Err(input_error(
+                &format!("bad baseline: {e}"),
+                "write one with --write-baseline FILE",
+            ));
         }
     }
     let color = match args.color.as_str() {
@@ -269,12 +359,23 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
         "never" => false,
         _ => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
-    let ctx = RenderContext { color, as_of: Some(as_of), fail_on, ..RenderContext::default() };
+    let manifest = Some(report::diagram::ManifestSummary::from_set(&set));
+    let ctx = RenderContext {
+        color,
+        as_of: Some(as_of),
+        fail_on,
+        manifest,
+        ..RenderContext::default()
+    };
     for (i, format) in formats.iter().enumerate() {
         let text = report::render(*format, &result, &ctx);
         match args.output.get(i) {
-            Some(path) => report::write_atomically(path, &text)
-                .map_err(|e| input_error(&format!("cannot write {}: {e}", path.display()), "check the folder exists and is writable"))?,
+            Some(path) => report::write_atomically(path, &text).map_err(|e| {
+                input_error(
+                    &format!("cannot write {}: {e}", path.display()),
+                    "check the folder exists and is writable",
+                )
+            })?,
             None => {
                 let mut out = std::io::stdout().lock();
                 let _ = out.write_all(text.as_bytes());
@@ -282,23 +383,43 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
             }
         }
     }
-    Ok(if report::fails(&result, fail_on) { 1 } else { 0 })
+    Ok(if report::fails(&result, fail_on) {
+        1
+    } else {
+        0
+    })
 }
 
 fn rules(args: &PolicyArgs) -> Result<i32, InputError> {
     let program = load_policies(args)?;
     let mut out = String::new();
     for law in &program.laws {
-        let status = if law.on_by_default { "on by default" } else { "off by default; --law to enable" };
-        let effective = law.effective.map(|d| format!(", in force from {d}")).unwrap_or_default();
-        out.push_str(&format!("{} — {} ({status}{effective})\n", law.name, law.title));
+        let status = if law.on_by_default {
+            "on by default"
+        } else {
+            "off by default; --law to enable"
+        };
+        let effective = law
+            .effective
+            .map(|d| format!(", in force from {d}"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "{} — {} ({status}{effective})\n",
+            law.name, law.title
+        ));
         for rule in &law.rules {
             let dates = match (rule.effective, rule.until) {
                 (_, Some(until)) => format!(" [until {until}]"),
                 (Some(from), None) if Some(from) != law.effective => format!(" [from {from}]"),
                 _ => String::new(),
             };
-            out.push_str(&format!("  {:<24} {:<8} {:<28} {}{dates}\n", rule.id, rule.severity.as_str(), rule.citation, rule.title));
+            out.push_str(&format!(
+                "  {:<24} {:<8} {:<28} {}{dates}\n",
+                rule.id,
+                rule.severity.as_str(),
+                rule.citation,
+                rule.title
+            ));
         }
     }
     print!("{out}");
@@ -320,8 +441,14 @@ fn explain(id: &str, args: &PolicyArgs) -> Result<i32, InputError> {
     out.push_str(&format!("law:       {} — {}\n", law.name, law.title));
     out.push_str(&format!("citation:  {}\n", rule.citation));
     out.push_str(&format!("severity:  {}\n", rule.severity.as_str()));
-    let from = rule.effective.map(|d| d.to_string()).unwrap_or_else(|| "always".into());
-    let until = rule.until.map(|d| format!(" until {d}")).unwrap_or_default();
+    let from = rule
+        .effective
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| "always".into());
+    let until = rule
+        .until
+        .map(|d| format!(" until {d}"))
+        .unwrap_or_default();
     out.push_str(&format!("in force:  from {from}{until}\n"));
     if let Some(source) = &law.source {
         out.push_str(&format!("source:    {source}\n"));
@@ -335,8 +462,13 @@ fn explain(id: &str, args: &PolicyArgs) -> Result<i32, InputError> {
     if !rule.remedy.is_empty() {
         out.push_str(&format!("\nRemedy:\n  {}\n", rule.remedy));
     }
-    if let Some(example) = testing::example_for(&rule.id).or_else(|| authoring::example_beside(&args.policy, &rule.id)) {
-        out.push_str(&format!("\nA manifest it fires on ({}):\n{}", example.0, example.1));
+    if let Some(example) =
+        testing::example_for(&rule.id).or_else(|| authoring::example_beside(&args.policy, &rule.id))
+    {
+        out.push_str(&format!(
+            "\nA manifest it fires on ({}):\n{}",
+            example.0, example.1
+        ));
     }
     print!("{out}");
     Ok(0)

@@ -44,7 +44,10 @@ pub struct CaseResult {
 /// Runs every rule test under `dir/tests` against the rules in `dir` (plus the bundled
 /// vocabulary); returns the results and the rules of `dir` that no test fires.
 pub fn run_dir(dir: &Path) -> Result<(Vec<CaseResult>, Vec<String>), InputError> {
-    let selection = PolicySelection { bundled: true, paths: vec![dir.to_path_buf()] };
+    let selection = PolicySelection {
+        bundled: true,
+        paths: vec![dir.to_path_buf()],
+    };
     let program = match lang::load_program(&selection) {
         Ok(p) => p,
         Err(errors) => {
@@ -56,30 +59,56 @@ pub fn run_dir(dir: &Path) -> Result<(Vec<CaseResult>, Vec<String>), InputError>
     };
     let tests_dir = dir.join("tests");
     let mut rule_dirs: Vec<std::path::PathBuf> = std::fs::read_dir(&tests_dir)
-        .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
         .unwrap_or_default();
     rule_dirs.sort();
     let mut results = Vec::new();
     let mut fired: BTreeSet<String> = BTreeSet::new();
     for rule_dir in rule_dirs {
-        let rule_id = rule_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let rule_id = rule_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if program.find_rule(&rule_id).is_none() {
-            results.push(CaseResult { rule: rule_id.clone(), file: rule_dir.display().to_string(), passed: false, detail: "no rule with this id is loaded".into() });
+            results.push(CaseResult {
+                rule: rule_id.clone(),
+                file: rule_dir.display().to_string(),
+                passed: false,
+                detail: "no rule with this id is loaded".into(),
+            });
             continue;
         }
         let expect: Expect = match std::fs::read_to_string(rule_dir.join("expect.yaml")) {
             Ok(text) => match serde_saphyr::from_str(&text) {
                 Ok(e) => e,
                 Err(e) => {
-                    results.push(CaseResult { rule: rule_id.clone(), file: rule_dir.join("expect.yaml").display().to_string(), passed: false, detail: format!("bad expect.yaml: {e}") });
+                    results.push(CaseResult {
+                        rule: rule_id.clone(),
+                        file: rule_dir.join("expect.yaml").display().to_string(),
+                        passed: false,
+                        detail: format!("bad expect.yaml: {e}"),
+                    });
                     continue;
                 }
             },
             Err(_) => Expect::default(),
         };
-        let as_of_text = expect.as_of.clone().unwrap_or_else(|| DEFAULT_TEST_DATE.to_string());
+        let as_of_text = expect
+            .as_of
+            .clone()
+            .unwrap_or_else(|| DEFAULT_TEST_DATE.to_string());
         let Some(as_of) = Date::parse(&as_of_text) else {
-            results.push(CaseResult { rule: rule_id.clone(), file: rule_dir.display().to_string(), passed: false, detail: format!("bad as_of `{as_of_text}`") });
+            results.push(CaseResult {
+                rule: rule_id.clone(),
+                file: rule_dir.display().to_string(),
+                passed: false,
+                detail: format!("bad as_of `{as_of_text}`"),
+            });
             continue;
         };
         let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&rule_dir)
@@ -87,9 +116,14 @@ pub fn run_dir(dir: &Path) -> Result<(Vec<CaseResult>, Vec<String>), InputError>
             .unwrap_or_default();
         files.sort();
         for file in files {
-            let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let fires = name.starts_with("fires");
-            if !(fires || name.starts_with("quiet")) || !(name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json")) {
+            if !(fires || name.starts_with("quiet"))
+                || !(name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json"))
+            {
                 continue;
             }
             let case = run_case(&program, &rule_id, &file, fires, as_of, &expect.fires_on);
@@ -109,32 +143,68 @@ pub fn run_dir(dir: &Path) -> Result<(Vec<CaseResult>, Vec<String>), InputError>
     Ok((results, untested))
 }
 
-fn run_case(program: &Program, rule: &str, file: &Path, fires: bool, as_of: Date, fires_on: &[String]) -> CaseResult {
+fn run_case(
+    program: &Program,
+    rule: &str,
+    file: &Path,
+    fires: bool,
+    as_of: Date,
+    fires_on: &[String],
+) -> CaseResult {
     let display = file.display().to_string();
-    let fail = |detail: String| CaseResult { rule: rule.to_string(), file: display.clone(), passed: false, detail };
+    let fail = |detail: String| CaseResult {
+        rule: rule.to_string(),
+        file: display.clone(),
+        passed: false,
+        detail,
+    };
     let (set, _) = match manifest::load_paths(&[file.to_path_buf()], &program.vocab) {
         Ok(loaded) => loaded,
         Err(errors) => {
-            let first = errors.iter().next().map(|e| e.to_string()).unwrap_or_default();
+            let first = errors
+                .iter()
+                .next()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             return fail(format!("manifest does not load: {first}"));
         }
     };
     // Rule tests exercise every pack, including those off by default.
-    let options = CheckOptions { as_of, laws: Some(program.laws.iter().map(|l| l.name.clone()).collect()) };
+    let options = CheckOptions {
+        as_of,
+        laws: Some(program.laws.iter().map(|l| l.name.clone()).collect()),
+    };
     let result = engine::check(program, &set, &options);
-    let subjects: BTreeSet<&str> = result.findings.iter().filter(|f| f.rule == rule).map(|f| f.subject.id.as_str()).collect();
+    let subjects: BTreeSet<&str> = result
+        .findings
+        .iter()
+        .filter(|f| f.rule == rule)
+        .map(|f| f.subject.id.as_str())
+        .collect();
     if fires {
         if subjects.is_empty() {
             return fail(format!("{rule} did not fire (as of {as_of})"));
         }
-        let absent: Vec<&String> = fires_on.iter().filter(|s| !subjects.contains(s.as_str())).collect();
+        let absent: Vec<&String> = fires_on
+            .iter()
+            .filter(|s| !subjects.contains(s.as_str()))
+            .collect();
         if !absent.is_empty() {
-            return fail(format!("{rule} fired on {subjects:?} but not on {absent:?}"));
+            return fail(format!(
+                "{rule} fired on {subjects:?} but not on {absent:?}"
+            ));
         }
     } else if !subjects.is_empty() {
-        return fail(format!("{rule} fired on {subjects:?} but must stay quiet (as of {as_of})"));
+        return fail(format!(
+            "{rule} fired on {subjects:?} but must stay quiet (as of {as_of})"
+        ));
     }
-    CaseResult { rule: rule.to_string(), file: display, passed: true, detail: String::new() }
+    CaseResult {
+        rule: rule.to_string(),
+        file: display,
+        passed: true,
+        detail: String::new(),
+    }
 }
 
 pub fn run_tests(dir: &Path) -> Result<i32, InputError> {
@@ -150,8 +220,14 @@ pub fn run_tests(dir: &Path) -> Result<i32, InputError> {
     }
     for rule in &untested {
         failed += 1;
-        println!("FAIL {rule:<24} no test fires this rule (add {}/tests/{rule}/fires.yaml)", dir.display());
+        println!(
+            "FAIL {rule:<24} no test fires this rule (add {}/tests/{rule}/fires.yaml)",
+            dir.display()
+        );
     }
-    println!("{} passed, {failed} failed", results.iter().filter(|c| c.passed).count());
+    println!(
+        "{} passed, {failed} failed",
+        results.iter().filter(|c| c.passed).count()
+    );
     Ok(if failed == 0 { 0 } else { 1 })
 }

@@ -7,6 +7,7 @@ use super::value::{Ent, Key, Missing, Truth, Val};
 use crate::date::Date;
 use crate::lang::ast::{ActiveWhen, AddOp, AggregateOp, CmpOp, IsWhat};
 use crate::lang::ir::{Aggregate, Const, Duration, Ex, Field, Kind, Program};
+use crate::manifest::graph::FlowGraph;
 use crate::manifest::model::{country_of, ManifestSet};
 
 /// Facts about the run that every rule reads: the as-of date, country sets resolved at it,
@@ -22,37 +23,56 @@ pub struct World<'a> {
     pub system_cats: Vec<Vec<u32>>,
     /// Flows active on the as-of date (the ones quantifiers and path searches see).
     pub active_flows: Vec<u32>,
-    /// Flows active at some time in the as-of year up to the as-of date.
-    pub year_flows: Vec<u32>,
-    /// Out-going active flows per system (adjacency for path searches).
-    pub out_flows: Vec<Vec<u32>>,
+    /// The data-flow graph (systems as nodes, flows as edges) the path searches walk.
+    pub graph: &'a FlowGraph,
+    /// Whether each flow is active on the as-of date (path searches skip the others).
+    pub flow_active: Vec<bool>,
 }
 
 fn category_ids(program: &Program, data: &[String]) -> Vec<u32> {
-    let mut ids: Vec<u32> = data.iter().filter_map(|c| program.taxonomy.index.get(c).map(|&i| i as u32)).collect();
+    let mut ids: Vec<u32> = data
+        .iter()
+        .filter_map(|c| program.taxonomy.index.get(c).map(|&i| i as u32))
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     ids
 }
 
 impl<'a> World<'a> {
-    pub fn new(program: &'a Program, set: &'a ManifestSet, as_of: Date) -> Self {
+    pub fn new(
+        program: &'a Program,
+        set: &'a ManifestSet,
+        graph: &'a FlowGraph,
+        as_of: Date,
+    ) -> Self {
         let country_sets = program
             .country_sets
             .iter()
             .map(|s| {
                 s.entries
                     .iter()
-                    .filter(|e| e.from.is_none_or(|d| d <= as_of) && e.until.is_none_or(|d| as_of < d))
+                    .filter(|e| {
+                        e.from.is_none_or(|d| d <= as_of) && e.until.is_none_or(|d| as_of < d)
+                    })
                     .map(|e| e.code.as_str())
                     .collect()
             })
             .collect();
-        let flow_cats = set.flows.iter().map(|f| category_ids(program, &f.data)).collect();
+        let flow_cats = set
+            .flows
+            .iter()
+            .map(|f| category_ids(program, &f.data))
+            .collect();
         let collection_cats: Vec<Vec<Vec<u32>>> = set
             .systems
             .iter()
-            .map(|s| s.collects.iter().map(|c| category_ids(program, &c.data)).collect())
+            .map(|s| {
+                s.collects
+                    .iter()
+                    .map(|c| category_ids(program, &c.data))
+                    .collect()
+            })
             .collect();
         let system_cats = collection_cats
             .iter()
@@ -65,18 +85,14 @@ impl<'a> World<'a> {
             .collect();
         let year_start = as_of.start_of_year();
         let mut active_flows = Vec::new();
-        let mut year_flows = Vec::new();
-        let mut out_flows = vec![Vec::new(); set.systems.len()];
+        let mut flow_active = vec![false; set.flows.len()];
         for (i, flow) in set.flows.iter().enumerate() {
             let started = flow.start.is_none_or(|s| s <= as_of);
             if started && flow.end.is_none_or(|e| e >= as_of) {
                 active_flows.push(i as u32);
-                if let Some(out) = out_flows.get_mut(flow.from.0 as usize) {
-                    out.push(i as u32);
+                if let Some(a) = flow_active.get_mut(i) {
+                    *a = true;
                 }
-            }
-            if started && flow.end.is_none_or(|e| e >= year_start) {
-                year_flows.push(i as u32);
             }
         }
         World {
@@ -89,8 +105,8 @@ impl<'a> World<'a> {
             collection_cats,
             system_cats,
             active_flows,
-            year_flows,
-            out_flows,
+            graph,
+            flow_active,
         }
     }
 
@@ -100,15 +116,19 @@ impl<'a> World<'a> {
         match kind {
             Kind::Organization => (0..set.organizations.len() as u32).map(Ent::Org).collect(),
             Kind::System => (0..set.systems.len() as u32).map(Ent::Sys).collect(),
-            Kind::Flow if whole_year => self.year_flows.iter().map(|&i| Ent::Flow(i)).collect(),
+            Kind::Flow if whole_year => (0..set.flows.len() as u32).map(Ent::Flow).collect(),
             Kind::Flow => self.active_flows.iter().map(|&i| Ent::Flow(i)).collect(),
             Kind::Contract => (0..set.contracts.len() as u32).map(Ent::Contract).collect(),
-            Kind::Assessment => (0..set.assessments.len() as u32).map(Ent::Assessment).collect(),
+            Kind::Assessment => (0..set.assessments.len() as u32)
+                .map(Ent::Assessment)
+                .collect(),
             Kind::Collection => set
                 .systems
                 .iter()
                 .enumerate()
-                .flat_map(|(s, sys)| (0..sys.collects.len() as u32).map(move |c| Ent::Collection(s as u32, c)))
+                .flat_map(|(s, sys)| {
+                    (0..sys.collects.len() as u32).map(move |c| Ent::Collection(s as u32, c))
+                })
                 .collect(),
             Kind::Transfer | Kind::Exemption | Kind::Path => Vec::new(),
         }
@@ -143,7 +163,10 @@ pub struct Evaluator<'a> {
 }
 
 fn missing(entity: Ent, field: Field) -> Val<'static> {
-    Val::Unknown(Missing { entity: Some(entity), field: Some(field) })
+    Val::Unknown(Missing {
+        entity: Some(entity),
+        field: Some(field),
+    })
 }
 
 fn opt_bool<'a>(v: Option<bool>, e: Ent, f: Field) -> Val<'a> {
@@ -151,7 +174,8 @@ fn opt_bool<'a>(v: Option<bool>, e: Ent, f: Field) -> Val<'a> {
 }
 
 fn opt_num<'a>(v: Option<u64>, e: Ent, f: Field) -> Val<'a> {
-    v.map(|n| Val::Num(i64::try_from(n).unwrap_or(i64::MAX))).unwrap_or_else(|| missing(e, f))
+    v.map(|n| Val::Num(i64::try_from(n).unwrap_or(i64::MAX)))
+        .unwrap_or_else(|| missing(e, f))
 }
 
 fn opt_date<'a>(v: Option<Date>, e: Ent, f: Field) -> Val<'a> {
@@ -175,7 +199,9 @@ fn add_months(date: Date, months: i64) -> Date {
     let year = total.div_euclid(12) as i32;
     let month = (total.rem_euclid(12) + 1) as u32;
     // Clamp the day to the month's length (31 January + 1 month = 28/29 February).
-    (0..4).find_map(|back| Date::from_ymd(year, month, d.saturating_sub(back))).unwrap_or(date)
+    (0..4)
+        .find_map(|back| Date::from_ymd(year, month, d.saturating_sub(back)))
+        .unwrap_or(date)
 }
 
 fn add_duration(date: Date, dur: Duration, sign: i64) -> Date {
@@ -198,7 +224,9 @@ impl<'a> Evaluator<'a> {
             env: vec![None; slots],
             paths: Vec::new(),
             aggregates,
-            indexes: (0..aggregates.len()).map(|_| AggregateIndex::default()).collect(),
+            indexes: (0..aggregates.len())
+                .map(|_| AggregateIndex::default())
+                .collect(),
         }
     }
 
@@ -219,7 +247,9 @@ impl<'a> Evaluator<'a> {
         use Field::*;
         match entity {
             Ent::Org(i) => {
-                let Some(o) = set.organizations.get(i as usize) else { return Val::unknown() };
+                let Some(o) = set.organizations.get(i as usize) else {
+                    return Val::unknown();
+                };
                 match field {
                     OrgId => Val::Text(&o.id),
                     OrgName => opt_text(&o.name, e, field),
@@ -238,13 +268,18 @@ impl<'a> Evaluator<'a> {
                 }
             }
             Ent::Sys(i) => {
-                let Some(s) = set.systems.get(i as usize) else { return Val::unknown() };
+                let Some(s) = set.systems.get(i as usize) else {
+                    return Val::unknown();
+                };
                 match field {
                     SysId => Val::Text(&s.id),
                     SysName => opt_text(&s.name, e, field),
                     SysKind => Val::Text(&s.kind),
                     SysOperator => Val::Ent(Ent::Org(s.operator.0)),
-                    SysProcessor => s.processor.map(|p| Val::Ent(Ent::Org(p.0))).unwrap_or_else(|| missing(e, field)),
+                    SysProcessor => s
+                        .processor
+                        .map(|p| Val::Ent(Ent::Org(p.0)))
+                        .unwrap_or_else(|| missing(e, field)),
                     SysLocation => Val::Text(&s.location),
                     SysPublicSpace => opt_bool(s.public_space, e, field),
                     SysPrivateSpace => opt_bool(s.private_space, e, field),
@@ -254,12 +289,21 @@ impl<'a> Evaluator<'a> {
                     SysSecurity => opt_texts(&s.security, e, field),
                     SysAutomatedDecision => opt_text(&s.automated_decision, e, field),
                     SysSignificantEffect => opt_bool(s.significant_effect, e, field),
-                    SysCollected => Val::Cats(self.world.system_cats.get(i as usize).map(Vec::as_slice).unwrap_or(&[])),
+                    SysCollected => Val::Cats(
+                        self.world
+                            .system_cats
+                            .get(i as usize)
+                            .map(Vec::as_slice)
+                            .unwrap_or(&[]),
+                    ),
                     SysIndividuals => {
                         let mut total: i64 = 0;
                         for c in &s.collects {
                             match c.individuals {
-                                Some(n) => total = total.saturating_add(i64::try_from(n).unwrap_or(i64::MAX)),
+                                Some(n) => {
+                                    total =
+                                        total.saturating_add(i64::try_from(n).unwrap_or(i64::MAX))
+                                }
                                 None => return missing(e, field),
                             }
                         }
@@ -269,7 +313,11 @@ impl<'a> Evaluator<'a> {
                 }
             }
             Ent::Collection(s, c) => {
-                let Some(col) = set.systems.get(s as usize).and_then(|sys| sys.collects.get(c as usize)) else {
+                let Some(col) = set
+                    .systems
+                    .get(s as usize)
+                    .and_then(|sys| sys.collects.get(c as usize))
+                else {
                     return Val::unknown();
                 };
                 match field {
@@ -296,12 +344,20 @@ impl<'a> Evaluator<'a> {
                 }
             }
             Ent::Flow(i) => {
-                let Some(f) = set.flows.get(i as usize) else { return Val::unknown() };
+                let Some(f) = set.flows.get(i as usize) else {
+                    return Val::unknown();
+                };
                 match field {
                     FlowId => Val::Text(&f.id),
                     FlowFrom => Val::Ent(Ent::Sys(f.from.0)),
                     FlowTo => Val::Ent(Ent::Sys(f.to.0)),
-                    FlowData => Val::Cats(self.world.flow_cats.get(i as usize).map(Vec::as_slice).unwrap_or(&[])),
+                    FlowData => Val::Cats(
+                        self.world
+                            .flow_cats
+                            .get(i as usize)
+                            .map(Vec::as_slice)
+                            .unwrap_or(&[]),
+                    ),
                     FlowPurpose => opt_text(&f.purpose, e, field),
                     FlowLegalBasis => opt_text(&f.legal_basis, e, field),
                     FlowBasisReference => opt_text(&f.basis_reference, e, field),
@@ -320,23 +376,38 @@ impl<'a> Evaluator<'a> {
                     FlowAuthorityApproval => opt_bool(f.authority_approval, e, field),
                     FlowAutomatedDecision => opt_text(&f.automated_decision, e, field),
                     FlowSignificantEffect => opt_bool(f.significant_effect, e, field),
-                    FlowTransfer => f.transfer.as_ref().map(|_| Val::Ent(Ent::Transfer(i))).unwrap_or_else(|| missing(e, field)),
-                    FlowExemption => f.exemption.as_ref().map(|_| Val::Ent(Ent::Exemption(i))).unwrap_or_else(|| missing(e, field)),
+                    FlowTransfer => f
+                        .transfer
+                        .as_ref()
+                        .map(|_| Val::Ent(Ent::Transfer(i)))
+                        .unwrap_or_else(|| missing(e, field)),
+                    FlowExemption => f
+                        .exemption
+                        .as_ref()
+                        .map(|_| Val::Ent(Ent::Exemption(i)))
+                        .unwrap_or_else(|| missing(e, field)),
                     _ => Val::unknown(),
                 }
             }
             Ent::Transfer(i) => {
-                let Some(t) = set.flows.get(i as usize).and_then(|f| f.transfer.as_ref()) else { return Val::unknown() };
+                let Some(t) = set.flows.get(i as usize).and_then(|f| f.transfer.as_ref()) else {
+                    return Val::unknown();
+                };
                 match field {
                     TransferMechanism => opt_text(&t.mechanism, e, field),
-                    TransferContract => t.contract.map(|c| Val::Ent(Ent::Contract(c.0))).unwrap_or_else(|| missing(e, field)),
+                    TransferContract => t
+                        .contract
+                        .map(|c| Val::Ent(Ent::Contract(c.0)))
+                        .unwrap_or_else(|| missing(e, field)),
                     TransferSince => opt_date(t.since, e, field),
                     TransferUntil => opt_date(t.until, e, field),
                     _ => Val::unknown(),
                 }
             }
             Ent::Exemption(i) => {
-                let Some(x) = set.flows.get(i as usize).and_then(|f| f.exemption.as_ref()) else { return Val::unknown() };
+                let Some(x) = set.flows.get(i as usize).and_then(|f| f.exemption.as_ref()) else {
+                    return Val::unknown();
+                };
                 match field {
                     ExemptionBasis => Val::Text(&x.basis),
                     ExemptionEvidence => opt_text(&x.evidence, e, field),
@@ -344,10 +415,14 @@ impl<'a> Evaluator<'a> {
                 }
             }
             Ent::Contract(i) => {
-                let Some(c) = set.contracts.get(i as usize) else { return Val::unknown() };
+                let Some(c) = set.contracts.get(i as usize) else {
+                    return Val::unknown();
+                };
                 match field {
                     ContractId => Val::Text(&c.id),
-                    ContractParties => Val::List(c.parties.iter().map(|p| Val::Ent(Ent::Org(p.0))).collect()),
+                    ContractParties => {
+                        Val::List(c.parties.iter().map(|p| Val::Ent(Ent::Org(p.0))).collect())
+                    }
                     ContractKind => Val::Text(&c.kind),
                     ContractSince => opt_date(c.since, e, field),
                     ContractUntil => opt_date(c.until, e, field),
@@ -357,11 +432,18 @@ impl<'a> Evaluator<'a> {
                 }
             }
             Ent::Assessment(i) => {
-                let Some(a) = set.assessments.get(i as usize) else { return Val::unknown() };
+                let Some(a) = set.assessments.get(i as usize) else {
+                    return Val::unknown();
+                };
                 match field {
                     AssessmentId => Val::Text(&a.id),
                     AssessmentKind => Val::Text(&a.kind),
-                    AssessmentCovers => Val::List(a.covers.iter().map(|r| Val::Ent(super::entity_of(*r))).collect()),
+                    AssessmentCovers => Val::List(
+                        a.covers
+                            .iter()
+                            .map(|r| Val::Ent(super::entity_of(*r)))
+                            .collect(),
+                    ),
                     AssessmentDate => opt_date(a.date, e, field),
                     AssessmentResidualRisk => opt_text(&a.residual_risk, e, field),
                     AssessmentConsultedAuthority => opt_bool(a.consulted_authority, e, field),
@@ -370,11 +452,21 @@ impl<'a> Evaluator<'a> {
                 }
             }
             Ent::Path(i) => {
-                let Some(p) = self.paths.get(i as usize) else { return Val::unknown() };
+                let Some(p) = self.paths.get(i as usize) else {
+                    return Val::unknown();
+                };
                 match field {
                     PathLength => Val::Num(p.flows.len() as i64),
-                    PathSource => p.systems.first().map(|&s| Val::Ent(Ent::Sys(s))).unwrap_or_else(Val::unknown),
-                    PathTarget => p.systems.last().map(|&s| Val::Ent(Ent::Sys(s))).unwrap_or_else(Val::unknown),
+                    PathSource => p
+                        .systems
+                        .first()
+                        .map(|&s| Val::Ent(Ent::Sys(s)))
+                        .unwrap_or_else(Val::unknown),
+                    PathTarget => p
+                        .systems
+                        .last()
+                        .map(|&s| Val::Ent(Ent::Sys(s)))
+                        .unwrap_or_else(Val::unknown),
                     _ => Val::unknown(),
                 }
             }
@@ -383,7 +475,12 @@ impl<'a> Evaluator<'a> {
 
     fn country_in(&self, value: &Val<'a>, set: usize) -> Option<bool> {
         match value {
-            Val::Text(code) => Some(self.world.country_sets.get(set).is_some_and(|s| s.contains(country_of(code)))),
+            Val::Text(code) => Some(
+                self.world
+                    .country_sets
+                    .get(set)
+                    .is_some_and(|s| s.contains(country_of(code))),
+            ),
             _ => None,
         }
     }
@@ -404,7 +501,12 @@ impl<'a> Evaluator<'a> {
                 Const::Duration(d) => Val::Dur(*d),
                 Const::Text(t) => Val::Text(t.as_str()),
             },
-            Ex::Var(slot) => self.env.get(*slot).cloned().flatten().unwrap_or_else(Val::unknown),
+            Ex::Var(slot) => self
+                .env
+                .get(*slot)
+                .cloned()
+                .flatten()
+                .unwrap_or_else(Val::unknown),
             Ex::AsOf => Val::Date(self.world.as_of),
             Ex::Field(inner, field) => match self.eval(inner) {
                 Val::Ent(entity) => self.field(entity, *field),
@@ -469,12 +571,21 @@ impl<'a> Evaluator<'a> {
             }
             Ex::HasCategories(value, set, all) => match self.eval(value) {
                 Val::Cats(ids) => {
-                    let Some(cs) = self.world.program.category_sets.get(*set) else { return Val::Bool(false) };
+                    let Some(cs) = self.world.program.category_sets.get(*set) else {
+                        return Val::Bool(false);
+                    };
                     if *all {
                         let tax = &self.world.program.taxonomy;
-                        Val::Bool(cs.members.iter().all(|&m| ids.iter().any(|&c| tax.is_under(c as usize, m))))
+                        Val::Bool(
+                            cs.members
+                                .iter()
+                                .all(|&m| ids.iter().any(|&c| tax.is_under(c as usize, m))),
+                        )
                     } else {
-                        Val::Bool(ids.iter().any(|&c| cs.covers.get(c as usize).copied().unwrap_or(false)))
+                        Val::Bool(
+                            ids.iter()
+                                .any(|&c| cs.covers.get(c as usize).copied().unwrap_or(false)),
+                        )
                     }
                 }
                 other => other,
@@ -484,7 +595,11 @@ impl<'a> Evaluator<'a> {
                 let i = self.eval(item);
                 match (&l, &i) {
                     (Val::Unknown(m), _) | (_, Val::Unknown(m)) => Val::Unknown(*m),
-                    (Val::List(values), _) => Val::Bool(values.iter().any(|v| compare(CmpOp::Eq, v, &i) == Val::Bool(true))),
+                    (Val::List(values), _) => Val::Bool(
+                        values
+                            .iter()
+                            .any(|v| compare(CmpOp::Eq, v, &i) == Val::Bool(true)),
+                    ),
                     _ => Val::Bool(false),
                 }
             }
@@ -493,7 +608,10 @@ impl<'a> Evaluator<'a> {
                 let Val::List(values) = l else { return l };
                 for item in items {
                     let i = self.eval(item);
-                    if !values.iter().any(|v| compare(CmpOp::Eq, v, &i) == Val::Bool(true)) {
+                    if !values
+                        .iter()
+                        .any(|v| compare(CmpOp::Eq, v, &i) == Val::Bool(true))
+                    {
                         return Val::Bool(false);
                     }
                 }
@@ -503,7 +621,8 @@ impl<'a> Evaluator<'a> {
                 let l = self.eval(list);
                 let Val::List(values) = l else { return l };
                 let found = values.iter().any(|v| {
-                    matches!(v, Val::Text(t) if !label.is_empty() && *t == label.as_str()) || self.country_in(v, *set) == Some(true)
+                    matches!(v, Val::Text(t) if !label.is_empty() && *t == label.as_str())
+                        || self.country_in(v, *set) == Some(true)
                 });
                 Val::Bool(found)
             }
@@ -519,22 +638,34 @@ impl<'a> Evaluator<'a> {
             Ex::Leaves(flow, set) | Ex::Enters(flow, set) => {
                 let v = self.eval(flow);
                 let Val::Ent(Ent::Flow(i)) = v else { return v };
-                let (Some(from), Some(to)) = (self.location_of_end(i, true), self.location_of_end(i, false)) else {
+                let (Some(from), Some(to)) = (
+                    self.location_of_end(i, true),
+                    self.location_of_end(i, false),
+                ) else {
                     return Val::unknown();
                 };
                 let from_in = self.country_in(&Val::Text(from), *set) == Some(true);
                 let to_in = self.country_in(&Val::Text(to), *set) == Some(true);
-                Val::Bool(if matches!(ex, Ex::Leaves(..)) { from_in && !to_in } else { !from_in && to_in })
+                Val::Bool(if matches!(ex, Ex::Leaves(..)) {
+                    from_in && !to_in
+                } else {
+                    !from_in && to_in
+                })
             }
             Ex::Active(flow, when) => {
                 let v = self.eval(flow);
                 let Val::Ent(Ent::Flow(i)) = v else { return v };
-                let Some(f) = self.world.set.flows.get(i as usize) else { return Val::unknown() };
+                let Some(f) = self.world.set.flows.get(i as usize) else {
+                    return Val::unknown();
+                };
                 let as_of = self.world.as_of;
                 let started = f.start.is_none_or(|s| s <= as_of);
                 let bound = match when {
                     ActiveWhen::AsOfYear => self.world.year_start,
                     ActiveWhen::AsOfDate => as_of,
+                    ActiveWhen::SincePreviousYear => {
+                        self.world.year_start.add_days(-1).start_of_year()
+                    }
                 };
                 Val::Bool(started && f.end.is_none_or(|e| e >= bound))
             }
@@ -576,7 +707,9 @@ impl<'a> Evaluator<'a> {
 
     fn build_index(&mut self, id: usize) {
         let aggregates: &'a [Aggregate] = self.aggregates;
-        let Some(agg) = aggregates.get(id) else { return };
+        let Some(agg) = aggregates.get(id) else {
+            return;
+        };
         let mut by_key: HashMap<Key<'a>, Vec<Ent>> = HashMap::new();
         let mut all = Vec::new();
         let saved = self.env.get(agg.var).cloned().flatten();
@@ -614,24 +747,43 @@ impl<'a> Evaluator<'a> {
 
     fn aggregate(&mut self, id: usize) -> Val<'a> {
         let aggregates: &'a [Aggregate] = self.aggregates;
-        let Some(agg) = aggregates.get(id) else { return Val::unknown() };
+        let Some(agg) = aggregates.get(id) else {
+            return Val::unknown();
+        };
         if !self.indexes.get(id).is_some_and(|i| i.built) {
             self.build_index(id);
         }
-        let key = match &agg.join {
+        let keys: Option<Vec<Key<'a>>> = match &agg.join {
             Some(join) => {
                 let outer = self.eval(&join.outer);
                 if let Val::Unknown(m) = outer {
                     return Val::Unknown(m);
                 }
-                match Key::of(&outer) {
-                    Some(k) => Some(k),
-                    None => return Val::unknown(),
+                let values = match (join.outer_is_list, outer) {
+                    (true, Val::List(values)) => values,
+                    (false, value) => vec![value],
+                    _ => return Val::unknown(),
+                };
+                let mut keys: Vec<Key<'a>> = Vec::with_capacity(values.len());
+                for key in values.iter().filter_map(Key::of) {
+                    if !keys.contains(&key) {
+                        keys.push(key);
+                    }
                 }
+                Some(keys)
             }
             None => None,
         };
-        let cacheable = agg.correlated.is_empty();
+        // A single key caches; a list of keys (outer list) is looked up each time.
+        let key = match &keys {
+            Some(list)
+                if list.len() == 1 && !agg.join.as_ref().is_some_and(|j| j.outer_is_list) =>
+            {
+                list.first().cloned()
+            }
+            _ => None,
+        };
+        let cacheable = agg.correlated.is_empty() && (keys.is_none() || key.is_some());
         if cacheable {
             if let Some(index) = self.indexes.get(id) {
                 let cached = match &key {
@@ -643,8 +795,18 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
-        let candidates: Vec<Ent> = match (&key, self.indexes.get(id)) {
-            (Some(k), Some(index)) => index.by_key.get(k).cloned().unwrap_or_default(),
+        let candidates: Vec<Ent> = match (&keys, self.indexes.get(id)) {
+            (Some(list), Some(index)) => {
+                let mut all: Vec<Ent> = list
+                    .iter()
+                    .flat_map(|k| index.by_key.get(k).into_iter().flatten().copied())
+                    .collect();
+                if list.len() > 1 {
+                    all.sort_unstable();
+                    all.dedup();
+                }
+                all
+            }
             (None, Some(index)) => index.all.clone(),
             _ => Vec::new(),
         };
@@ -672,7 +834,13 @@ impl<'a> Evaluator<'a> {
                     _ => {}
                 },
                 AggregateOp::CountDistinct => {
-                    if let Some(k) = agg.value.as_ref().map(|v| self.eval(v)).as_ref().and_then(Key::of) {
+                    if let Some(k) = agg
+                        .value
+                        .as_ref()
+                        .map(|v| self.eval(v))
+                        .as_ref()
+                        .and_then(Key::of)
+                    {
                         distinct.insert(k);
                     }
                 }
@@ -720,10 +888,16 @@ pub fn compare<'a>(op: CmpOp, a: &Val<'a>, b: &Val<'a>) -> Val<'a> {
         }
         (Val::Text(x), Val::Text(y)) => Some(x.cmp(y)),
         (Val::Bool(x), Val::Bool(y)) => Some(x.cmp(y)),
-        (Val::Ent(x), Val::Ent(y)) => Some(if x == y { Ordering::Equal } else { Ordering::Less }),
+        (Val::Ent(x), Val::Ent(y)) => Some(if x == y {
+            Ordering::Equal
+        } else {
+            Ordering::Less
+        }),
         _ => None,
     };
-    let Some(ordering) = ordering else { return Val::Bool(matches!(op, CmpOp::Ne)) };
+    let Some(ordering) = ordering else {
+        return Val::Bool(matches!(op, CmpOp::Ne));
+    };
     Val::Bool(match op {
         CmpOp::Eq => ordering == Ordering::Equal,
         CmpOp::Ne => ordering != Ordering::Equal,

@@ -11,6 +11,8 @@ pub mod value;
 
 use std::collections::{BTreeSet, VecDeque};
 
+use petgraph::visit::EdgeRef;
+
 use eval::{Evaluator, WitnessPath, World};
 use value::{Ent, Missing, Truth, Val};
 
@@ -18,7 +20,8 @@ use crate::date::Date;
 use crate::findings::{CheckResult, Finding, Location, RuleInfo, Severity, Status, Subject};
 use crate::lang::ir::{Clause, LawIr, Program, Query, RuleIr, TemplatePart};
 use crate::lang::schema::field_name;
-use crate::manifest::model::{EntityRef, ManifestSet};
+use crate::manifest::graph::FlowGraph;
+use crate::manifest::model::{EntityRef, ManifestSet, SysIdx};
 use crate::source::Loc;
 
 /// What to evaluate.
@@ -45,7 +48,9 @@ fn law_selected(law: &LawIr, options: &CheckOptions) -> bool {
         Some(names) => names.iter().any(|n| n.eq_ignore_ascii_case(&law.name)),
         None => law.on_by_default,
     };
-    chosen && law.effective.is_none_or(|d| d <= options.as_of) && law.until.is_none_or(|d| options.as_of < d)
+    chosen
+        && law.effective.is_none_or(|d| d <= options.as_of)
+        && law.until.is_none_or(|d| options.as_of < d)
 }
 
 fn rule_in_force(rule: &RuleIr, as_of: Date) -> bool {
@@ -54,7 +59,18 @@ fn rule_in_force(rule: &RuleIr, as_of: Date) -> bool {
 
 /// Evaluates every selected law's rules in force over the manifests.
 pub fn check(program: &Program, set: &ManifestSet, options: &CheckOptions) -> CheckResult {
-    let world = World::new(program, set, options.as_of);
+    let graph = FlowGraph::build(set);
+    check_graph(program, set, &graph, options)
+}
+
+/// As [`check`], over a graph the caller already built from `set`.
+pub fn check_graph(
+    program: &Program,
+    set: &ManifestSet,
+    graph: &FlowGraph,
+    options: &CheckOptions,
+) -> CheckResult {
+    let world = World::new(program, set, graph, options.as_of);
     let mut result = CheckResult::default();
     for law in &program.laws {
         if !law_selected(law, options) {
@@ -75,8 +91,12 @@ pub fn check(program: &Program, set: &ManifestSet, options: &CheckOptions) -> Ch
         }
     }
     result.rules_checked.sort_by(|a, b| a.id.cmp(&b.id));
-    result.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    result.findings.dedup_by(|a, b| a.rule == b.rule && a.subject == b.subject && a.path == b.path);
+    result
+        .findings
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    result
+        .findings
+        .dedup_by(|a, b| a.rule == b.rule && a.subject == b.subject && a.path == b.path);
     result.recount();
     result
 }
@@ -89,7 +109,11 @@ pub fn rule_info(law: &LawIr, rule: &RuleIr) -> RuleInfo {
         law_title: law.title.clone(),
         citation: rule.citation.clone(),
         severity: rule.severity,
-        explanation: rule.explain.clone().or_else(|| rule.text.clone()).unwrap_or_default(),
+        explanation: rule
+            .explain
+            .clone()
+            .or_else(|| rule.text.clone())
+            .unwrap_or_default(),
         remediation: rule.remedy.clone(),
         source: law.source.clone(),
     }
@@ -101,7 +125,11 @@ enum Verdict {
     Violation(Vec<Missing>),
 }
 
-fn run_clauses<'a>(ev: &mut Evaluator<'a>, clauses: &'a [Clause], missing: &mut Vec<Missing>) -> bool {
+fn run_clauses<'a>(
+    ev: &mut Evaluator<'a>,
+    clauses: &'a [Clause],
+    missing: &mut Vec<Missing>,
+) -> bool {
     for clause in clauses {
         match clause {
             Clause::Where(cond) => match ev.truth(cond) {
@@ -150,21 +178,41 @@ fn evaluate_rule<'a>(world: &'a World<'a>, rule: &'a RuleIr, findings: &mut Vec<
                 }
             }
         }
-        Query::Path { path_var, source, source_where, target, target_where, step, step_where, clauses } => {
+        Query::Path {
+            path_var,
+            source,
+            source_where,
+            target,
+            target_where,
+            step,
+            step_where,
+            clauses,
+        } => {
             let systems = world.set.systems.len();
-            let sources: Vec<Truth> = (0..systems as u32).map(|s| test(&mut ev, *source, Ent::Sys(s), source_where)).collect();
-            let targets: Vec<Truth> = (0..systems as u32).map(|s| test(&mut ev, *target, Ent::Sys(s), target_where)).collect();
+            let sources: Vec<Truth> = (0..systems as u32)
+                .map(|s| test(&mut ev, *source, Ent::Sys(s), source_where))
+                .collect();
+            let targets: Vec<Truth> = (0..systems as u32)
+                .map(|s| test(&mut ev, *target, Ent::Sys(s), target_where))
+                .collect();
             let mut steps: Vec<Truth> = vec![Truth::False; world.set.flows.len()];
             for &f in &world.active_flows {
                 if let Some(slot) = steps.get_mut(f as usize) {
                     *slot = test(&mut ev, *step, Ent::Flow(f), step_where);
                 }
             }
-            let any_unknown = sources.iter().chain(targets.iter()).chain(steps.iter()).any(|t| matches!(t, Truth::Unknown(_)));
+            let any_unknown = sources
+                .iter()
+                .chain(targets.iter())
+                .chain(steps.iter())
+                .any(|t| matches!(t, Truth::Unknown(_)));
             let strict = search(world, &sources, &steps, false);
             let mut reported = vec![false; systems];
-            let passes: Vec<(Vec<Option<(u32, bool)>>, bool)> = if any_unknown {
-                vec![(strict, false), (search(world, &sources, &steps, true), true)]
+            let passes: Vec<(Predecessors, bool)> = if any_unknown {
+                vec![
+                    (strict, false),
+                    (search(world, &sources, &steps, true), true),
+                ]
             } else {
                 vec![(strict, false)]
             };
@@ -175,7 +223,10 @@ fn evaluate_rule<'a>(world: &'a World<'a>, rule: &'a RuleIr, findings: &mut Vec<
                         Some(Truth::Unknown(_)) => *lenient,
                         _ => false,
                     };
-                    if !target_ok || reported.get(t).copied().unwrap_or(true) || pred.get(t).copied().flatten().is_none() {
+                    if !target_ok
+                        || reported.get(t).copied().unwrap_or(true)
+                        || pred.get(t).copied().flatten().is_none()
+                    {
                         continue;
                     }
                     let witness = witness(world, pred, t as u32);
@@ -186,7 +237,12 @@ fn evaluate_rule<'a>(world: &'a World<'a>, rule: &'a RuleIr, findings: &mut Vec<
                                 missing.push(*m);
                             }
                         };
-                        note(witness.systems.first().and_then(|&s| sources.get(s as usize)));
+                        note(
+                            witness
+                                .systems
+                                .first()
+                                .and_then(|&s| sources.get(s as usize)),
+                        );
                         note(targets.get(t));
                         for &f in &witness.flows {
                             note(steps.get(f as usize));
@@ -208,7 +264,13 @@ fn evaluate_rule<'a>(world: &'a World<'a>, rule: &'a RuleIr, findings: &mut Vec<
                     }
                     if let Verdict::Violation(missing) = judge(&mut ev, rule, missing) {
                         let subject = last_flow.map(Ent::Flow).unwrap_or(Ent::Sys(t as u32));
-                        let finding = make_finding(&mut ev, rule, subject, Some(path_index as usize), &missing);
+                        let finding = make_finding(
+                            &mut ev,
+                            rule,
+                            subject,
+                            Some(path_index as usize),
+                            &missing,
+                        );
                         findings.push(finding);
                     }
                 }
@@ -217,7 +279,12 @@ fn evaluate_rule<'a>(world: &'a World<'a>, rule: &'a RuleIr, findings: &mut Vec<
     }
 }
 
-fn test<'a>(ev: &mut Evaluator<'a>, slot: usize, entity: Ent, cond: &'a Option<crate::lang::ir::Ex>) -> Truth {
+fn test<'a>(
+    ev: &mut Evaluator<'a>,
+    slot: usize,
+    entity: Ent,
+    cond: &'a Option<crate::lang::ir::Ex>,
+) -> Truth {
     match cond {
         None => Truth::True,
         Some(c) => {
@@ -227,11 +294,19 @@ fn test<'a>(ev: &mut Evaluator<'a>, slot: usize, entity: Ent, cond: &'a Option<c
     }
 }
 
+/// Per system: the flow it was first reached by, and whether that flow left a source.
+type Predecessors = Vec<Option<(u32, bool)>>;
+
 /// Multi-source breadth-first search over the flows whose step test passes (or is unknown,
 /// when `lenient`). Starts from every flow leaving a source, so a source can itself be
 /// reached through a cycle. Returns, per system, the flow it was first reached by and
 /// whether that flow started at a source.
-fn search(world: &World, sources: &[Truth], steps: &[Truth], lenient: bool) -> Vec<Option<(u32, bool)>> {
+fn search(
+    world: &World,
+    sources: &[Truth],
+    steps: &[Truth],
+    lenient: bool,
+) -> Vec<Option<(u32, bool)>> {
     let ok = |t: Option<&Truth>| match t {
         Some(Truth::True) => true,
         Some(Truth::Unknown(_)) => lenient,
@@ -239,36 +314,37 @@ fn search(world: &World, sources: &[Truth], steps: &[Truth], lenient: bool) -> V
     };
     let systems = world.set.systems.len();
     let mut pred: Vec<Option<(u32, bool)>> = vec![None; systems];
-    let mut queue = VecDeque::new();
+    let mut queue: VecDeque<(usize, bool)> = VecDeque::new();
     for (s, truth) in sources.iter().enumerate() {
-        if !ok(Some(truth)) {
-            continue;
-        }
-        for &f in world.out_flows.get(s).map(Vec::as_slice).unwrap_or(&[]) {
-            if !ok(steps.get(f as usize)) {
-                continue;
-            }
-            let Some(flow) = world.set.flows.get(f as usize) else { continue };
-            let to = flow.to.0 as usize;
-            if let Some(slot) = pred.get_mut(to) {
-                if slot.is_none() {
-                    *slot = Some((f, true));
-                    queue.push_back(to);
-                }
-            }
+        if ok(Some(truth)) {
+            queue.push_back((s, true));
         }
     }
-    while let Some(node) = queue.pop_front() {
-        for &f in world.out_flows.get(node).map(Vec::as_slice).unwrap_or(&[]) {
-            if !ok(steps.get(f as usize)) {
+    // Sources are expanded first (their out-flows start paths); every system is then
+    // expanded at most once more, when first reached: O(systems + flows).
+    let mut expanded = vec![false; systems];
+    while let Some((node, is_source_start)) = queue.pop_front() {
+        if !is_source_start {
+            match expanded.get_mut(node) {
+                Some(done) if !*done => *done = true,
+                _ => continue,
+            }
+        }
+        let Some(index) = world.graph.node(SysIdx(node as u32)) else {
+            continue;
+        };
+        for edge in world.graph.graph.edges(index) {
+            let f = edge.weight().0;
+            if !world.flow_active.get(f as usize).copied().unwrap_or(false)
+                || !ok(steps.get(f as usize))
+            {
                 continue;
             }
-            let Some(flow) = world.set.flows.get(f as usize) else { continue };
-            let to = flow.to.0 as usize;
+            let to = edge.target().index();
             if let Some(slot) = pred.get_mut(to) {
                 if slot.is_none() {
-                    *slot = Some((f, false));
-                    queue.push_back(to);
+                    *slot = Some((f, is_source_start));
+                    queue.push_back((to, false));
                 }
             }
         }
@@ -285,7 +361,9 @@ fn witness(world: &World, pred: &[Option<(u32, bool)>], target: u32) -> WitnessP
     let limit = pred.len() + 1;
     while let Some(Some((flow, from_source))) = pred.get(node as usize) {
         flows.push(*flow);
-        let Some(f) = world.set.flows.get(*flow as usize) else { break };
+        let Some(f) = world.set.flows.get(*flow as usize) else {
+            break;
+        };
         node = f.from.0;
         systems.push(node);
         if *from_source || flows.len() > limit {
@@ -299,17 +377,50 @@ fn witness(world: &World, pred: &[Option<(u32, bool)>], target: u32) -> WitnessP
 
 fn describe_entity(set: &ManifestSet, entity: Ent) -> String {
     match entity {
-        Ent::Org(i) => format!("organization `{}`", set.organizations.get(i as usize).map(|o| o.id.as_str()).unwrap_or("?")),
-        Ent::Sys(i) => format!("system `{}`", set.systems.get(i as usize).map(|s| s.id.as_str()).unwrap_or("?")),
+        Ent::Org(i) => format!(
+            "organization `{}`",
+            set.organizations
+                .get(i as usize)
+                .map(|o| o.id.as_str())
+                .unwrap_or("?")
+        ),
+        Ent::Sys(i) => format!(
+            "system `{}`",
+            set.systems
+                .get(i as usize)
+                .map(|s| s.id.as_str())
+                .unwrap_or("?")
+        ),
         Ent::Flow(i) | Ent::Transfer(i) | Ent::Exemption(i) => {
-            format!("flow `{}`", set.flows.get(i as usize).map(|f| f.id.as_str()).unwrap_or("?"))
+            format!(
+                "flow `{}`",
+                set.flows
+                    .get(i as usize)
+                    .map(|f| f.id.as_str())
+                    .unwrap_or("?")
+            )
         }
-        Ent::Contract(i) => format!("contract `{}`", set.contracts.get(i as usize).map(|c| c.id.as_str()).unwrap_or("?")),
-        Ent::Assessment(i) => format!("assessment `{}`", set.assessments.get(i as usize).map(|a| a.id.as_str()).unwrap_or("?")),
+        Ent::Contract(i) => format!(
+            "contract `{}`",
+            set.contracts
+                .get(i as usize)
+                .map(|c| c.id.as_str())
+                .unwrap_or("?")
+        ),
+        Ent::Assessment(i) => format!(
+            "assessment `{}`",
+            set.assessments
+                .get(i as usize)
+                .map(|a| a.id.as_str())
+                .unwrap_or("?")
+        ),
         Ent::Collection(s, c) => format!(
             "collection #{} of system `{}`",
             c + 1,
-            set.systems.get(s as usize).map(|s| s.id.as_str()).unwrap_or("?")
+            set.systems
+                .get(s as usize)
+                .map(|s| s.id.as_str())
+                .unwrap_or("?")
         ),
         Ent::Path(_) => "path".into(),
     }
@@ -336,42 +447,105 @@ fn render_value(set: &ManifestSet, value: &Val) -> String {
         Val::Dur(d) => format!("{} days", d.days + d.months * 30 + d.working_days),
         Val::Text(t) => (*t).to_string(),
         Val::Ent(e) => match e {
-            Ent::Org(i) => set.organizations.get(*i as usize).map(|o| o.id.clone()).unwrap_or_default(),
-            Ent::Sys(i) => set.systems.get(*i as usize).map(|s| s.id.clone()).unwrap_or_default(),
-            Ent::Flow(i) => set.flows.get(*i as usize).map(|f| f.id.clone()).unwrap_or_default(),
-            Ent::Contract(i) => set.contracts.get(*i as usize).map(|c| c.id.clone()).unwrap_or_default(),
-            Ent::Assessment(i) => set.assessments.get(*i as usize).map(|a| a.id.clone()).unwrap_or_default(),
+            Ent::Org(i) => set
+                .organizations
+                .get(*i as usize)
+                .map(|o| o.id.clone())
+                .unwrap_or_default(),
+            Ent::Sys(i) => set
+                .systems
+                .get(*i as usize)
+                .map(|s| s.id.clone())
+                .unwrap_or_default(),
+            Ent::Flow(i) => set
+                .flows
+                .get(*i as usize)
+                .map(|f| f.id.clone())
+                .unwrap_or_default(),
+            Ent::Contract(i) => set
+                .contracts
+                .get(*i as usize)
+                .map(|c| c.id.clone())
+                .unwrap_or_default(),
+            Ent::Assessment(i) => set
+                .assessments
+                .get(*i as usize)
+                .map(|a| a.id.clone())
+                .unwrap_or_default(),
             other => describe_entity(set, *other),
         },
-        Val::List(items) => items.iter().map(|v| render_value(set, v)).collect::<Vec<_>>().join(", "),
+        Val::List(items) => items
+            .iter()
+            .map(|v| render_value(set, v))
+            .collect::<Vec<_>>()
+            .join(", "),
         Val::Cats(_) => "data categories".into(),
     }
 }
 
 fn subject_of(set: &ManifestSet, entity: Ent) -> (Subject, Loc) {
     let (kind, id, loc) = match entity {
-        Ent::Org(i) => set.organizations.get(i as usize).map(|o| ("organization", o.id.clone(), o.loc)),
-        Ent::Sys(i) => set.systems.get(i as usize).map(|s| ("system", s.id.clone(), s.loc)),
-        Ent::Flow(i) | Ent::Transfer(i) | Ent::Exemption(i) => set.flows.get(i as usize).map(|f| ("flow", f.id.clone(), f.loc)),
-        Ent::Contract(i) => set.contracts.get(i as usize).map(|c| ("contract", c.id.clone(), c.loc)),
-        Ent::Assessment(i) => set.assessments.get(i as usize).map(|a| ("assessment", a.id.clone(), a.loc)),
-        Ent::Collection(s, c) => set
+        Ent::Org(i) => set
+            .organizations
+            .get(i as usize)
+            .map(|o| ("organization", o.id.clone(), o.loc)),
+        Ent::Sys(i) => set
             .systems
-            .get(s as usize)
-            .map(|sys| ("system", sys.id.clone(), sys.collects.get(c as usize).map(|col| col.loc).unwrap_or(sys.loc))),
+            .get(i as usize)
+            .map(|s| ("system", s.id.clone(), s.loc)),
+        Ent::Flow(i) | Ent::Transfer(i) | Ent::Exemption(i) => set
+            .flows
+            .get(i as usize)
+            .map(|f| ("flow", f.id.clone(), f.loc)),
+        Ent::Contract(i) => set
+            .contracts
+            .get(i as usize)
+            .map(|c| ("contract", c.id.clone(), c.loc)),
+        Ent::Assessment(i) => set
+            .assessments
+            .get(i as usize)
+            .map(|a| ("assessment", a.id.clone(), a.loc)),
+        Ent::Collection(s, c) => set.systems.get(s as usize).map(|sys| {
+            (
+                "system",
+                sys.id.clone(),
+                sys.collects
+                    .get(c as usize)
+                    .map(|col| col.loc)
+                    .unwrap_or(sys.loc),
+            )
+        }),
         Ent::Path(_) => None,
     }
     .unwrap_or(("manifest", "?".into(), Loc::default()));
-    (Subject { kind: kind.into(), id }, loc)
+    (
+        Subject {
+            kind: kind.into(),
+            id,
+        },
+        loc,
+    )
 }
 
-fn make_finding<'a>(ev: &mut Evaluator<'a>, rule: &'a RuleIr, subject_entity: Ent, path: Option<usize>, missing: &[Missing]) -> Finding {
+fn make_finding<'a>(
+    ev: &mut Evaluator<'a>,
+    rule: &'a RuleIr,
+    subject_entity: Ent,
+    path: Option<usize>,
+    missing: &[Missing],
+) -> Finding {
     let set = ev.world.set;
     let (subject, loc) = subject_of(set, subject_entity);
     let (path_systems, path_flows) = match path.and_then(|p| ev.paths.get(p)) {
         Some(w) => (
-            w.systems.iter().filter_map(|&s| set.systems.get(s as usize).map(|x| x.id.clone())).collect(),
-            w.flows.iter().filter_map(|&f| set.flows.get(f as usize).map(|x| x.id.clone())).collect(),
+            w.systems
+                .iter()
+                .filter_map(|&s| set.systems.get(s as usize).map(|x| x.id.clone()))
+                .collect(),
+            w.flows
+                .iter()
+                .filter_map(|&f| set.flows.get(f as usize).map(|x| x.id.clone()))
+                .collect(),
         ),
         None => (Vec::new(), Vec::new()),
     };
@@ -394,11 +568,23 @@ fn make_finding<'a>(ev: &mut Evaluator<'a>, rule: &'a RuleIr, subject_entity: En
     if !path_systems.is_empty() {
         message.push_str(&format!(" (path: {})", path_systems.join(" → ")));
     }
-    let severity = if missing.is_empty() { rule.severity } else { Severity::Review };
+    let severity = if missing.is_empty() {
+        rule.severity
+    } else {
+        Severity::Review
+    };
     if !missing.is_empty() {
-        let mut facts: Vec<String> = missing.iter().map(|m| describe_missing(set, m)).collect::<BTreeSet<_>>().into_iter().collect();
+        let mut facts: Vec<String> = missing
+            .iter()
+            .map(|m| describe_missing(set, m))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
         facts.truncate(5);
-        message = format!("fact missing: {} — the rule cannot decide without it. {message}", facts.join(", "));
+        message = format!(
+            "fact missing: {} — the rule cannot decide without it. {message}",
+            facts.join(", ")
+        );
     }
     let fingerprint = Finding::compute_fingerprint(&rule.id, &subject, &path_systems);
     Finding {
@@ -409,7 +595,11 @@ fn make_finding<'a>(ev: &mut Evaluator<'a>, rule: &'a RuleIr, subject_entity: En
         severity,
         status: Status::Open,
         subject,
-        location: Location { file: set.sources.name(loc.file).to_string(), line: loc.line.max(1), column: loc.column.max(1) },
+        location: Location {
+            file: set.sources.name(loc.file).to_string(),
+            line: loc.line.max(1),
+            column: loc.column.max(1),
+        },
         path: path_systems,
         path_flows,
         fingerprint,
@@ -418,4 +608,3 @@ fn make_finding<'a>(ev: &mut Evaluator<'a>, rule: &'a RuleIr, subject_entity: En
         waiver: None,
     }
 }
-

@@ -43,7 +43,10 @@ pub enum Val<'a> {
 
 impl<'a> Val<'a> {
     pub fn unknown() -> Self {
-        Val::Unknown(Missing { entity: None, field: None })
+        Val::Unknown(Missing {
+            entity: None,
+            field: None,
+        })
     }
 
     pub fn is_unknown(&self) -> bool {

@@ -170,6 +170,7 @@ pub struct Binding {
 }
 
 #[derive(Clone, PartialEq, Debug)]
+#[allow(clippy::large_enum_variant)] // one per rule; boxing buys nothing
 pub enum Query {
     Each {
         binding: Binding,
@@ -237,6 +238,8 @@ pub enum IsWhat {
 pub enum ActiveWhen {
     AsOfYear,
     AsOfDate,
+    /// Since 1 January of the year before the as-of year (the 2022 CAC measures' window).
+    SincePreviousYear,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]

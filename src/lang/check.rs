@@ -17,15 +17,20 @@ type Res<T> = Result<T, LangError>;
 
 /// Compiles parsed files (imports already resolved and included) into one program.
 /// Returns every error found, not only the first.
-pub fn compile(sources: SourceMap, files: &[PolicyFile]) -> Result<Program, (SourceMap, Vec<LangError>)> {
-    let mut checker = Checker::default();
-    checker.bundled_files = sources
-        .files
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.name.starts_with("<bundled>/"))
-        .map(|(i, _)| crate::source::FileId(i as u32))
-        .collect();
+pub fn compile(
+    sources: SourceMap,
+    files: &[PolicyFile],
+) -> Result<Program, (SourceMap, Vec<LangError>)> {
+    let mut checker = Checker {
+        bundled_files: sources
+            .files
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.name.starts_with("<bundled>/"))
+            .map(|(i, _)| crate::source::FileId(i as u32))
+            .collect(),
+        ..Checker::default()
+    };
     checker.texts = sources.files.iter().map(|f| f.text.clone()).collect();
     checker.collect(files);
     let mut program = Program::default();
@@ -85,13 +90,24 @@ struct Frame<'a> {
 
 impl<'a> Frame<'a> {
     fn new(law: Option<&'a Law>) -> Self {
-        Frame { law, scope: vec![], slots: 0, aggregates: vec![], aggregate_free: vec![], expanding: vec![] }
+        Frame {
+            law,
+            scope: vec![],
+            slots: 0,
+            aggregates: vec![],
+            aggregate_free: vec![],
+            expanding: vec![],
+        }
     }
 
     fn bind(&mut self, name: &str, ty: Ty) -> Slot {
         let slot = self.slots;
         self.slots += 1;
-        self.scope.push(Var { name: name.to_string(), slot, ty });
+        self.scope.push(Var {
+            name: name.to_string(),
+            slot,
+            ty,
+        });
         slot
     }
 
@@ -119,7 +135,11 @@ fn bare_name(expr: &Expr) -> Option<&Name> {
 }
 
 fn dotted(names: &[Name]) -> String {
-    names.iter().map(|n| n.text.as_str()).collect::<Vec<_>>().join(".")
+    names
+        .iter()
+        .map(|n| n.text.as_str())
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 impl<'a> Checker<'a> {
@@ -147,8 +167,12 @@ impl<'a> Checker<'a> {
                     Item::Define(d) => {
                         if let Some(first) = seen_defines.insert(d.name.text.clone(), d.name.span) {
                             self.errors.push(
-                                LangError::new("definition given twice", d.name.span, format!("`{}` is already defined", d.name.text))
-                                    .with_related(first, "first defined here"),
+                                LangError::new(
+                                    "definition given twice",
+                                    d.name.span,
+                                    format!("`{}` is already defined", d.name.text),
+                                )
+                                .with_related(first, "first defined here"),
                             );
                         }
                         self.global_defines.insert(d.name.text.clone(), d);
@@ -165,10 +189,24 @@ impl<'a> Checker<'a> {
     }
 
     fn build_vocabulary(&mut self, program: &mut Program) {
-        fn walk(node: &CategoryNode, prefix: &str, parent: Option<usize>, tax: &mut Taxonomy, errors: &mut Vec<LangError>) {
-            let path = if prefix.is_empty() { node.name.text.clone() } else { format!("{prefix}.{}", node.name.text) };
+        fn walk(
+            node: &CategoryNode,
+            prefix: &str,
+            parent: Option<usize>,
+            tax: &mut Taxonomy,
+            errors: &mut Vec<LangError>,
+        ) {
+            let path = if prefix.is_empty() {
+                node.name.text.clone()
+            } else {
+                format!("{prefix}.{}", node.name.text)
+            };
             if tax.index.contains_key(&path) {
-                errors.push(LangError::new("category declared twice", node.name.span, format!("`{path}` is already in the taxonomy")));
+                errors.push(LangError::new(
+                    "category declared twice",
+                    node.name.span,
+                    format!("`{path}` is already in the taxonomy"),
+                ));
                 return;
             }
             let id = tax.paths.len();
@@ -188,14 +226,37 @@ impl<'a> Checker<'a> {
             self.vocab.countries.insert(code.text.clone());
         }
         self.vocab.groups = self.groups.keys().cloned().collect();
-        for decl in &self.vocabularies {
-            let values = self.vocab.enums.entry(decl.name.text.clone()).or_default();
-            if !decl.extends && !values.is_empty() {
+        // Declarations (`=`) first, then extensions (`+=`), whatever the file order.
+        let mut declared: HashMap<String, Span> = HashMap::new();
+        for decl in self.vocabularies.iter().filter(|d| !d.extends) {
+            if let Some(first) = declared.insert(decl.name.text.clone(), decl.name.span) {
                 self.errors.push(
-                    LangError::new("vocabulary declared twice", decl.name.span, format!("`{}` already has values", decl.name.text))
-                        .with_help("packs extend a vocabulary with `+=`; they never replace it"),
+                    LangError::new(
+                        "vocabulary declared twice",
+                        decl.name.span,
+                        format!("`{}` already has values", decl.name.text),
+                    )
+                    .with_related(first, "first declared here")
+                    .with_help("packs extend a vocabulary with `+=`; they never replace it"),
                 );
             }
+            let values = self.vocab.enums.entry(decl.name.text.clone()).or_default();
+            values.extend(decl.values.iter().map(|v| v.text.clone()));
+        }
+        for decl in self.vocabularies.iter().filter(|d| d.extends) {
+            let Some(values) = self.vocab.enums.get_mut(&decl.name.text) else {
+                let mut e = LangError::new(
+                    "unknown vocabulary",
+                    decl.name.span,
+                    format!("no vocabulary `{}` to extend", decl.name.text),
+                );
+                if let Some(s) = did_you_mean(&decl.name.text, declared.keys().map(String::as_str))
+                {
+                    e = e.with_help(format!("did you mean `{s}`?"));
+                }
+                self.errors.push(e);
+                continue;
+            };
             values.extend(decl.values.iter().map(|v| v.text.clone()));
         }
         // Check group members are known countries (or groups).
@@ -203,10 +264,14 @@ impl<'a> Checker<'a> {
         for group in groups {
             for term in &group.terms {
                 match term {
-                    GroupTerm::Group(name) if !self.groups.contains_key(&name.text) => self.errors.push(self.unknown_group(name)),
+                    GroupTerm::Group(name) if !self.groups.contains_key(&name.text) => {
+                        self.errors.push(self.unknown_group(name))
+                    }
                     GroupTerm::List(entries) => {
                         for entry in entries {
-                            if !self.vocab.countries.is_empty() && !self.vocab.is_country(&entry.code.text) {
+                            if !self.vocab.countries.is_empty()
+                                && !self.vocab.is_country(&entry.code.text)
+                            {
                                 self.errors.push(self.unknown_country(&entry.code));
                             }
                         }
@@ -220,7 +285,11 @@ impl<'a> Checker<'a> {
     }
 
     fn unknown_group(&self, name: &Name) -> LangError {
-        let mut e = LangError::new("unknown country group", name.span, format!("no group or country `{}`", name.text));
+        let mut e = LangError::new(
+            "unknown country group",
+            name.span,
+            format!("no group or country `{}`", name.text),
+        );
         if let Some(s) = did_you_mean(&name.text, self.groups.keys().map(String::as_str)) {
             e = e.with_help(format!("did you mean `{s}`?"));
         }
@@ -228,8 +297,17 @@ impl<'a> Checker<'a> {
     }
 
     fn unknown_country(&self, name: &Name) -> LangError {
-        let candidates = self.vocab.countries.iter().chain(self.groups.keys()).map(String::as_str);
-        let mut e = LangError::new("unknown country", name.span, format!("`{}` is neither a country code nor a group", name.text));
+        let candidates = self
+            .vocab
+            .countries
+            .iter()
+            .chain(self.groups.keys())
+            .map(String::as_str);
+        let mut e = LangError::new(
+            "unknown country",
+            name.span,
+            format!("`{}` is neither a country code nor a group", name.text),
+        );
         if let Some(s) = did_you_mean(&name.text, candidates) {
             e = e.with_help(format!("did you mean `{s}`?"));
         } else {
@@ -244,9 +322,15 @@ impl<'a> Checker<'a> {
         if let Some(&id) = self.group_set_ids.get(&name.text) {
             return Ok(id);
         }
-        let Some(&decl) = self.groups.get(&name.text) else { return Err(self.unknown_group(name)) };
+        let Some(&decl) = self.groups.get(&name.text) else {
+            return Err(self.unknown_group(name));
+        };
         if stack.contains(&name.text) {
-            return Err(LangError::new("group defined in terms of itself", name.span, format!("`{}` includes itself", name.text)));
+            return Err(LangError::new(
+                "group defined in terms of itself",
+                name.span,
+                format!("`{}` includes itself", name.text),
+            ));
         }
         stack.push(name.text.clone());
         let mut entries = Vec::new();
@@ -254,7 +338,12 @@ impl<'a> Checker<'a> {
             match term {
                 GroupTerm::Group(inner) => {
                     let id = self.group_set(inner, stack)?;
-                    entries.extend(self.country_sets.get(id).map(|s| s.entries.clone()).unwrap_or_default());
+                    entries.extend(
+                        self.country_sets
+                            .get(id)
+                            .map(|s| s.entries.clone())
+                            .unwrap_or_default(),
+                    );
                 }
                 GroupTerm::List(list) => entries.extend(list.iter().map(|e| CountryEntry {
                     code: e.code.text.clone(),
@@ -265,7 +354,10 @@ impl<'a> Checker<'a> {
         }
         stack.pop();
         let id = self.country_sets.len();
-        self.country_sets.push(ir::CountrySet { name: name.text.clone(), entries });
+        self.country_sets.push(ir::CountrySet {
+            name: name.text.clone(),
+            entries,
+        });
         self.group_set_ids.insert(name.text.clone(), id);
         Ok(id)
     }
@@ -281,26 +373,48 @@ impl<'a> Checker<'a> {
             }
         }
         let id = self.country_sets.len();
-        self.country_sets.push(ir::CountrySet { name: label.join(" + "), entries });
+        self.country_sets.push(ir::CountrySet {
+            name: label.join(" + "),
+            entries,
+        });
         Ok(id)
     }
 
-    fn country_terms(&mut self, frame: &mut Frame<'a>, expr: &Expr, out: &mut Vec<CountryEntry>, label: &mut Vec<String>) -> Res<()> {
+    fn country_terms(
+        &mut self,
+        frame: &mut Frame<'a>,
+        expr: &Expr,
+        out: &mut Vec<CountryEntry>,
+        label: &mut Vec<String>,
+    ) -> Res<()> {
         match &expr.kind {
             ExprKind::Path(names) if names.len() == 1 => {
                 let name = &names[0];
                 if self.groups.contains_key(&name.text) {
                     let id = self.group_set(name, &mut vec![])?;
-                    out.extend(self.country_sets.get(id).map(|s| s.entries.clone()).unwrap_or_default());
+                    out.extend(
+                        self.country_sets
+                            .get(id)
+                            .map(|s| s.entries.clone())
+                            .unwrap_or_default(),
+                    );
                     label.push(name.text.clone());
                     Ok(())
                 } else if self.vocab.is_country(&name.text) {
-                    out.push(CountryEntry { code: name.text.clone(), from: None, until: None });
+                    out.push(CountryEntry {
+                        code: name.text.clone(),
+                        from: None,
+                        until: None,
+                    });
                     label.push(name.text.clone());
                     Ok(())
                 } else if let Some((law, define)) = self.find_define(frame.law, &name.text) {
                     if define.param.is_some() {
-                        return Err(LangError::new("definition needs an argument", name.span, format!("`{}` takes a parameter", name.text)));
+                        return Err(LangError::new(
+                            "definition needs an argument",
+                            name.span,
+                            format!("`{}` takes a parameter", name.text),
+                        ));
                     }
                     self.used_defines.insert((law, name.text.clone()));
                     self.country_terms(frame, &define.body, out, label)
@@ -318,14 +432,22 @@ impl<'a> Checker<'a> {
                 self.country_terms(frame, head, out, label)?;
                 for (op, term) in rest {
                     if *op == AddOp::Minus {
-                        return Err(LangError::new("cannot subtract here", term.span, "country sets are united with `+`".into()));
+                        return Err(LangError::new(
+                            "cannot subtract here",
+                            term.span,
+                            "country sets are united with `+`".into(),
+                        ));
                     }
                     self.country_terms(frame, term, out, label)?;
                 }
                 Ok(())
             }
-            _ => Err(LangError::new("expected countries", expr.span, "expected a country, a group or a list of them".into())
-                .with_help("for example `CN`, `EEA`, `[HK, MO, TW]`, or `EU + EU_ADEQUATE`")),
+            _ => Err(LangError::new(
+                "expected countries",
+                expr.span,
+                "expected a country, a group or a list of them".into(),
+            )
+            .with_help("for example `CN`, `EEA`, `[HK, MO, TW]`, or `EU + EU_ADEQUATE`")),
         }
     }
 
@@ -340,7 +462,11 @@ impl<'a> Checker<'a> {
                     return Ok(id);
                 }
                 if frame.expanding.contains(&name.text) {
-                    return Err(LangError::new("definition refers to itself", name.span, format!("`{}` uses itself", name.text)));
+                    return Err(LangError::new(
+                        "definition refers to itself",
+                        name.span,
+                        format!("`{}` uses itself", name.text),
+                    ));
                 }
                 frame.expanding.push(name.text.clone());
                 let mut members = Vec::new();
@@ -354,7 +480,11 @@ impl<'a> Checker<'a> {
         }
         let mut members = Vec::new();
         self.category_terms(frame, expr, &mut members)?;
-        let label = members.iter().filter_map(|&m| self.taxonomy.paths.get(m).cloned()).collect::<Vec<_>>().join(" | ");
+        let label = members
+            .iter()
+            .filter_map(|&m| self.taxonomy.paths.get(m).cloned())
+            .collect::<Vec<_>>()
+            .join(" | ");
         Ok(self.push_category_set(label, members))
     }
 
@@ -364,11 +494,20 @@ impl<'a> Checker<'a> {
         let covers = (0..self.taxonomy.paths.len())
             .map(|c| members.iter().any(|&m| self.taxonomy.is_under(c, m)))
             .collect();
-        self.category_sets.push(ir::CategorySet { name, members, covers });
+        self.category_sets.push(ir::CategorySet {
+            name,
+            members,
+            covers,
+        });
         self.category_sets.len() - 1
     }
 
-    fn category_terms(&mut self, frame: &mut Frame<'a>, expr: &Expr, out: &mut Vec<usize>) -> Res<()> {
+    fn category_terms(
+        &mut self,
+        frame: &mut Frame<'a>,
+        expr: &Expr,
+        out: &mut Vec<usize>,
+    ) -> Res<()> {
         match &expr.kind {
             ExprKind::Path(names) => {
                 let path = dotted(names);
@@ -387,15 +526,27 @@ impl<'a> Checker<'a> {
                     _ => self.find_define_in(law.as_deref(), &name.text),
                 };
                 if found.is_some() {
-                    let inner = Expr { kind: ExprKind::Path(vec![name.clone()]), span: expr.span };
+                    let inner = Expr {
+                        kind: ExprKind::Path(vec![name.clone()]),
+                        span: expr.span,
+                    };
                     let saved = frame.law;
                     if names.len() == 2 {
-                        frame.law = self.laws.iter().copied().find(|l| Some(&l.name.text) == law.as_ref());
+                        frame.law = self
+                            .laws
+                            .iter()
+                            .copied()
+                            .find(|l| Some(&l.name.text) == law.as_ref());
                     }
                     let id = self.category_set(frame, &inner);
                     frame.law = saved;
                     let id = id?;
-                    out.extend(self.category_sets.get(id).map(|s| s.members.clone()).unwrap_or_default());
+                    out.extend(
+                        self.category_sets
+                            .get(id)
+                            .map(|s| s.members.clone())
+                            .unwrap_or_default(),
+                    );
                     Ok(())
                 } else {
                     Err(self.unknown_category(&path, expr.span))
@@ -411,21 +562,40 @@ impl<'a> Checker<'a> {
                 self.category_terms(frame, head, out)?;
                 for (op, term) in rest {
                     if *op == AddOp::Minus {
-                        return Err(LangError::new("cannot subtract here", term.span, "categories are united with `|`".into()));
+                        return Err(LangError::new(
+                            "cannot subtract here",
+                            term.span,
+                            "categories are united with `|`".into(),
+                        ));
                     }
                     self.category_terms(frame, term, out)?;
                 }
                 Ok(())
             }
-            _ => Err(LangError::new("expected data categories", expr.span, "expected a category or a set of categories".into())
-                .with_help("for example `biometric`, `health | genetic`, or a name from `define`")),
+            _ => Err(LangError::new(
+                "expected data categories",
+                expr.span,
+                "expected a category or a set of categories".into(),
+            )
+            .with_help("for example `biometric`, `health | genetic`, or a name from `define`")),
         }
     }
 
     fn unknown_category(&self, path: &str, span: Span) -> LangError {
-        let mut e = LangError::new("unknown data category", span, format!("`{path}` is not in the taxonomy"));
+        let mut e = LangError::new(
+            "unknown data category",
+            span,
+            format!("`{path}` is not in the taxonomy"),
+        );
         let defines = self.global_defines.keys().map(String::as_str);
-        if let Some(s) = did_you_mean(path, self.taxonomy.paths.iter().map(String::as_str).chain(defines)) {
+        if let Some(s) = did_you_mean(
+            path,
+            self.taxonomy
+                .paths
+                .iter()
+                .map(String::as_str)
+                .chain(defines),
+        ) {
             e = e.with_help(format!("did you mean `{s}`?"));
         } else {
             e = e.with_help("categories are declared in policies/taxonomy.policy");
@@ -435,7 +605,11 @@ impl<'a> Checker<'a> {
 
     // ------------------------------------------------------------------ definitions
 
-    fn find_define(&self, law: Option<&'a Law>, name: &str) -> Option<(Option<String>, &'a Define)> {
+    fn find_define(
+        &self,
+        law: Option<&'a Law>,
+        name: &str,
+    ) -> Option<(Option<String>, &'a Define)> {
         if let Some(law) = law {
             if let Some(d) = law.defines.iter().find(|d| d.name.text == name) {
                 return Some((Some(law.name.text.clone()), d));
@@ -444,9 +618,20 @@ impl<'a> Checker<'a> {
         self.global_defines.get(name).map(|d| (None, *d))
     }
 
-    fn find_define_in(&self, law: Option<&str>, name: &str) -> Option<(Option<String>, &'a Define)> {
-        let law = self.laws.iter().copied().find(|l| Some(l.name.text.as_str()) == law)?;
-        law.defines.iter().find(|d| d.name.text == name).map(|d| (Some(law.name.text.clone()), d))
+    fn find_define_in(
+        &self,
+        law: Option<&str>,
+        name: &str,
+    ) -> Option<(Option<String>, &'a Define)> {
+        let law = self
+            .laws
+            .iter()
+            .copied()
+            .find(|l| Some(l.name.text.as_str()) == law)?;
+        law.defines
+            .iter()
+            .find(|d| d.name.text == name)
+            .map(|d| (Some(law.name.text.clone()), d))
     }
 
     fn warn_unused(&mut self) {
@@ -454,7 +639,9 @@ impl<'a> Checker<'a> {
         for (name, define) in &self.global_defines {
             // The bundled library's shared definitions (`personal`, `quasi_identifiers`) are
             // there for any pack to use; not every selection of packs uses each.
-            if self.bundled_files.contains(&define.span.file) && !self.used_defines.contains(&(None, name.clone())) {
+            if self.bundled_files.contains(&define.span.file)
+                && !self.used_defines.contains(&(None, name.clone()))
+            {
                 continue;
             }
             if !self.used_defines.contains(&(None, name.clone())) {
@@ -463,15 +650,22 @@ impl<'a> Checker<'a> {
         }
         for law in &self.laws {
             for define in &law.defines {
-                if !self.used_defines.contains(&(Some(law.name.text.clone()), define.name.text.clone())) {
+                if !self
+                    .used_defines
+                    .contains(&(Some(law.name.text.clone()), define.name.text.clone()))
+                {
                     unused.push(define.name.clone());
                 }
             }
         }
         for name in unused {
             self.warnings.push(
-                LangError::warning("unused definition", name.span, format!("`{}` is never used", name.text))
-                    .with_help("remove it, or use it in a rule"),
+                LangError::warning(
+                    "unused definition",
+                    name.span,
+                    format!("`{}` is never used", name.text),
+                )
+                .with_help("remove it, or use it in a rule"),
             );
         }
     }
@@ -499,9 +693,13 @@ impl<'a> Checker<'a> {
             for rule in &law.rules {
                 if let Some(first) = rule_ids.insert(rule.id.text.clone(), rule.id.span) {
                     self.errors.push(
-                        LangError::new("rule id used twice", rule.id.span, format!("`{}` is already a rule", rule.id.text))
-                            .with_related(first, "first used here")
-                            .with_help("rule ids are stable identifiers: give each rule its own"),
+                        LangError::new(
+                            "rule id used twice",
+                            rule.id.span,
+                            format!("`{}` is already a rule", rule.id.text),
+                        )
+                        .with_related(first, "first used here")
+                        .with_help("rule ids are stable identifiers: give each rule its own"),
                     );
                     continue;
                 }
@@ -528,22 +726,42 @@ impl<'a> Checker<'a> {
     fn rule(&mut self, law: &'a Law, rule: &'a ast::Rule) -> Res<RuleIr> {
         let mut frame = Frame::new(Some(law));
         let Some((cite, _)) = &rule.cite else {
-            return Err(LangError::new("rule without citation", rule.id.span, format!("`{}` cites no article", rule.id.text))
-                .with_help("add `cite \"Art. N(p)\"`: every rule cites the article it encodes"));
+            return Err(LangError::new(
+                "rule without citation",
+                rule.id.span,
+                format!("`{}` cites no article", rule.id.text),
+            )
+            .with_help("add `cite \"Art. N(p)\"`: every rule cites the article it encodes"));
         };
         let Some(query_ast) = &rule.query else {
             return Err(LangError::new("rule without subjects", rule.id.span, format!("`{}` says nothing about what it checks", rule.id.text))
                 .with_help("add `for each flow f where ...` (or system, organization, contract, assessment, collection, path)"));
         };
         let query = match query_ast {
-            ast::Query::Each { binding, clauses, .. } => {
+            ast::Query::Each {
+                binding, clauses, ..
+            } => {
                 let kind = kind_of(binding.kind);
                 let var = frame.bind(&binding.var.text, Ty::Entity(kind));
                 let clauses = self.clauses(&mut frame, clauses)?;
                 ir::Query::Each { kind, var, clauses }
             }
-            ast::Query::Path { path_var, source, source_where, target, target_where, step, step_where, clauses, .. } => {
-                for (binding, wanted) in [(source, EntityKindName::System), (target, EntityKindName::System), (step, EntityKindName::Flow)] {
+            ast::Query::Path {
+                path_var,
+                source,
+                source_where,
+                target,
+                target_where,
+                step,
+                step_where,
+                clauses,
+                ..
+            } => {
+                for (binding, wanted) in [
+                    (source, EntityKindName::System),
+                    (target, EntityKindName::System),
+                    (step, EntityKindName::Flow),
+                ] {
                     if binding.kind != wanted {
                         return Err(LangError::new(
                             "wrong kind in path query",
@@ -555,13 +773,15 @@ impl<'a> Checker<'a> {
                 }
                 // Each filter sees only its own variable: a condition relating source and
                 // target would need one search per source, which city-scale graphs forbid.
-                let filter = |this: &mut Self, frame: &mut Frame<'a>, binding: &Binding, ty: Ty, expr: &Option<Expr>| -> Res<(Slot, Option<Ex>)> {
+                let filter = |this: &mut Self,
+                              frame: &mut Frame<'a>,
+                              binding: &Binding,
+                              ty: Ty,
+                              expr: &Option<Expr>|
+                 -> Res<(Slot, Option<Ex>)> {
                     let saved = std::mem::take(&mut frame.scope);
                     let slot = frame.bind(&binding.var.text, ty);
-                    let compiled = match expr {
-                        Some(e) => Some(this.condition(frame, e)),
-                        None => None,
-                    };
+                    let compiled = expr.as_ref().map(|e| this.condition(frame, e));
                     let var = frame.scope.pop();
                     frame.scope = saved;
                     if let Some(var) = var {
@@ -569,9 +789,22 @@ impl<'a> Checker<'a> {
                     }
                     Ok((slot, compiled.transpose()?))
                 };
-                let (source_slot, source_where) = filter(self, &mut frame, source, Ty::Entity(Kind::System), source_where)?;
-                let (target_slot, target_where) = filter(self, &mut frame, target, Ty::Entity(Kind::System), target_where)?;
-                let (step_slot, step_where) = filter(self, &mut frame, step, Ty::Entity(Kind::Flow), step_where)?;
+                let (source_slot, source_where) = filter(
+                    self,
+                    &mut frame,
+                    source,
+                    Ty::Entity(Kind::System),
+                    source_where,
+                )?;
+                let (target_slot, target_where) = filter(
+                    self,
+                    &mut frame,
+                    target,
+                    Ty::Entity(Kind::System),
+                    target_where,
+                )?;
+                let (step_slot, step_where) =
+                    filter(self, &mut frame, step, Ty::Entity(Kind::Flow), step_where)?;
                 // The step variable is not bound after the search.
                 frame.scope.retain(|v| v.slot != step_slot);
                 let path_slot = frame.bind(&path_var.text, Ty::Entity(Kind::Path));
@@ -588,14 +821,26 @@ impl<'a> Checker<'a> {
                 }
             }
         };
-        let require = rule.require.as_ref().map(|e| self.condition(&mut frame, e)).transpose()?;
-        let unless = rule.unless.iter().map(|e| self.condition(&mut frame, e)).collect::<Res<Vec<_>>>()?;
+        let require = rule
+            .require
+            .as_ref()
+            .map(|e| self.condition(&mut frame, e))
+            .transpose()?;
+        let unless = rule
+            .unless
+            .iter()
+            .map(|e| self.condition(&mut frame, e))
+            .collect::<Res<Vec<_>>>()?;
         let message = match &rule.message {
             Some((text, span)) => Some(self.template(&mut frame, text, *span)?),
             None => None,
         };
         let citation = if cite.starts_with(&law.name.text) || cite.is_empty() {
-            if cite.is_empty() { law.name.text.clone() } else { cite.clone() }
+            if cite.is_empty() {
+                law.name.text.clone()
+            } else {
+                cite.clone()
+            }
         } else {
             format!("{} {}", law.name.text, cite)
         };
@@ -604,9 +849,15 @@ impl<'a> Checker<'a> {
             Some(SeverityLevel::Review) => Severity::Review,
             _ => Severity::Error,
         };
-        if let (Some(from), Some(until)) = (rule.effective.or(law.effective), rule.until.or(law.until)) {
+        if let (Some(from), Some(until)) =
+            (rule.effective.or(law.effective), rule.until.or(law.until))
+        {
             if until <= from {
-                return Err(LangError::new("rule never in force", rule.id.span, format!("in force from {from} until {until}")));
+                return Err(LangError::new(
+                    "rule never in force",
+                    rule.id.span,
+                    format!("in force from {from} until {until}"),
+                ));
             }
         }
         Ok(RuleIr {
@@ -639,8 +890,11 @@ impl<'a> Checker<'a> {
                     let ex = self.condition(frame, e)?;
                     // The `where` clauses hold together: look for a contradiction across them.
                     match (&e.kind, &ex) {
-                        (ExprKind::And(parts), Ex::And(compiled)) if parts.len() == compiled.len() => {
-                            wheres.extend(parts.iter().map(|p| p.span).zip(compiled.iter().cloned()))
+                        (ExprKind::And(parts), Ex::And(compiled))
+                            if parts.len() == compiled.len() =>
+                        {
+                            wheres
+                                .extend(parts.iter().map(|p| p.span).zip(compiled.iter().cloned()))
                         }
                         _ => wheres.push((e.span, ex.clone())),
                     }
@@ -659,32 +913,54 @@ impl<'a> Checker<'a> {
 
     /// The source text of a span, on one line.
     fn quote(&self, span: Span) -> String {
-        let text = self.texts.get(span.file.0 as usize).and_then(|t| t.get(span.start as usize..span.end as usize)).unwrap_or("");
+        let text = self
+            .texts
+            .get(span.file.0 as usize)
+            .and_then(|t| t.get(span.start as usize..span.end as usize))
+            .unwrap_or("");
         text.split_whitespace().collect::<Vec<_>>().join(" ")
     }
 
     /// A span without the whitespace (and comments) the grammar lets trail an expression.
     fn trimmed(&self, span: Span) -> Span {
-        let text = self.texts.get(span.file.0 as usize).and_then(|t| t.get(span.start as usize..span.end as usize)).unwrap_or("");
+        let text = self
+            .texts
+            .get(span.file.0 as usize)
+            .and_then(|t| t.get(span.start as usize..span.end as usize))
+            .unwrap_or("");
         let kept = text.trim_end().len();
-        Span { end: span.start + kept as u32, ..span }
+        Span {
+            end: span.start + kept as u32,
+            ..span
+        }
     }
 
     /// Warns about the first two conjuncts that can never hold together (once per place).
     fn warn_contradiction(&mut self, conjuncts: Vec<(Span, &Ex)>) {
         let exs: Vec<&Ex> = conjuncts.iter().map(|(_, e)| *e).collect();
         let sets = &self.country_sets;
-        let same_set = |a: usize, b: usize| a == b || matches!((sets.get(a), sets.get(b)), (Some(x), Some(y)) if x.entries == y.entries);
-        let Some((i, j)) = super::contradiction::find(&exs, &same_set) else { return };
+        let same_set = |a: usize, b: usize| {
+            a == b
+                || matches!((sets.get(a), sets.get(b)), (Some(x), Some(y)) if x.entries == y.entries)
+        };
+        let Some((i, j)) = super::contradiction::find(&exs, &same_set) else {
+            return;
+        };
         let (first, second) = (self.trimmed(conjuncts[i].0), self.trimmed(conjuncts[j].0));
-        let warning = super::contradiction::warning(first, second, &self.quote(first), &self.quote(second));
+        let warning =
+            super::contradiction::warning(first, second, &self.quote(first), &self.quote(second));
         if !self.warnings.contains(&warning) {
             self.warnings.push(warning);
         }
     }
 
     /// `{f.to.location}` placeholders in a message.
-    fn template(&mut self, frame: &mut Frame<'a>, text: &str, span: Span) -> Res<Vec<TemplatePart>> {
+    fn template(
+        &mut self,
+        frame: &mut Frame<'a>,
+        text: &str,
+        span: Span,
+    ) -> Res<Vec<TemplatePart>> {
         let mut parts = Vec::new();
         let mut rest = text;
         while let Some(open) = rest.find('{') {
@@ -693,14 +969,24 @@ impl<'a> Checker<'a> {
             }
             let after = &rest[open + 1..];
             let Some(close) = after.find('}') else {
-                return Err(LangError::new("unclosed `{` in message", span, "a placeholder is not closed".into()));
+                return Err(LangError::new(
+                    "unclosed `{` in message",
+                    span,
+                    "a placeholder is not closed".into(),
+                ));
             };
             let names: Vec<Name> = after[..close]
                 .trim()
                 .split('.')
-                .map(|t| Name { text: t.trim().to_string(), span })
+                .map(|t| Name {
+                    text: t.trim().to_string(),
+                    span,
+                })
                 .collect();
-            let expr = Expr { kind: ExprKind::Path(names), span };
+            let expr = Expr {
+                kind: ExprKind::Path(names),
+                span,
+            };
             let (ex, _) = self.value(frame, &expr)?;
             parts.push(TemplatePart::Value(ex));
             rest = &after[close + 1..];
@@ -716,8 +1002,14 @@ impl<'a> Checker<'a> {
     fn condition(&mut self, frame: &mut Frame<'a>, expr: &Expr) -> Res<Ex> {
         let (ex, ty) = self.value(frame, expr)?;
         if ty != Ty::Bool {
-            return Err(LangError::new("not a condition", expr.span, format!("this is {}, not a yes/no condition", ty.describe()))
-                .with_help("compare it (`= ...`, `in [...]`, `has ...`) or test it (`is present`, `is true`)"));
+            return Err(LangError::new(
+                "not a condition",
+                expr.span,
+                format!("this is {}, not a yes/no condition", ty.describe()),
+            )
+            .with_help(
+                "compare it (`= ...`, `in [...]`, `has ...`) or test it (`is present`, `is true`)",
+            ));
         }
         Ok(ex)
     }
@@ -725,38 +1017,71 @@ impl<'a> Checker<'a> {
     fn value(&mut self, frame: &mut Frame<'a>, expr: &Expr) -> Res<(Ex, Ty)> {
         match &expr.kind {
             ExprKind::Or(parts) | ExprKind::And(parts) => {
-                let compiled = parts.iter().map(|p| self.condition(frame, p)).collect::<Res<Vec<_>>>()?;
+                let compiled = parts
+                    .iter()
+                    .map(|p| self.condition(frame, p))
+                    .collect::<Res<Vec<_>>>()?;
                 if matches!(expr.kind, ExprKind::And(_)) {
-                    self.warn_contradiction(parts.iter().map(|p| p.span).zip(compiled.iter()).collect());
+                    self.warn_contradiction(
+                        parts.iter().map(|p| p.span).zip(compiled.iter()).collect(),
+                    );
                 }
-                let ex = if matches!(expr.kind, ExprKind::Or(_)) { Ex::Or(compiled) } else { Ex::And(compiled) };
+                let ex = if matches!(expr.kind, ExprKind::Or(_)) {
+                    Ex::Or(compiled)
+                } else {
+                    Ex::And(compiled)
+                };
                 Ok((ex, Ty::Bool))
             }
-            ExprKind::Not(inner) => Ok((Ex::Not(Box::new(self.condition(frame, inner)?)), Ty::Bool)),
+            ExprKind::Not(inner) => {
+                Ok((Ex::Not(Box::new(self.condition(frame, inner)?)), Ty::Bool))
+            }
             ExprKind::Compare(op, left, right) => self.compare(frame, *op, left, right),
-            ExprKind::In { value, set, negated } => self.in_test(frame, value, set, *negated),
+            ExprKind::In {
+                value,
+                set,
+                negated,
+            } => self.in_test(frame, value, set, *negated),
             ExprKind::Has { value, set, all } => self.has_test(frame, value, set, *all),
             ExprKind::Is(inner, what) => {
                 let (ex, ty) = self.value(frame, inner)?;
                 if matches!(what, IsWhat::True | IsWhat::False) && ty != Ty::Bool {
-                    return Err(LangError::new("not a yes/no fact", inner.span, format!("this is {}", ty.describe()))
-                        .with_help("`is true` and `is false` test yes/no facts; use `is present` for others"));
+                    return Err(LangError::new(
+                        "not a yes/no fact",
+                        inner.span,
+                        format!("this is {}", ty.describe()),
+                    )
+                    .with_help(
+                        "`is true` and `is false` test yes/no facts; use `is present` for others",
+                    ));
                 }
                 Ok((Ex::Is(Box::new(ex), *what), Ty::Bool))
             }
             ExprKind::Leaves(flow, set) | ExprKind::Enters(flow, set) => {
                 let (ex, ty) = self.value(frame, flow)?;
                 if ty != Ty::Entity(Kind::Flow) {
-                    return Err(LangError::new("not a flow", flow.span, format!("this is {}; only flows leave or enter", ty.describe())));
+                    return Err(LangError::new(
+                        "not a flow",
+                        flow.span,
+                        format!("this is {}; only flows leave or enter", ty.describe()),
+                    ));
                 }
                 let id = self.country_set(frame, set)?;
-                let ex = if matches!(expr.kind, ExprKind::Leaves(..)) { Ex::Leaves(Box::new(ex), id) } else { Ex::Enters(Box::new(ex), id) };
+                let ex = if matches!(expr.kind, ExprKind::Leaves(..)) {
+                    Ex::Leaves(Box::new(ex), id)
+                } else {
+                    Ex::Enters(Box::new(ex), id)
+                };
                 Ok((ex, Ty::Bool))
             }
             ExprKind::Active(flow, when) => {
                 let (ex, ty) = self.value(frame, flow)?;
                 if ty != Ty::Entity(Kind::Flow) {
-                    return Err(LangError::new("not a flow", flow.span, format!("this is {}; only flows have active dates", ty.describe())));
+                    return Err(LangError::new(
+                        "not a flow",
+                        flow.span,
+                        format!("this is {}; only flows have active dates", ty.describe()),
+                    ));
                 }
                 Ok((Ex::Active(Box::new(ex), *when), Ty::Bool))
             }
@@ -790,7 +1115,11 @@ impl<'a> Checker<'a> {
             ExprKind::Number(n) => Ok((Ex::Const(Const::Number(*n)), Ty::Number)),
             ExprKind::Date(d) => Ok((Ex::Const(Const::Date(*d)), Ty::Date)),
             ExprKind::Duration(n, unit) => {
-                let mut d = ir::Duration { days: 0, months: 0, working_days: 0 };
+                let mut d = ir::Duration {
+                    days: 0,
+                    months: 0,
+                    working_days: 0,
+                };
                 match unit {
                     DurationUnit::Days => d.days = *n,
                     DurationUnit::WorkingDays => d.working_days = *n,
@@ -801,10 +1130,26 @@ impl<'a> Checker<'a> {
             }
             ExprKind::Text(t) => Ok((Ex::Const(Const::Text(t.clone())), Ty::Text(None))),
             ExprKind::AsOf => Ok((Ex::AsOf, Ty::Date)),
-            ExprKind::List(_) => Err(LangError::new("list out of place", expr.span, "a list can only follow `in` or `has`".into())),
+            ExprKind::List(_) => Err(LangError::new(
+                "list out of place",
+                expr.span,
+                "a list can only follow `in` or `has`".into(),
+            )),
             ExprKind::Path(names) => self.path(frame, names, expr.span),
             ExprKind::Call(name, arg) => self.call(frame, name, arg),
-            ExprKind::Aggregate { op, value, binding, filter } => self.aggregate(frame, *op, value.as_deref(), binding, filter.as_deref(), expr.span),
+            ExprKind::Aggregate {
+                op,
+                value,
+                binding,
+                filter,
+            } => self.aggregate(
+                frame,
+                *op,
+                value.as_deref(),
+                binding,
+                filter.as_deref(),
+                expr.span,
+            ),
         }
     }
 
@@ -817,7 +1162,11 @@ impl<'a> Checker<'a> {
             let mut ty = var.ty.clone();
             for name in &names[1..] {
                 let Ty::Entity(kind) = ty else {
-                    return Err(LangError::new("no attributes here", name.span, format!("{} has no attribute `{}`", ty.describe(), name.text)));
+                    return Err(LangError::new(
+                        "no attributes here",
+                        name.span,
+                        format!("{} has no attribute `{}`", ty.describe(), name.text),
+                    ));
                 };
                 let table = fields(kind);
                 let Some((_, field)) = table.iter().find(|(n, _)| *n == name.text) else {
@@ -850,11 +1199,19 @@ impl<'a> Checker<'a> {
             }
             if let Some((law, define)) = self.find_define(frame.law, &first.text) {
                 if define.param.is_some() {
-                    return Err(LangError::new("definition needs an argument", first.span, format!("write `{}(...)`", first.text)));
+                    return Err(LangError::new(
+                        "definition needs an argument",
+                        first.span,
+                        format!("write `{}(...)`", first.text),
+                    ));
                 }
                 self.used_defines.insert((law, first.text.clone()));
                 if frame.expanding.contains(&first.text) {
-                    return Err(LangError::new("definition refers to itself", first.span, format!("`{}` uses itself", first.text)));
+                    return Err(LangError::new(
+                        "definition refers to itself",
+                        first.span,
+                        format!("`{}` uses itself", first.text),
+                    ));
                 }
                 frame.expanding.push(first.text.clone());
                 let result = self.value(frame, &define.body);
@@ -868,7 +1225,11 @@ impl<'a> Checker<'a> {
         if let Some(law) = frame.law {
             candidates.extend(law.defines.iter().map(|d| d.name.text.as_str()));
         }
-        let mut e = LangError::new("unknown name", first.span, format!("`{text}` is not a variable or definition here"));
+        let mut e = LangError::new(
+            "unknown name",
+            first.span,
+            format!("`{text}` is not a variable or definition here"),
+        );
         e = match did_you_mean(&first.text, candidates) {
             Some(s) => e.with_help(format!("did you mean `{s}`?")),
             None => e.with_help("names a rule can use: the variables of its `for each`, `let` names and definitions"),
@@ -878,27 +1239,49 @@ impl<'a> Checker<'a> {
 
     fn call(&mut self, frame: &mut Frame<'a>, name: &Name, arg: &Expr) -> Res<(Ex, Ty)> {
         let Some((law, define)) = self.find_define(frame.law, &name.text) else {
-            let mut candidates: Vec<&str> = self.global_defines.keys().map(String::as_str).collect();
+            let mut candidates: Vec<&str> =
+                self.global_defines.keys().map(String::as_str).collect();
             if let Some(law) = frame.law {
                 candidates.extend(law.defines.iter().map(|d| d.name.text.as_str()));
             }
-            let mut e = LangError::new("unknown definition", name.span, format!("no definition `{}`", name.text));
+            let mut e = LangError::new(
+                "unknown definition",
+                name.span,
+                format!("no definition `{}`", name.text),
+            );
             if let Some(s) = did_you_mean(&name.text, candidates) {
                 e = e.with_help(format!("did you mean `{s}`?"));
             }
             return Err(e);
         };
         let Some((kind, param)) = &define.param else {
-            return Err(LangError::new("definition takes no argument", name.span, format!("write `{}` without parentheses", name.text)));
+            return Err(LangError::new(
+                "definition takes no argument",
+                name.span,
+                format!("write `{}` without parentheses", name.text),
+            ));
         };
         self.used_defines.insert((law, name.text.clone()));
         let (arg_ex, arg_ty) = self.value(frame, arg)?;
         let wanted = Ty::Entity(kind_of(*kind));
         if arg_ty != wanted {
-            return Err(LangError::new("wrong argument", arg.span, format!("`{}` takes {}, this is {}", name.text, wanted.describe(), arg_ty.describe())));
+            return Err(LangError::new(
+                "wrong argument",
+                arg.span,
+                format!(
+                    "`{}` takes {}, this is {}",
+                    name.text,
+                    wanted.describe(),
+                    arg_ty.describe()
+                ),
+            ));
         }
         if frame.expanding.contains(&name.text) {
-            return Err(LangError::new("definition refers to itself", name.span, format!("`{}` uses itself", name.text)));
+            return Err(LangError::new(
+                "definition refers to itself",
+                name.span,
+                format!("`{}` uses itself", name.text),
+            ));
         }
         // The body sees only its parameter (and definitions), never the caller's variables.
         let saved = std::mem::take(&mut frame.scope);
@@ -936,12 +1319,19 @@ impl<'a> Checker<'a> {
         let mut e = LangError::new(
             "unknown value",
             name.span,
-            format!("`{}` is not a {vocab} value, so this can never hold", name.text),
+            format!(
+                "`{}` is not a {vocab} value, so this can never hold",
+                name.text
+            ),
         );
-        let help = match values.and_then(|v| did_you_mean(&name.text, v.iter().map(String::as_str))) {
+        let help = match values.and_then(|v| did_you_mean(&name.text, v.iter().map(String::as_str)))
+        {
             Some(s) => format!("did you mean `{s}`?"),
             None => match values {
-                Some(v) => format!("{vocab} values: {}", v.iter().cloned().collect::<Vec<_>>().join(", ")),
+                Some(v) => format!(
+                    "{vocab} values: {}",
+                    v.iter().cloned().collect::<Vec<_>>().join(", ")
+                ),
                 None => format!("no vocabulary `{vocab}` is declared"),
             },
         };
@@ -949,14 +1339,33 @@ impl<'a> Checker<'a> {
         Err(e)
     }
 
-    fn compare(&mut self, frame: &mut Frame<'a>, op: CmpOp, left: &Expr, right: &Expr) -> Res<(Ex, Ty)> {
+    fn compare(
+        &mut self,
+        frame: &mut Frame<'a>,
+        op: CmpOp,
+        left: &Expr,
+        right: &Expr,
+    ) -> Res<(Ex, Ty)> {
         // Resolve the side that is a variable path first, so a bare name on the other side
         // can be read as a vocabulary value or a country code.
-        let left_is_literal = bare_name(left).is_some_and(|n| frame.lookup(&n.text).is_none() && self.find_define(frame.law, &n.text).is_none() && n.text != "true" && n.text != "false");
-        let (first, second, swapped) = if left_is_literal { (right, left, true) } else { (left, right, false) };
+        let left_is_literal = bare_name(left).is_some_and(|n| {
+            frame.lookup(&n.text).is_none()
+                && self.find_define(frame.law, &n.text).is_none()
+                && n.text != "true"
+                && n.text != "false"
+        });
+        let (first, second, swapped) = if left_is_literal {
+            (right, left, true)
+        } else {
+            (left, right, false)
+        };
         let (fex, fty) = self.value(frame, first)?;
         if matches!(fty, Ty::Categories | Ty::List(_)) {
-            let span = self.trimmed(Span { file: left.span.file, start: left.span.start, end: right.span.end });
+            let span = self.trimmed(Span {
+                file: left.span.file,
+                start: left.span.start,
+                end: right.span.end,
+            });
             return Err(LangError::new(
                 "cannot compare these",
                 span,
@@ -973,7 +1382,10 @@ impl<'a> Checker<'a> {
             None => self.value(frame, second)?,
         };
         let comparable = match (&fty, &sty) {
-            (Ty::Text(_), Ty::Text(_)) | (Ty::Country, Ty::Country) | (Ty::Country, Ty::Text(None)) | (Ty::Text(None), Ty::Country) => {
+            (Ty::Text(_), Ty::Text(_))
+            | (Ty::Country, Ty::Country)
+            | (Ty::Country, Ty::Text(None))
+            | (Ty::Text(None), Ty::Country) => {
                 matches!(op, CmpOp::Eq | CmpOp::Ne)
             }
             (Ty::Entity(a), Ty::Entity(b)) => a == b && matches!(op, CmpOp::Eq | CmpOp::Ne),
@@ -982,13 +1394,28 @@ impl<'a> Checker<'a> {
             _ => false,
         };
         if !comparable {
-            let span = Span { file: left.span.file, start: left.span.start, end: right.span.end };
+            let span = Span {
+                file: left.span.file,
+                start: left.span.start,
+                end: right.span.end,
+            };
             // In plain words: what each side is, and what would work.
             let (lty, rty) = if swapped { (&sty, &fty) } else { (&fty, &sty) };
             let quote = |e: &Expr| self.quote(e.span);
-            let mut label = format!("cannot compare {} with {} using `{}`", fty.describe(), sty.describe(), op.as_str());
+            let mut label = format!(
+                "cannot compare {} with {} using `{}`",
+                fty.describe(),
+                sty.describe(),
+                op.as_str()
+            );
             if lty != rty {
-                label.push_str(&format!(": `{}` is {}, `{}` is {}", quote(left), lty.describe(), quote(right), rty.describe()));
+                label.push_str(&format!(
+                    ": `{}` is {}, `{}` is {}",
+                    quote(left),
+                    lty.describe(),
+                    quote(right),
+                    rty.describe()
+                ));
             }
             let mut e = LangError::new("cannot compare these", span, label);
             let ordering = !matches!(op, CmpOp::Eq | CmpOp::Ne);
@@ -1018,7 +1445,13 @@ impl<'a> Checker<'a> {
         Ok((Ex::Compare(op, Box::new(l), Box::new(r)), Ty::Bool))
     }
 
-    fn in_test(&mut self, frame: &mut Frame<'a>, value: &Expr, set: &Expr, negated: bool) -> Res<(Ex, Ty)> {
+    fn in_test(
+        &mut self,
+        frame: &mut Frame<'a>,
+        value: &Expr,
+        set: &Expr,
+        negated: bool,
+    ) -> Res<(Ex, Ty)> {
         let (vex, vty) = self.value(frame, value)?;
         match &vty {
             Ty::Country => {
@@ -1029,8 +1462,15 @@ impl<'a> Checker<'a> {
                 let items: Vec<&Expr> = match &set.kind {
                     ExprKind::List(items) => items.iter().collect(),
                     _ => {
-                        return Err(LangError::new("expected a list", set.span, format!("after `in` comes a list like [a, b] of {} values", vty.describe()))
-                            .with_help("write the values in brackets: `in [separate, written]`"))
+                        return Err(LangError::new(
+                            "expected a list",
+                            set.span,
+                            format!(
+                                "after `in` comes a list like [a, b] of {} values",
+                                vty.describe()
+                            ),
+                        )
+                        .with_help("write the values in brackets: `in [separate, written]`"))
                     }
                 };
                 let mut compiled = Vec::new();
@@ -1041,7 +1481,11 @@ impl<'a> Checker<'a> {
                             let (ex, ty) = self.value(frame, item)?;
                             let ok = ty == vty || matches!((&ty, &vty), (Ty::Text(_), Ty::Text(_)));
                             if !ok {
-                                return Err(LangError::new("wrong kind of value", item.span, format!("expected {}, found {}", vty.describe(), ty.describe())));
+                                return Err(LangError::new(
+                                    "wrong kind of value",
+                                    item.span,
+                                    format!("expected {}, found {}", vty.describe(), ty.describe()),
+                                ));
                             }
                             ex
                         }
@@ -1053,7 +1497,13 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn has_test(&mut self, frame: &mut Frame<'a>, value: &Expr, set: &Expr, all: bool) -> Res<(Ex, Ty)> {
+    fn has_test(
+        &mut self,
+        frame: &mut Frame<'a>,
+        value: &Expr,
+        set: &Expr,
+        all: bool,
+    ) -> Res<(Ex, Ty)> {
         let (vex, vty) = self.value(frame, value)?;
         match &vty {
             Ty::Categories => {
@@ -1102,7 +1552,15 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn aggregate(&mut self, frame: &mut Frame<'a>, op: AggregateOp, value: Option<&Expr>, binding: &Binding, filter: Option<&Expr>, span: Span) -> Res<(Ex, Ty)> {
+    fn aggregate(
+        &mut self,
+        frame: &mut Frame<'a>,
+        op: AggregateOp,
+        value: Option<&Expr>,
+        binding: &Binding,
+        filter: Option<&Expr>,
+        span: Span,
+    ) -> Res<(Ex, Ty)> {
         let kind = kind_of(binding.kind);
         let outer_slots: BTreeSet<Slot> = frame.scope.iter().map(|v| v.slot).collect();
         let var = frame.bind(&binding.var.text, Ty::Entity(kind));
@@ -1111,7 +1569,11 @@ impl<'a> Checker<'a> {
                 Some(v) => {
                     let (ex, ty) = self.value(frame, v)?;
                     if op == AggregateOp::Sum && ty != Ty::Number {
-                        return Err(LangError::new("cannot sum this", v.span, format!("this is {}, not a number", ty.describe())));
+                        return Err(LangError::new(
+                            "cannot sum this",
+                            v.span,
+                            format!("this is {}, not a number", ty.describe()),
+                        ));
                     }
                     Some(ex)
                 }
@@ -1149,7 +1611,8 @@ impl<'a> Checker<'a> {
                 continue;
             }
             if join.is_none() {
-                if let Some(j) = as_join(&conjunct, var, &|e| free_of(e, frame), &|s| uses_outer(s)) {
+                if let Some(j) = as_join(&conjunct, var, &|e| free_of(e, frame), &|s| uses_outer(s))
+                {
                     join = Some(j);
                     continue;
                 }
@@ -1158,7 +1621,11 @@ impl<'a> Checker<'a> {
         }
         if let Some(v) = &value_ex {
             if uses_outer(&free_of(v, frame)) {
-                return Err(LangError::new("aggregate value uses an outer variable", span, "the summed or counted value may use only the aggregate's own variable".into()));
+                return Err(LangError::new(
+                    "aggregate value uses an outer variable",
+                    span,
+                    "the summed or counted value may use only the aggregate's own variable".into(),
+                ));
             }
         }
         if join.is_none() && !correlated.is_empty() {
@@ -1173,7 +1640,9 @@ impl<'a> Checker<'a> {
             )
             .with_help("link it with an equality on the aggregate's own variable, such as `g.from.operator = f.from.operator` or `a.covers has f`, so it can be answered from an index instead of a scan"));
         }
-        let whole_year = local.iter().any(|c| matches!(c, Ex::Active(inner, ActiveWhen::AsOfYear) if **inner == Ex::Var(var)));
+        let whole_year = local.iter().any(|c| {
+            matches!(c, Ex::Active(inner, ActiveWhen::AsOfYear | ActiveWhen::SincePreviousYear) if **inner == Ex::Var(var))
+        });
         let mut free = BTreeSet::new();
         for c in local.iter().chain(correlated.iter()) {
             free_slots(c, &frame.aggregate_free, &mut free);
@@ -1184,7 +1653,18 @@ impl<'a> Checker<'a> {
         free.remove(&var);
         let constant = join.is_none();
         let id = frame.aggregates.len();
-        frame.aggregates.push(Aggregate { op, kind, var, value: value_ex, local, join, correlated, constant, whole_year, span });
+        frame.aggregates.push(Aggregate {
+            op,
+            kind,
+            var,
+            value: value_ex,
+            local,
+            join,
+            correlated,
+            constant,
+            whole_year,
+            span,
+        });
         frame.aggregate_free.push(free);
         Ok((Ex::Aggregate(id), ty))
     }
@@ -1192,16 +1672,34 @@ impl<'a> Checker<'a> {
 
 /// `inner = outer`, `outer = inner` or `inner_list has outer`, with `inner` using only the
 /// aggregate's variable and `outer` only outer variables.
-fn as_join(conjunct: &Ex, var: Slot, free: &dyn Fn(&Ex) -> BTreeSet<Slot>, uses_outer: &dyn Fn(&BTreeSet<Slot>) -> bool) -> Option<Join> {
+fn as_join(
+    conjunct: &Ex,
+    var: Slot,
+    free: &dyn Fn(&Ex) -> BTreeSet<Slot>,
+    uses_outer: &dyn Fn(&BTreeSet<Slot>) -> bool,
+) -> Option<Join> {
     let only_inner = |e: &Ex| {
         let f = free(e);
         f.contains(&var) && !uses_outer(&f)
     };
     let only_outer = |e: &Ex| !free(e).contains(&var);
+    let join = |inner: &Ex, inner_is_list: bool, outer: &Ex, outer_is_list: bool| {
+        Some(Join {
+            inner: inner.clone(),
+            inner_is_list,
+            outer: outer.clone(),
+            outer_is_list,
+        })
+    };
     match conjunct {
-        Ex::Compare(CmpOp::Eq, a, b) if only_inner(a) && only_outer(b) => Some(Join { inner: (**a).clone(), inner_is_list: false, outer: (**b).clone() }),
-        Ex::Compare(CmpOp::Eq, a, b) if only_inner(b) && only_outer(a) => Some(Join { inner: (**b).clone(), inner_is_list: false, outer: (**a).clone() }),
-        Ex::HasValue(list, item) if only_inner(list) && only_outer(item) => Some(Join { inner: (**list).clone(), inner_is_list: true, outer: (**item).clone() }),
+        Ex::Compare(CmpOp::Eq, a, b) if only_inner(a) && only_outer(b) => join(a, false, b, false),
+        Ex::Compare(CmpOp::Eq, a, b) if only_inner(b) && only_outer(a) => join(b, false, a, false),
+        Ex::HasValue(list, item) if only_inner(list) && only_outer(item) => {
+            join(list, true, item, false)
+        }
+        Ex::HasValue(list, item) if only_outer(list) && only_inner(item) => {
+            join(item, false, list, true)
+        }
         _ => None,
     }
 }
@@ -1213,10 +1711,16 @@ pub fn free_slots(ex: &Ex, aggregate_free: &[BTreeSet<Slot>], out: &mut BTreeSet
         Ex::Var(s) => {
             out.insert(*s);
         }
-        Ex::Field(e, _) | Ex::Not(e) | Ex::Is(e, _) | Ex::Active(e, _) | Ex::Leaves(e, _) | Ex::Enters(e, _)
-        | Ex::InCountries(e, _, _) | Ex::HasCategories(e, _, _) | Ex::HasCountry(e, _, _) | Ex::CountryOf(e) => {
-            free_slots(e, aggregate_free, out)
-        }
+        Ex::Field(e, _)
+        | Ex::Not(e)
+        | Ex::Is(e, _)
+        | Ex::Active(e, _)
+        | Ex::Leaves(e, _)
+        | Ex::Enters(e, _)
+        | Ex::InCountries(e, _, _)
+        | Ex::HasCategories(e, _, _)
+        | Ex::HasCountry(e, _, _)
+        | Ex::CountryOf(e) => free_slots(e, aggregate_free, out),
         Ex::And(v) | Ex::Or(v) => v.iter().for_each(|e| free_slots(e, aggregate_free, out)),
         Ex::Compare(_, a, b) | Ex::HasValue(a, b) | Ex::Arith(a, _, b) => {
             free_slots(a, aggregate_free, out);

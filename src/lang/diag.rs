@@ -18,7 +18,7 @@ pub struct LangError {
     pub label: String,
     pub help: Option<String>,
     /// A second place the error is about (the first of two duplicates, say).
-    pub related: Option<(Span, String)>,
+    pub related: Option<Box<(Span, String)>>,
 }
 
 impl LangError {
@@ -34,7 +34,10 @@ impl LangError {
     }
 
     pub fn warning(title: impl Into<String>, span: Span, label: String) -> Self {
-        LangError { level: Level::Warning, ..LangError::new(title, span, label) }
+        LangError {
+            level: Level::Warning,
+            ..LangError::new(title, span, label)
+        }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
@@ -43,7 +46,7 @@ impl LangError {
     }
 
     pub fn with_related(mut self, span: Span, label: impl Into<String>) -> Self {
-        self.related = Some((span, label.into()));
+        self.related = Some(Box::new((span, label.into())));
         self
     }
 
@@ -64,13 +67,18 @@ impl LangError {
         let (line, column) = self.line_col(sources);
         let len = (self.span.end.saturating_sub(self.span.start)) as usize;
         let mut labels = vec![miette::LabeledSpan::at(
-            (self.span.start as usize).min(text.len())..(self.span.start as usize + len).min(text.len()),
+            (self.span.start as usize).min(text.len())
+                ..(self.span.start as usize + len).min(text.len()),
             self.label.clone(),
         )];
         let mut help = self.help.clone();
-        if let Some((rel, rel_label)) = &self.related {
+        if let Some(related) = &self.related {
+            let (rel, rel_label) = &**related;
             if rel.file == self.span.file {
-                labels.push(miette::LabeledSpan::at(rel.start as usize..rel.end as usize, rel_label.clone()));
+                labels.push(miette::LabeledSpan::at(
+                    rel.start as usize..rel.end as usize,
+                    rel_label.clone(),
+                ));
             } else {
                 let other = sources.name(rel.file);
                 let (l, c) = sources
@@ -88,9 +96,10 @@ impl LangError {
             Level::Error => miette::Severity::Error,
             Level::Warning => miette::Severity::Warning,
         };
-        let diagnostic = miette::MietteDiagnostic::new(format!("{} ({name}:{line}:{column})", self.title))
-            .with_labels(labels)
-            .with_severity(severity);
+        let diagnostic =
+            miette::MietteDiagnostic::new(format!("{} ({name}:{line}:{column})", self.title))
+                .with_labels(labels)
+                .with_severity(severity);
         let diagnostic = match help {
             Some(h) => diagnostic.with_help(h),
             None => diagnostic,

@@ -24,14 +24,11 @@ use crate::source::FileId;
 
 /// Formats a rule file; a file that does not parse is refused with the parser's diagnostic
 /// (in file 0 of the caller's source map).
-// `LangError` is the language's one error type; boxing it is a change for the whole module.
-#[allow(clippy::result_large_err)]
 pub fn format_source(text: &str) -> Result<String, LangError> {
     format_file(FileId(0), text)
 }
 
 /// As [`format_source`], with diagnostics pointing at `file`.
-#[allow(clippy::result_large_err)]
 pub fn format_file(file: FileId, text: &str) -> Result<String, LangError> {
     // The full parse also checks what the grammar alone does not (dates, numbers).
     parse_policy(file, text)?;

@@ -77,7 +77,12 @@ impl Ty {
             Ty::Country => "a country".into(),
             Ty::Entity(k) => format!("a {}", k.as_str()),
             Ty::AnyEntity => "an entity".into(),
-            Ty::List(t) => format!("a list of {}", t.describe().trim_start_matches("a ").trim_start_matches("an ")),
+            Ty::List(t) => format!(
+                "a list of {}",
+                t.describe()
+                    .trim_start_matches("a ")
+                    .trim_start_matches("an ")
+            ),
             Ty::Categories => "data categories".into(),
             Ty::CategorySet => "a set of data categories".into(),
             Ty::CountrySet => "a set of countries".into(),
@@ -250,6 +255,8 @@ pub struct Join {
     pub inner: Ex,
     pub inner_is_list: bool,
     pub outer: Ex,
+    /// `outer_list has inner`: look up every element of the outer list.
+    pub outer_is_list: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -266,8 +273,9 @@ pub struct Aggregate {
     pub correlated: Vec<Ex>,
     /// Whether the aggregate uses no outer variable at all (computed once per run).
     pub constant: bool,
-    /// Flows: range over every flow active during the as-of year (the filter says
-    /// `is active in the as-of year`), instead of the flows active on the as-of date.
+    /// Flows: range over every declared flow, because the filter itself states the window
+    /// (`is active in the as-of year`, `... since the start of the previous year`), instead
+    /// of the flows active on the as-of date.
     pub whole_year: bool,
     pub span: Span,
 }
@@ -401,7 +409,9 @@ pub struct Program {
 
 impl Program {
     pub fn rules(&self) -> impl Iterator<Item = (&LawIr, &RuleIr)> {
-        self.laws.iter().flat_map(|law| law.rules.iter().map(move |rule| (law, rule)))
+        self.laws
+            .iter()
+            .flat_map(|law| law.rules.iter().map(move |rule| (law, rule)))
     }
 
     pub fn find_rule(&self, id: &str) -> Option<(&LawIr, &RuleIr)> {

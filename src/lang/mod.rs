@@ -46,7 +46,10 @@ pub struct PolicyErrors {
 
 impl PolicyErrors {
     pub fn reports(&self) -> Vec<miette::Report> {
-        self.errors.iter().map(|e| e.to_report(&self.sources)).collect()
+        self.errors
+            .iter()
+            .map(|e| e.to_report(&self.sources))
+            .collect()
     }
 }
 
@@ -81,7 +84,9 @@ fn user_file_names(paths: &[PathBuf]) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for path in paths {
         let files: Vec<PathBuf> = if path.is_dir() {
-            std::fs::read_dir(path).map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect()).unwrap_or_default()
+            std::fs::read_dir(path)
+                .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
+                .unwrap_or_default()
         } else {
             vec![path.clone()]
         };
@@ -112,10 +117,20 @@ pub fn compile_texts(texts: &[(&str, &str)], with_bundled: bool) -> Result<Progr
 /// Compiles one rule file being edited (the language server): the bundled files first,
 /// except one of the same file name (the document replaces it), then the text, whose
 /// imports resolve against `dir`. Returns the program and the document's file id.
-pub fn compile_document(name: &str, text: &str, dir: Option<&Path>) -> (Result<Program, PolicyErrors>, crate::source::FileId) {
+pub fn compile_document(
+    name: &str,
+    text: &str,
+    dir: Option<&Path>,
+) -> (Result<Program, PolicyErrors>, crate::source::FileId) {
     let mut loader = Loader::default();
     let mut replaced = BTreeSet::new();
-    replaced.insert(Path::new(name).file_name().and_then(|n| n.to_str()).unwrap_or(name).to_string());
+    replaced.insert(
+        Path::new(name)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(name)
+            .to_string(),
+    );
     // A file imported from beside the document replaces the bundled file of its name.
     if let (Ok(parsed), Some(dir)) = (parse::parse_policy(crate::source::FileId(0), text), dir) {
         for item in &parsed.items {
@@ -132,7 +147,11 @@ pub fn compile_document(name: &str, text: &str, dir: Option<&Path>) -> (Result<P
         }
     }
     let file = crate::source::FileId(loader.sources.files.len() as u32);
-    loader.add_text(name.to_string(), text.to_string(), dir.map(Path::to_path_buf));
+    loader.add_text(
+        name.to_string(),
+        text.to_string(),
+        dir.map(Path::to_path_buf),
+    );
     (loader.finish(), file)
 }
 
@@ -151,7 +170,9 @@ impl Loader {
                 .follow_links(false)
                 .into_iter()
                 .filter_map(|e| e.ok())
-                .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "policy"))
+                .filter(|e| {
+                    e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "policy")
+                })
                 .map(|e| e.into_path())
                 .collect();
             entries.sort();
@@ -165,26 +186,56 @@ impl Loader {
 
     fn io_error(&mut self, name: String, message: String, help: &str) {
         let file = self.sources.add(name, "");
-        self.errors.push(LangError::new("cannot read rule file", ast::Span { file, start: 0, end: 0 }, message).with_help(help));
+        self.errors.push(
+            LangError::new(
+                "cannot read rule file",
+                ast::Span {
+                    file,
+                    start: 0,
+                    end: 0,
+                },
+                message,
+            )
+            .with_help(help),
+        );
     }
 
     fn add_file(&mut self, path: &Path) {
         let name = path.display().to_string();
-        let canonical = path.canonicalize().map(|p| p.display().to_string()).unwrap_or(name.clone());
+        let canonical = path
+            .canonicalize()
+            .map(|p| p.display().to_string())
+            .unwrap_or(name.clone());
         if !self.seen.insert(canonical) {
             return;
         }
         match std::fs::metadata(path) {
             Ok(meta) if meta.len() > MAX_POLICY_BYTES => {
-                return self.io_error(name, format!("{} bytes is more than the {MAX_POLICY_BYTES} a rule file may have", meta.len()), "split the rule file");
+                return self.io_error(
+                    name,
+                    format!(
+                        "{} bytes is more than the {MAX_POLICY_BYTES} a rule file may have",
+                        meta.len()
+                    ),
+                    "split the rule file",
+                );
             }
-            Err(e) => return self.io_error(name, e.to_string(), "check the path given to --policy"),
+            Err(e) => {
+                return self.io_error(name, e.to_string(), "check the path given to --policy")
+            }
             _ => {}
         }
         match std::fs::read(path) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => self.add_text(name, text, path.parent().map(Path::to_path_buf)),
-                Err(e) => self.io_error(name, format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()), "save the file as UTF-8"),
+                Err(e) => self.io_error(
+                    name,
+                    format!(
+                        "not UTF-8 text (invalid byte at offset {})",
+                        e.utf8_error().valid_up_to()
+                    ),
+                    "save the file as UTF-8",
+                ),
             },
             Err(e) => self.io_error(name, e.to_string(), "check the path given to --policy"),
         }
@@ -192,7 +243,11 @@ impl Loader {
 
     fn add_text(&mut self, name: String, text: String, dir: Option<PathBuf>) {
         if text.contains('\0') {
-            return self.io_error(name, "the file contains NUL bytes".into(), "rule files are plain text");
+            return self.io_error(
+                name,
+                "the file contains NUL bytes".into(),
+                "rule files are plain text",
+            );
         }
         let file = self.sources.add(name, text.as_str());
         match parse::parse_policy(file, &text) {
@@ -210,7 +265,10 @@ impl Loader {
 
     fn import(&mut self, target: &ast::Name, dir: Option<&Path>) {
         let rel = Path::new(&target.text);
-        let escapes = rel.is_absolute() || rel.components().any(|c| !matches!(c, std::path::Component::Normal(_)));
+        let escapes = rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)));
         if escapes {
             self.errors.push(
                 LangError::new("import outside the policy folder", target.span, format!("`{}` leaves the folder of this file", target.text))
@@ -226,7 +284,11 @@ impl Loader {
                     _ => false,
                 };
                 if !inside {
-                    self.errors.push(LangError::new("import outside the policy folder", target.span, "this import resolves outside the folder (a symbolic link?)".into()));
+                    self.errors.push(LangError::new(
+                        "import outside the policy folder",
+                        target.span,
+                        "this import resolves outside the folder (a symbolic link?)".into(),
+                    ));
                     return;
                 }
                 self.add_file(&candidate);
@@ -243,8 +305,14 @@ impl Loader {
             }
             return;
         }
-        let mut e = LangError::new("import not found", target.span, format!("no rule file `{}`", target.text));
-        if let Some(s) = crate::vocab::did_you_mean(&target.text, bundled_files().iter().map(|(n, _)| *n)) {
+        let mut e = LangError::new(
+            "import not found",
+            target.span,
+            format!("no rule file `{}`", target.text),
+        );
+        if let Some(s) =
+            crate::vocab::did_you_mean(&target.text, bundled_files().iter().map(|(n, _)| *n))
+        {
             e = e.with_help(format!("did you mean `{s}`?"));
         }
         self.errors.push(e);
@@ -252,8 +320,12 @@ impl Loader {
 
     fn finish(self) -> Result<Program, PolicyErrors> {
         if !self.errors.is_empty() {
-            return Err(PolicyErrors { sources: self.sources, errors: self.errors });
+            return Err(PolicyErrors {
+                sources: self.sources,
+                errors: self.errors,
+            });
         }
-        check::compile(self.sources, &self.files).map_err(|(sources, errors)| PolicyErrors { sources, errors })
+        check::compile(self.sources, &self.files)
+            .map_err(|(sources, errors)| PolicyErrors { sources, errors })
     }
 }

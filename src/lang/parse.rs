@@ -19,9 +19,13 @@ const MAX_NESTING: usize = 64;
 
 pub fn parse_policy(file: FileId, text: &str) -> Result<PolicyFile, LangError> {
     check_nesting(file, text)?;
-    let mut pairs = PolicyParser::parse(Rule::file, text).map_err(|e| parse_error(file, text, e))?;
+    let mut pairs =
+        PolicyParser::parse(Rule::file, text).map_err(|e| parse_error(file, text, e))?;
     let Some(root) = pairs.next() else {
-        return Ok(PolicyFile { file, items: vec![] });
+        return Ok(PolicyFile {
+            file,
+            items: vec![],
+        });
     };
     let builder = Builder { file };
     let mut items = Vec::new();
@@ -61,7 +65,11 @@ fn check_nesting(file: FileId, text: &str) -> Result<(), LangError> {
                 if depth > MAX_NESTING {
                     return Err(LangError::new(
                         "nesting too deep",
-                        Span { file, start: offset as u32, end: offset as u32 + 1 },
+                        Span {
+                            file,
+                            start: offset as u32,
+                            end: offset as u32 + 1,
+                        },
                         format!("more than {MAX_NESTING} nested brackets"),
                     )
                     .with_help("split the condition into named definitions (`define ...`)"));
@@ -90,7 +98,9 @@ fn describe(which: &Rule) -> &'static str {
         Rule::date => "a date (YYYY-MM-DD)",
         Rule::number | Rule::int => "a number",
         Rule::name | Rule::path => "a name",
-        Rule::kind => "an entity kind (system, flow, organization, contract, assessment, collection)",
+        Rule::kind => {
+            "an entity kind (system, flow, organization, contract, assessment, collection)"
+        }
         Rule::expr | Rule::or_expr | Rule::and_expr | Rule::not_expr | Rule::test => "a condition",
         Rule::sum_expr => "a value",
         Rule::severity_level => "`error`, `warning` or `review`",
@@ -111,7 +121,9 @@ fn describe(which: &Rule) -> &'static str {
         Rule::kw_along => "`along`",
         Rule::kw_each => "`each`",
         Rule::is_what => "`missing`, `present`, `true` or `false`",
-        Rule::active_when => "`in the as-of year` or `on the as-of date`",
+        Rule::active_when => {
+            "`in the as-of year`, `on the as-of date` or `since the start of the previous year`"
+        }
         Rule::cmp_op => "a comparison (=, !=, <, <=, >, >=)",
         Rule::category_node => "a category name",
         Rule::list => "a list in brackets",
@@ -162,11 +174,18 @@ fn parse_error(file: FileId, text: &str, error: pest::error::Error<Rule>) -> Lan
     };
     LangError::new(
         "syntax error in rule file",
-        Span { file, start: start as u32, end: end as u32 },
+        Span {
+            file,
+            start: start as u32,
+            end: end as u32,
+        },
         message,
     )
     .with_help("see docs/language.md for the shape of each statement")
 }
+
+/// One `from`/`to`/`along` part of a path query: kind, variable, filter.
+type PathSection<'i> = (Option<Pair<'i, Rule>>, Option<Pair<'i, Rule>>, Option<Expr>);
 
 struct Builder {
     file: FileId,
@@ -177,16 +196,26 @@ type Res<T> = Result<T, LangError>;
 impl Builder {
     fn span(&self, pair: &Pair<Rule>) -> Span {
         let s = pair.as_span();
-        Span { file: self.file, start: s.start() as u32, end: s.end() as u32 }
+        Span {
+            file: self.file,
+            start: s.start() as u32,
+            end: s.end() as u32,
+        }
     }
 
     fn name(&self, pair: Pair<Rule>) -> Name {
-        Name { span: self.span(&pair), text: pair.as_str().to_string() }
+        Name {
+            span: self.span(&pair),
+            text: pair.as_str().to_string(),
+        }
     }
 
     fn string(&self, pair: Pair<Rule>) -> String {
         let raw = pair.as_str();
-        let inner = raw.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(raw);
+        let inner = raw
+            .strip_prefix('"')
+            .and_then(|s| s.strip_suffix('"'))
+            .unwrap_or(raw);
         let mut out = String::with_capacity(inner.len());
         let mut chars = inner.chars();
         while let Some(c) = chars.next() {
@@ -208,16 +237,24 @@ impl Builder {
     fn date(&self, pair: Pair<Rule>) -> Res<Date> {
         let span = self.span(&pair);
         Date::parse(pair.as_str()).ok_or_else(|| {
-            LangError::new("invalid date", span, format!("`{}` is not a calendar date", pair.as_str()))
-                .with_help("dates are written YYYY-MM-DD, e.g. 2021-11-01")
+            LangError::new(
+                "invalid date",
+                span,
+                format!("`{}` is not a calendar date", pair.as_str()),
+            )
+            .with_help("dates are written YYYY-MM-DD, e.g. 2021-11-01")
         })
     }
 
     fn number(&self, pair: Pair<Rule>) -> Res<i64> {
         let span = self.span(&pair);
         pair.as_str().replace('_', "").parse::<i64>().map_err(|_| {
-            LangError::new("number too large", span, "this number does not fit".to_string())
-                .with_help("numbers must be below 9,223,372,036,854,775,807")
+            LangError::new(
+                "number too large",
+                span,
+                "this number does not fit".to_string(),
+            )
+            .with_help("numbers must be below 9,223,372,036,854,775,807")
         })
     }
 
@@ -227,12 +264,17 @@ impl Builder {
             Rule::import => {
                 let s = first(pair, span)?;
                 let text = self.string(s.clone());
-                Ok(Item::Import(Name { text, span: self.span(&s) }))
+                Ok(Item::Import(Name {
+                    text,
+                    span: self.span(&s),
+                }))
             }
             Rule::taxonomy => Ok(Item::Taxonomy(
                 pair.into_inner().map(|p| self.category_node(p)).collect(),
             )),
-            Rule::countries => Ok(Item::Countries(pair.into_inner().map(|p| self.name(p)).collect())),
+            Rule::countries => Ok(Item::Countries(
+                pair.into_inner().map(|p| self.name(p)).collect(),
+            )),
             Rule::group => {
                 let mut inner = pair.into_inner();
                 let name = self.name(next(&mut inner, span)?);
@@ -253,8 +295,12 @@ impl Builder {
                                     let mut last_kw = Rule::kw_from;
                                     for part in dated.into_inner() {
                                         match part.as_rule() {
-                                            Rule::kw_from | Rule::kw_until => last_kw = part.as_rule(),
-                                            Rule::date if last_kw == Rule::kw_from => from = Some(self.date(part)?),
+                                            Rule::kw_from | Rule::kw_until => {
+                                                last_kw = part.as_rule()
+                                            }
+                                            Rule::date if last_kw == Rule::kw_from => {
+                                                from = Some(self.date(part)?)
+                                            }
                                             Rule::date => until = Some(self.date(part)?),
                                             _ => {}
                                         }
@@ -274,11 +320,19 @@ impl Builder {
                 let name = self.name(next(&mut inner, span)?);
                 let extends = next(&mut inner, span)?.as_str() == "+=";
                 let values = inner.map(|p| self.name(p)).collect();
-                Ok(Item::Vocabulary(VocabularyDecl { name, extends, values }))
+                Ok(Item::Vocabulary(VocabularyDecl {
+                    name,
+                    extends,
+                    values,
+                }))
             }
             Rule::define => Ok(Item::Define(self.define(pair)?)),
             Rule::law => Ok(Item::Law(self.law(pair)?)),
-            _ => Err(LangError::new("unexpected statement", span, "not expected here".into())),
+            _ => Err(LangError::new(
+                "unexpected statement",
+                span,
+                "not expected here".into(),
+            )),
         }
     }
 
@@ -288,7 +342,10 @@ impl Builder {
             text: String::new(),
             span: Span::default(),
         });
-        CategoryNode { name, children: inner.map(|p| self.category_node(p)).collect() }
+        CategoryNode {
+            name,
+            children: inner.map(|p| self.category_node(p)).collect(),
+        }
     }
 
     fn define(&self, pair: Pair<Rule>) -> Res<Define> {
@@ -304,7 +361,12 @@ impl Builder {
             param = Some((kind, self.name(next(&mut p, pspan)?)));
             part = next(&mut inner, span)?;
         }
-        Ok(Define { name, param, body: self.expr(part)?, span })
+        Ok(Define {
+            name,
+            param,
+            body: self.expr(part)?,
+            span,
+        })
     }
 
     fn kind(&self, pair: Pair<Rule>) -> Res<EntityKindName> {
@@ -404,30 +466,41 @@ impl Builder {
     }
 
     fn binding(&self, kind: Pair<Rule>, var: Pair<Rule>) -> Res<Binding> {
-        Ok(Binding { kind: self.kind(kind)?, var: self.name(var) })
+        Ok(Binding {
+            kind: self.kind(kind)?,
+            var: self.name(var),
+        })
     }
 
     fn query(&self, pair: Pair<Rule>) -> Res<Query> {
         let span = self.span(&pair);
-        let mut inner = pair.into_inner().filter(|p| !matches!(p.as_rule(), Rule::kw_for | Rule::kw_each));
+        let mut inner = pair
+            .into_inner()
+            .filter(|p| !matches!(p.as_rule(), Rule::kw_for | Rule::kw_each));
         let head = next(&mut inner, span)?;
         let clauses = inner.map(|c| self.clause(c)).collect::<Res<Vec<_>>>()?;
         match head.as_rule() {
             Rule::binding => {
                 let mut parts = head.into_inner();
                 let binding = self.binding(next(&mut parts, span)?, next(&mut parts, span)?)?;
-                Ok(Query::Each { binding, clauses, span })
+                Ok(Query::Each {
+                    binding,
+                    clauses,
+                    span,
+                })
             }
             _ => {
                 // path p from KIND s [where e] to KIND t [where e] along KIND g [where e]
-                let mut parts = head.into_inner().peekable();
+                let parts = head.into_inner();
                 let mut path_var = None;
-                let mut sections: Vec<(Option<Pair<Rule>>, Option<Pair<Rule>>, Option<Expr>)> = vec![];
-                while let Some(part) = parts.next() {
+                let mut sections: Vec<PathSection> = vec![];
+                for part in parts {
                     match part.as_rule() {
                         Rule::kw_path | Rule::kw_where => {}
                         Rule::name if path_var.is_none() => path_var = Some(self.name(part)),
-                        Rule::kw_from | Rule::kw_to | Rule::kw_along => sections.push((None, None, None)),
+                        Rule::kw_from | Rule::kw_to | Rule::kw_along => {
+                            sections.push((None, None, None))
+                        }
                         Rule::kind => {
                             if let Some(last) = sections.last_mut() {
                                 last.0 = Some(part);
@@ -449,15 +522,27 @@ impl Builder {
                 let mut bound = Vec::new();
                 for (kind, var, filter) in sections {
                     let (Some(kind), Some(var)) = (kind, var) else {
-                        return Err(LangError::new("incomplete path query", span, "a part of this path query is missing".into()));
+                        return Err(LangError::new(
+                            "incomplete path query",
+                            span,
+                            "a part of this path query is missing".into(),
+                        ));
                     };
                     bound.push((self.binding(kind, var)?, filter));
                 }
                 let mut bound = bound.into_iter();
-                let (Some(path_var), Some((source, source_where)), Some((target, target_where)), Some((step, step_where))) =
-                    (path_var, bound.next(), bound.next(), bound.next())
+                let (
+                    Some(path_var),
+                    Some((source, source_where)),
+                    Some((target, target_where)),
+                    Some((step, step_where)),
+                ) = (path_var, bound.next(), bound.next(), bound.next())
                 else {
-                    return Err(LangError::new("incomplete path query", span, "a part of this path query is missing".into()));
+                    return Err(LangError::new(
+                        "incomplete path query",
+                        span,
+                        "a part of this path query is missing".into(),
+                    ));
                 };
                 Ok(Query::Path {
                     path_var,
@@ -477,7 +562,9 @@ impl Builder {
     fn clause(&self, pair: Pair<Rule>) -> Res<Clause> {
         let span = self.span(&pair);
         let which = pair.as_rule();
-        let mut inner = pair.into_inner().filter(|p| !matches!(p.as_rule(), Rule::kw_where | Rule::kw_let));
+        let mut inner = pair
+            .into_inner()
+            .filter(|p| !matches!(p.as_rule(), Rule::kw_where | Rule::kw_let));
         match which {
             Rule::where_clause => Ok(Clause::Where(self.expr(next(&mut inner, span)?)?)),
             _ => {
@@ -499,9 +586,15 @@ impl Builder {
                     .map(|p| self.expr(p))
                     .collect::<Res<_>>()?;
                 if parts.len() == 1 {
-                    return parts.pop().ok_or_else(|| LangError::new("empty", span, String::new()));
+                    return parts
+                        .pop()
+                        .ok_or_else(|| LangError::new("empty", span, String::new()));
                 }
-                let kind = if which == Rule::or_expr { ExprKind::Or(parts) } else { ExprKind::And(parts) };
+                let kind = if which == Rule::or_expr {
+                    ExprKind::Or(parts)
+                } else {
+                    ExprKind::And(parts)
+                };
                 Ok(Expr { kind, span })
             }
             Rule::not_expr => {
@@ -509,7 +602,10 @@ impl Builder {
                 let head = next(&mut inner, span)?;
                 if head.as_rule() == Rule::kw_not {
                     let operand = self.expr(next(&mut inner, span)?)?;
-                    Ok(Expr { kind: ExprKind::Not(Box::new(operand)), span })
+                    Ok(Expr {
+                        kind: ExprKind::Not(Box::new(operand)),
+                        span,
+                    })
                 } else {
                     self.expr(head)
                 }
@@ -517,7 +613,9 @@ impl Builder {
             Rule::test => {
                 let mut inner = pair.into_inner();
                 let left = self.expr(next(&mut inner, span)?)?;
-                let Some(tail) = inner.next() else { return Ok(left) };
+                let Some(tail) = inner.next() else {
+                    return Ok(left);
+                };
                 self.test_tail(left, tail, span)
             }
             Rule::sum_expr => {
@@ -535,12 +633,27 @@ impl Builder {
                 if rest.is_empty() {
                     return Ok(head);
                 }
-                Ok(Expr { kind: ExprKind::Arith(Box::new(head), rest), span })
+                Ok(Expr {
+                    kind: ExprKind::Arith(Box::new(head), rest),
+                    span,
+                })
             }
-            Rule::number => Ok(Expr { kind: ExprKind::Number(self.number(pair)?), span }),
-            Rule::date => Ok(Expr { kind: ExprKind::Date(self.date(pair)?), span }),
-            Rule::string => Ok(Expr { kind: ExprKind::Text(self.string(pair)), span }),
-            Rule::as_of => Ok(Expr { kind: ExprKind::AsOf, span }),
+            Rule::number => Ok(Expr {
+                kind: ExprKind::Number(self.number(pair)?),
+                span,
+            }),
+            Rule::date => Ok(Expr {
+                kind: ExprKind::Date(self.date(pair)?),
+                span,
+            }),
+            Rule::string => Ok(Expr {
+                kind: ExprKind::Text(self.string(pair)),
+                span,
+            }),
+            Rule::as_of => Ok(Expr {
+                kind: ExprKind::AsOf,
+                span,
+            }),
             Rule::duration => {
                 let mut inner = pair.into_inner();
                 let n = self.number(next(&mut inner, span)?)?;
@@ -550,21 +663,38 @@ impl Builder {
                     u if u.starts_with("month") => DurationUnit::Months,
                     _ => DurationUnit::Years,
                 };
-                Ok(Expr { kind: ExprKind::Duration(n, unit), span })
+                Ok(Expr {
+                    kind: ExprKind::Duration(n, unit),
+                    span,
+                })
             }
             Rule::list => Ok(Expr {
-                kind: ExprKind::List(pair.into_inner().map(|p| self.expr(p)).collect::<Res<_>>()?),
+                kind: ExprKind::List(
+                    pair.into_inner()
+                        .map(|p| self.expr(p))
+                        .collect::<Res<_>>()?,
+                ),
                 span,
             }),
-            Rule::path => Ok(Expr { kind: ExprKind::Path(pair.into_inner().map(|p| self.name(p)).collect()), span }),
+            Rule::path => Ok(Expr {
+                kind: ExprKind::Path(pair.into_inner().map(|p| self.name(p)).collect()),
+                span,
+            }),
             Rule::call => {
                 let mut inner = pair.into_inner();
                 let name = self.name(next(&mut inner, span)?);
                 let arg = self.expr(next(&mut inner, span)?)?;
-                Ok(Expr { kind: ExprKind::Call(name, Box::new(arg)), span })
+                Ok(Expr {
+                    kind: ExprKind::Call(name, Box::new(arg)),
+                    span,
+                })
             }
             Rule::aggregate => self.aggregate(first(pair, span)?),
-            _ => Err(LangError::new("unexpected expression", span, format!("cannot read `{}` here", pair.as_str()))),
+            _ => Err(LangError::new(
+                "unexpected expression",
+                span,
+                format!("cannot read `{}` here", pair.as_str()),
+            )),
         }
     }
 
@@ -591,10 +721,22 @@ impl Builder {
             }
         }
         let (Some(kind), Some(var)) = (kind, var) else {
-            return Err(LangError::new("incomplete aggregate", span, "expected `KIND name`".into()));
+            return Err(LangError::new(
+                "incomplete aggregate",
+                span,
+                "expected `KIND name`".into(),
+            ));
         };
         let binding = self.binding(kind, var)?;
-        Ok(Expr { kind: ExprKind::Aggregate { op, value, binding, filter }, span })
+        Ok(Expr {
+            kind: ExprKind::Aggregate {
+                op,
+                value,
+                binding,
+                filter,
+            },
+            span,
+        })
     }
 
     fn test_tail(&self, left: Expr, tail: Pair<Rule>, span: Span) -> Res<Expr> {
@@ -603,7 +745,14 @@ impl Builder {
         let mut inner = tail.into_inner().filter(|p| {
             !matches!(
                 p.as_rule(),
-                Rule::kw_in | Rule::kw_not | Rule::kw_has | Rule::kw_all | Rule::kw_is | Rule::kw_leaves | Rule::kw_enters | Rule::kw_active
+                Rule::kw_in
+                    | Rule::kw_not
+                    | Rule::kw_has
+                    | Rule::kw_all
+                    | Rule::kw_is
+                    | Rule::kw_leaves
+                    | Rule::kw_enters
+                    | Rule::kw_active
             )
         });
         let left = Box::new(left);
@@ -638,17 +787,29 @@ impl Builder {
                     _ => IsWhat::False,
                 },
             ),
-            Rule::leaves_test => ExprKind::Leaves(left, Box::new(self.expr(next(&mut inner, tail_span)?)?)),
-            Rule::enters_test => ExprKind::Enters(left, Box::new(self.expr(next(&mut inner, tail_span)?)?)),
-            Rule::active_test => ExprKind::Active(
-                left,
-                if next(&mut inner, tail_span)?.as_str().contains("year") {
+            Rule::leaves_test => {
+                ExprKind::Leaves(left, Box::new(self.expr(next(&mut inner, tail_span)?)?))
+            }
+            Rule::enters_test => {
+                ExprKind::Enters(left, Box::new(self.expr(next(&mut inner, tail_span)?)?))
+            }
+            Rule::active_test => ExprKind::Active(left, {
+                let when = next(&mut inner, tail_span)?.as_str().to_string();
+                if when.contains("previous") {
+                    ActiveWhen::SincePreviousYear
+                } else if when.contains("year") {
                     ActiveWhen::AsOfYear
                 } else {
                     ActiveWhen::AsOfDate
-                },
-            ),
-            _ => return Err(LangError::new("unexpected test", tail_span, "not understood".into())),
+                }
+            }),
+            _ => {
+                return Err(LangError::new(
+                    "unexpected test",
+                    tail_span,
+                    "not understood".into(),
+                ))
+            }
         };
         Ok(Expr { kind, span })
     }
@@ -658,11 +819,23 @@ impl Builder {
 use super::ast::Rule as Rule_;
 
 fn next<'a>(iter: &mut impl Iterator<Item = Pair<'a, Rule>>, span: Span) -> Res<Pair<'a, Rule>> {
-    iter.next().ok_or_else(|| LangError::new("incomplete statement", span, "something is missing here".into()))
+    iter.next().ok_or_else(|| {
+        LangError::new(
+            "incomplete statement",
+            span,
+            "something is missing here".into(),
+        )
+    })
 }
 
 fn first(pair: Pair<Rule>, span: Span) -> Res<Pair<Rule>> {
-    pair.into_inner().next().ok_or_else(|| LangError::new("incomplete statement", span, "something is missing here".into()))
+    pair.into_inner().next().ok_or_else(|| {
+        LangError::new(
+            "incomplete statement",
+            span,
+            "something is missing here".into(),
+        )
+    })
 }
 
 /// What `fmt` needs to know of a rule file's structure beyond its tokens.
@@ -690,7 +863,6 @@ pub struct LayoutMark {
 
 /// The layout marks of a rule file, in source order; the same errors as [`parse_policy`]
 /// when it does not parse.
-#[allow(clippy::result_large_err)] // as every function returning a `LangError`
 pub fn layout(file: FileId, text: &str) -> Result<Vec<LayoutMark>, LangError> {
     check_nesting(file, text)?;
     let pairs = PolicyParser::parse(Rule::file, text).map_err(|e| parse_error(file, text, e))?;
@@ -701,10 +873,28 @@ pub fn layout(file: FileId, text: &str) -> Result<Vec<LayoutMark>, LangError> {
         let span = pair.as_span();
         let kind = match pair.as_rule() {
             Rule::law | Rule::rule => Some(LayoutKind::Block),
-            Rule::import | Rule::taxonomy | Rule::countries | Rule::group | Rule::vocabulary | Rule::define
-            | Rule::law_version | Rule::law_effective | Rule::law_until | Rule::law_source | Rule::law_applies
-            | Rule::law_default_off | Rule::cite | Rule::severity | Rule::rule_effective | Rule::rule_until
-            | Rule::legal_text | Rule::explain | Rule::message | Rule::remedy | Rule::require | Rule::unless
+            Rule::import
+            | Rule::taxonomy
+            | Rule::countries
+            | Rule::group
+            | Rule::vocabulary
+            | Rule::define
+            | Rule::law_version
+            | Rule::law_effective
+            | Rule::law_until
+            | Rule::law_source
+            | Rule::law_applies
+            | Rule::law_default_off
+            | Rule::cite
+            | Rule::severity
+            | Rule::rule_effective
+            | Rule::rule_until
+            | Rule::legal_text
+            | Rule::explain
+            | Rule::message
+            | Rule::remedy
+            | Rule::require
+            | Rule::unless
             | Rule::query => Some(LayoutKind::Statement),
             Rule::category_node => Some(LayoutKind::Category),
             Rule::where_clause | Rule::let_clause => Some(LayoutKind::Clause),
@@ -712,12 +902,21 @@ pub fn layout(file: FileId, text: &str) -> Result<Vec<LayoutMark>, LangError> {
             _ => None,
         };
         if let Some(kind) = kind {
-            marks.push(LayoutMark { kind, start: span.start(), end: span.end() });
+            marks.push(LayoutMark {
+                kind,
+                start: span.start(),
+                end: span.end(),
+            });
         }
         // Expressions hold no statements: only descend where marks can be.
         if matches!(
             pair.as_rule(),
-            Rule::file | Rule::law | Rule::rule | Rule::query | Rule::taxonomy | Rule::category_node
+            Rule::file
+                | Rule::law
+                | Rule::rule
+                | Rule::query
+                | Rule::taxonomy
+                | Rule::category_node
         ) {
             let mut children: Vec<Pair<Rule>> = pair.into_inner().collect();
             children.reverse();
@@ -726,17 +925,4 @@ pub fn layout(file: FileId, text: &str) -> Result<Vec<LayoutMark>, LangError> {
     }
     marks.sort_by_key(|m| (m.start, m.kind == LayoutKind::Statement));
     Ok(marks)
-}
-
-/// Parses one condition or value on its own (editor support, tests): `f.data has health`.
-#[allow(clippy::result_large_err)]
-pub fn parse_expr(file: FileId, text: &str) -> Result<Expr, LangError> {
-    check_nesting(file, text)?;
-    let mut pairs = PolicyParser::parse(Rule::expr, text).map_err(|e| parse_error(file, text, e))?;
-    let pair = pairs.next().ok_or_else(|| LangError::new("empty condition", Span { file, start: 0, end: 0 }, "nothing to read".into()))?;
-    let end = pair.as_span().end();
-    if !text[end..].trim().is_empty() {
-        return Err(LangError::new("syntax error", Span { file, start: end as u32, end: text.len() as u32 }, "unexpected text after the condition".into()));
-    }
-    Builder { file }.expr(pair)
 }

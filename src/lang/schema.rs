@@ -114,7 +114,11 @@ pub fn fields(kind: Kind) -> &'static [(&'static str, Field)] {
             ("consulted_authority", AssessmentConsultedAuthority),
             ("valid_until", AssessmentValidUntil),
         ],
-        Kind::Path => &[("length", PathLength), ("source", PathSource), ("target", PathTarget)],
+        Kind::Path => &[
+            ("length", PathLength),
+            ("source", PathSource),
+            ("target", PathTarget),
+        ],
     }
 }
 
@@ -122,8 +126,10 @@ pub fn fields(kind: Kind) -> &'static [(&'static str, Field)] {
 pub fn field_type(field: Field) -> Ty {
     use Field::*;
     match field {
-        OrgId | OrgName | OrgCiioDesignatedBy | SysId | SysName | FlowId | ContractId | AssessmentId
-        | ColBasisReference | FlowBasisReference | ExemptionEvidence => Ty::Text(None),
+        OrgId | OrgName | OrgCiioDesignatedBy | SysId | SysName | FlowId | ContractId
+        | AssessmentId | ColBasisReference | FlowBasisReference | ExemptionEvidence => {
+            Ty::Text(None)
+        }
         OrgCountry | SysLocation => Ty::Country,
         OrgKind => text("organization_kind"),
         SysKind => text("system_kind"),
@@ -139,15 +145,31 @@ pub fn field_type(field: Field) -> Ty {
         SysAutomatedDecision | FlowAutomatedDecision => text("automated_decision"),
         AssessmentResidualRisk => text("residual_risk"),
         ExemptionBasis => text("exemption_basis"),
-        OrgCiio | OrgDpo | OrgPiProtectionOfficer | OrgDpfCertified | OrgImportantDataNotified
-        | SysPublicSpace | SysPrivateSpace | SysSignage | SysSignificantEffect | ColNotice
-        | FlowEncrypted | FlowRemoteAccess | FlowAnonymized | FlowPseudonymized | FlowImportantData
-        | FlowForeignAuthority | FlowAuthorityApproval | FlowSignificantEffect
+        OrgCiio
+        | OrgDpo
+        | OrgPiProtectionOfficer
+        | OrgDpfCertified
+        | OrgImportantDataNotified
+        | SysPublicSpace
+        | SysPrivateSpace
+        | SysSignage
+        | SysSignificantEffect
+        | ColNotice
+        | FlowEncrypted
+        | FlowRemoteAccess
+        | FlowAnonymized
+        | FlowPseudonymized
+        | FlowImportantData
+        | FlowForeignAuthority
+        | FlowAuthorityApproval
+        | FlowSignificantEffect
         | AssessmentConsultedAuthority => Ty::Bool,
         OrgEmployees | SysRetentionDays | SysLogRetentionDays | SysIndividuals | ColIndividuals
         | ColYoungestAge | FlowIndividuals | PathLength => Ty::Number,
-        OrgDpfCertifiedSince | FlowStart | FlowEnd | TransferSince | TransferUntil | ContractSince
-        | ContractUntil | ContractFiled | AssessmentDate | AssessmentValidUntil => Ty::Date,
+        OrgDpfCertifiedSince | FlowStart | FlowEnd | TransferSince | TransferUntil
+        | ContractSince | ContractUntil | ContractFiled | AssessmentDate | AssessmentValidUntil => {
+            Ty::Date
+        }
         OrgRepresentativeIn | ColSubjectsIn => list(Ty::Country),
         SysSecurity => list(text("security")),
         ContractClauses => list(text("contract_clause")),

@@ -44,11 +44,11 @@ pub fn analyse(name: &str, text: &str, dir: Option<&Path>) -> Analysis {
     let convert = |e: &LangError, sources: &crate::source::SourceMap| -> Diagnostic {
         let error = e.level == Level::Error;
         if e.span.file == file {
-            let related = e.related.as_ref().and_then(|(span, label)| {
+            let related = e.related.as_deref().and_then(|(span, label)| {
                 (span.file == file).then(|| (span.start as usize, span.end as usize, label.clone()))
             });
             let mut message = message_of(e);
-            if let Some((span, label)) = &e.related {
+            if let Some((span, label)) = e.related.as_deref() {
                 if span.file != file {
                     message.push_str(&format!("\n{label}: {}", sources.name(span.file)));
                 }

@@ -8,7 +8,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use super::diagram::{self, GroupBy, ManifestSummary, Marks};
 use super::sanitize::markdown as md;
+use super::vendor;
 use super::RenderContext;
 use crate::findings::{CheckResult, Finding, Status};
 
@@ -58,7 +60,9 @@ pub fn render_markdown(result: &CheckResult, ctx: &RenderContext) -> String {
     );
 
     let findings = super::sorted_findings(result);
-    if findings.is_empty() {
+    if let Some(summary) = &ctx.manifest {
+        procurement_sections(&mut out, result, summary, &findings);
+    } else if findings.is_empty() {
         let _ = writeln!(out, "No findings.\n");
     } else {
         let mut by_law: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
@@ -77,42 +81,7 @@ pub fn render_markdown(result: &CheckResult, ctx: &RenderContext) -> String {
                 .map(|r| format!(" — {}", md(&r.law_title)))
                 .unwrap_or_default();
             let _ = writeln!(out, "### {}{law_title}\n", md(law));
-            let _ = writeln!(
-                out,
-                "| severity | rule | citation | subject | location | finding | path | remedy | status |"
-            );
-            let _ = writeln!(
-                out,
-                "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-            );
-            for f in group {
-                let path = if f.path.is_empty() {
-                    String::new()
-                } else {
-                    let mut text = md(&super::path_text(f));
-                    if !f.path_flows.is_empty() {
-                        let _ = write!(text, "<br>flows: {}", md(&f.path_flows.join(", ")));
-                    }
-                    text
-                };
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {} | {} {} | {}:{}:{} | **{}**<br>{} | {} | {} | {} |",
-                    f.severity.as_str(),
-                    md(&f.rule),
-                    md(&f.citation),
-                    md(&f.subject.kind),
-                    md(&f.subject.id),
-                    md(&f.location.file),
-                    f.location.line,
-                    f.location.column,
-                    md(&f.title),
-                    md(&f.message),
-                    path,
-                    md(&f.remediation),
-                    status_cell(f)
-                );
-            }
+            findings_table(&mut out, &group);
             out.push('\n');
         }
     }
@@ -134,4 +103,201 @@ pub fn render_markdown(result: &CheckResult, ctx: &RenderContext) -> String {
     }
     let _ = writeln!(out, "_lexflow {}_", md(&ctx.tool_version));
     out
+}
+
+/// One table of findings (severity, rule, citation, subject, location, finding, path,
+/// remedy, status).
+fn findings_table(out: &mut String, group: &[&Finding]) {
+    let _ = writeln!(
+        out,
+        "| severity | rule | citation | subject | location | finding | path | remedy | status |"
+    );
+    let _ = writeln!(
+        out,
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    );
+    for f in group {
+        let path = if f.path.is_empty() {
+            String::new()
+        } else {
+            let mut text = md(&super::path_text(f));
+            if !f.path_flows.is_empty() {
+                let _ = write!(text, "<br>flows: {}", md(&f.path_flows.join(", ")));
+            }
+            text
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} {} | {}:{}:{} | **{}**<br>{} | {} | {} | {} |",
+            f.severity.as_str(),
+            md(&f.rule),
+            md(&f.citation),
+            md(&f.subject.kind),
+            md(&f.subject.id),
+            md(&f.location.file),
+            f.location.line,
+            f.location.column,
+            md(&f.title),
+            md(&f.message),
+            path,
+            md(&f.remediation),
+            status_cell(f)
+        );
+    }
+}
+
+fn law_title(result: &CheckResult, law: &str) -> String {
+    result
+        .rules_checked
+        .iter()
+        .find(|r| r.law == law && !r.law_title.is_empty())
+        .map(|r| format!(" — {}", md(&r.law_title)))
+        .unwrap_or_default()
+}
+
+/// The procurement view: verdicts, findings by organization and law, the clause checklist,
+/// data leaving a country and the Mermaid diagram.
+fn procurement_sections(
+    out: &mut String,
+    result: &CheckResult,
+    summary: &ManifestSummary,
+    findings: &[Finding],
+) {
+    let checks = vendor::clause_checks(summary, result);
+    let verdicts = vendor::verdicts(summary, result, &checks);
+    let _ = writeln!(out, "## Verdict per organization\n");
+    let _ = writeln!(
+        out,
+        "| organization | country | role | verdict | errors | warnings | to review | clauses missing | waived |"
+    );
+    let _ = writeln!(
+        out,
+        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"
+    );
+    for v in &verdicts {
+        let _ = writeln!(
+            out,
+            "| {} ({}) | {} | {} | **{}** | {} | {} | {} | {} | {} |",
+            md(&v.name),
+            md(&v.org),
+            md(&v.country),
+            md(&v.roles.join(", ")),
+            v.verdict.label(),
+            v.errors,
+            v.warnings,
+            v.reviews,
+            v.clause_gaps,
+            v.waived
+        );
+    }
+    out.push('\n');
+
+    let _ = writeln!(out, "## Findings by organization and law\n");
+    if findings.is_empty() {
+        let _ = writeln!(out, "No findings.\n");
+    }
+    for (org, laws) in vendor::findings_by_vendor(summary, &verdicts, findings) {
+        match &org {
+            Some(org) => {
+                let verdict = verdicts
+                    .iter()
+                    .find(|v| &v.org == org)
+                    .map(|v| v.verdict.label())
+                    .unwrap_or("");
+                let _ = writeln!(out, "### {} — {verdict}\n", md(summary.org_name(org)));
+            }
+            None => {
+                let _ = writeln!(out, "### Findings not tied to one organization\n");
+            }
+        }
+        for (law, group) in laws {
+            let _ = writeln!(out, "#### {}{}\n", md(&law), law_title(result, &law));
+            findings_table(out, &group);
+            out.push('\n');
+        }
+    }
+
+    let _ = writeln!(out, "## Processing agreements: clause checklist\n");
+    if checks.is_empty() {
+        let _ = writeln!(
+            out,
+            "No system is run by a processor for another organization: no processing agreement is needed.\n"
+        );
+    }
+    for c in &checks {
+        let agreements = if c.agreements.is_empty() {
+            "**no processing agreement declared**".to_string()
+        } else {
+            format!("agreement {}", md(&c.agreements.join(", ")))
+        };
+        let _ = writeln!(
+            out,
+            "### {} for {}\n\nSystems {}; {agreements}; {} clause(s) missing.\n",
+            md(summary.org_name(&c.processor)),
+            md(summary.org_name(&c.operator)),
+            md(&c.systems.join(", ")),
+            c.missing()
+        );
+        for list in &c.checklists {
+            let citation = if list.law == "GDPR" {
+                "GDPR Art. 28(3)(a)-(h)"
+            } else {
+                "PIPL Art. 21"
+            };
+            let _ = writeln!(out, "{citation}:\n");
+            for (clause, meaning, present) in &list.items {
+                let _ = writeln!(
+                    out,
+                    "- [{}] `{clause}` — {}",
+                    if *present { "x" } else { " " },
+                    md(meaning)
+                );
+            }
+            out.push('\n');
+        }
+    }
+
+    let _ = writeln!(out, "## Data leaving a country\n");
+    let borders = vendor::borders(summary);
+    if borders.is_empty() {
+        let _ = writeln!(out, "No flow crosses a border.\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "| from | to | data categories | flows (transfer mechanism) |"
+        );
+        let _ = writeln!(out, "| --- | --- | --- | --- |");
+        for b in &borders {
+            let flows: Vec<String> = b
+                .flows
+                .iter()
+                .map(|(id, m)| {
+                    format!(
+                        "{} ({})",
+                        md(id),
+                        m.as_deref()
+                            .map(md)
+                            .unwrap_or_else(|| "none declared".into())
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                md(&b.from_country),
+                md(&b.to_country),
+                md(&b.categories.iter().cloned().collect::<Vec<_>>().join(", ")),
+                flows.join("<br>")
+            );
+        }
+        out.push('\n');
+    }
+
+    let _ = writeln!(out, "## Data-flow diagram\n");
+    let marks = Marks::from_result(summary, result);
+    let _ = writeln!(
+        out,
+        "```mermaid\n{}```\n",
+        diagram::render_mermaid(summary, &marks, GroupBy::Country)
+    );
 }

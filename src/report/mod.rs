@@ -5,6 +5,7 @@
 //! timestamps) and treats manifest-derived text as untrusted: see [`sanitize`].
 
 pub mod baseline;
+pub mod diagram;
 pub mod github;
 pub mod html;
 pub mod human;
@@ -13,6 +14,7 @@ pub mod junit;
 pub mod markdown;
 pub mod sanitize;
 pub mod sarif;
+pub mod vendor;
 pub mod waivers;
 
 use std::fmt;
@@ -104,6 +106,10 @@ pub struct RenderContext {
     pub as_of: Option<Date>,
     /// The `--fail-on` threshold, for the verdict line (PASS/FAIL) in human, Markdown, HTML.
     pub fail_on: Severity,
+    /// The manifests behind the result, for the procurement reports (HTML, Markdown): vendor
+    /// verdicts, the contract-clause checklist, the data-leaving table and the diagram.
+    /// `None` renders the findings alone.
+    pub manifest: Option<diagram::ManifestSummary>,
 }
 
 impl Default for RenderContext {
@@ -113,6 +119,7 @@ impl Default for RenderContext {
             tool_version: env!("CARGO_PKG_VERSION").to_string(),
             as_of: None,
             fail_on: Severity::Error,
+            manifest: None,
         }
     }
 }

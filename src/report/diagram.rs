@@ -1,0 +1,1041 @@
+//! The data-flow diagram: an owned summary of the manifests ([`ManifestSummary`]), a layered
+//! left-to-right layout computed here (no external binary), and renderings as SVG, Graphviz
+//! DOT and Mermaid.
+//!
+//! Layout: systems are grouped in column bands (by country, or by operating organization);
+//! bands are ordered by the longest-path rank of their systems (cycles broken at DFS back
+//! edges), each band holds sub-columns by the rank of its systems inside the band, and nodes
+//! in a column are ordered by two barycenter sweeps to reduce crossings. Deterministic: the
+//! same input gives the same picture.
+//!
+//! Every manifest string is made inert for the target language: XML-escaped in SVG, quoted
+//! and entity-escaped in DOT, `#...;`-escaped in Mermaid. Control characters never pass.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write;
+
+use super::sanitize::{html as xml, inert};
+use crate::findings::{CheckResult, Finding, Location, Status};
+use crate::manifest::model::{country_of, ManifestSet};
+use crate::source::Loc;
+
+/// What the procurement reports need to know about the manifests, owned and already
+/// resolved to ids, so a [`RenderContext`](super::RenderContext) can carry it.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub struct ManifestSummary {
+    /// The `name` of each manifest file that declares one.
+    pub names: Vec<String>,
+    pub organizations: Vec<OrgSummary>,
+    pub systems: Vec<SystemSummary>,
+    pub flows: Vec<FlowSummary>,
+    pub contracts: Vec<ContractSummary>,
+    pub assessments: Vec<AssessmentSummary>,
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct OrgSummary {
+    pub id: String,
+    pub name: Option<String>,
+    pub country: String,
+    pub kind: String,
+    pub location: Location,
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct SystemSummary {
+    pub id: String,
+    pub name: Option<String>,
+    pub kind: String,
+    /// Organization id of the operator (controller).
+    pub operator: String,
+    /// Organization id of the processor, if any.
+    pub processor: Option<String>,
+    /// As declared (`CN`, `CN-GD`).
+    pub location: String,
+    pub position: Location,
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct FlowSummary {
+    pub id: String,
+    /// System ids.
+    pub from: String,
+    pub to: String,
+    pub data: Vec<String>,
+    pub purpose: Option<String>,
+    /// `transfer.mechanism`, when declared.
+    pub mechanism: Option<String>,
+    pub position: Location,
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ContractSummary {
+    pub id: String,
+    pub kind: String,
+    /// Organization ids.
+    pub parties: Vec<String>,
+    pub clauses: Option<Vec<String>>,
+    pub position: Location,
+}
+
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct AssessmentSummary {
+    pub id: String,
+    pub kind: String,
+    /// Ids of the covered entities.
+    pub covers: Vec<String>,
+}
+
+fn location(set: &ManifestSet, loc: Loc) -> Location {
+    Location {
+        file: set.sources.name(loc.file).to_string(),
+        line: loc.line,
+        column: loc.column,
+    }
+}
+
+impl ManifestSummary {
+    pub fn from_set(set: &ManifestSet) -> ManifestSummary {
+        let org_id = |i: crate::manifest::model::OrgIdx| set.org(i).id.clone();
+        ManifestSummary {
+            names: set
+                .manifests
+                .iter()
+                .filter_map(|m| m.name.clone())
+                .collect(),
+            organizations: set
+                .organizations
+                .iter()
+                .map(|o| OrgSummary {
+                    id: o.id.clone(),
+                    name: o.name.clone(),
+                    country: o.country.clone(),
+                    kind: o.kind.clone(),
+                    location: location(set, o.loc),
+                })
+                .collect(),
+            systems: set
+                .systems
+                .iter()
+                .map(|s| SystemSummary {
+                    id: s.id.clone(),
+                    name: s.name.clone(),
+                    kind: s.kind.clone(),
+                    operator: org_id(s.operator),
+                    processor: s.processor.map(org_id),
+                    location: s.location.clone(),
+                    position: location(set, s.loc),
+                })
+                .collect(),
+            flows: set
+                .flows
+                .iter()
+                .map(|f| FlowSummary {
+                    id: f.id.clone(),
+                    from: set.system(f.from).id.clone(),
+                    to: set.system(f.to).id.clone(),
+                    data: f.data.clone(),
+                    purpose: f.purpose.clone(),
+                    mechanism: f.transfer.as_ref().and_then(|t| t.mechanism.clone()),
+                    position: location(set, f.loc),
+                })
+                .collect(),
+            contracts: set
+                .contracts
+                .iter()
+                .map(|c| ContractSummary {
+                    id: c.id.clone(),
+                    kind: c.kind.clone(),
+                    parties: c.parties.iter().map(|&p| org_id(p)).collect(),
+                    clauses: c.clauses.clone(),
+                    position: location(set, c.loc),
+                })
+                .collect(),
+            assessments: set
+                .assessments
+                .iter()
+                .map(|a| AssessmentSummary {
+                    id: a.id.clone(),
+                    kind: a.kind.clone(),
+                    covers: a
+                        .covers
+                        .iter()
+                        .map(|&r| set.id_and_loc(r).0.to_string())
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    pub fn system_index(&self, id: &str) -> Option<usize> {
+        self.systems.iter().position(|s| s.id == id)
+    }
+
+    pub fn flow_index(&self, id: &str) -> Option<usize> {
+        self.flows.iter().position(|f| f.id == id)
+    }
+
+    pub fn org(&self, id: &str) -> Option<&OrgSummary> {
+        self.organizations.iter().find(|o| o.id == id)
+    }
+
+    /// The display name of an organization: its name, else its id.
+    pub fn org_name<'a>(&'a self, id: &'a str) -> &'a str {
+        self.org(id).and_then(|o| o.name.as_deref()).unwrap_or(id)
+    }
+
+    /// The country of a system's location (`CN-GD` → `CN`).
+    pub fn system_country(&self, id: &str) -> Option<&str> {
+        self.systems
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| country_of(&s.location))
+    }
+
+    /// The organizations a finding concerns: operators and processors of the systems its
+    /// subject touches (a flow touches both ends), the organization itself, a contract's
+    /// parties, the systems and flows an assessment covers. Sorted, deduplicated.
+    pub fn orgs_of_finding(&self, finding: &Finding) -> Vec<String> {
+        let mut orgs = BTreeSet::new();
+        let add_system = |id: &str, orgs: &mut BTreeSet<String>| {
+            if let Some(s) = self.systems.iter().find(|s| s.id == id) {
+                orgs.insert(s.operator.clone());
+                if let Some(p) = &s.processor {
+                    orgs.insert(p.clone());
+                }
+            }
+        };
+        let id = finding.subject.id.as_str();
+        match finding.subject.kind.as_str() {
+            "system" | "collection" => add_system(id, &mut orgs),
+            "flow" => {
+                if let Some(f) = self.flows.iter().find(|f| f.id == id) {
+                    add_system(&f.from, &mut orgs);
+                    add_system(&f.to, &mut orgs);
+                }
+            }
+            "organization" => {
+                orgs.insert(id.to_string());
+            }
+            "contract" => {
+                if let Some(c) = self.contracts.iter().find(|c| c.id == id) {
+                    orgs.extend(c.parties.iter().cloned());
+                }
+            }
+            "assessment" => {
+                if let Some(a) = self.assessments.iter().find(|a| a.id == id) {
+                    for covered in &a.covers {
+                        add_system(covered, &mut orgs);
+                        if let Some(f) = self.flows.iter().find(|f| &f.id == covered) {
+                            add_system(&f.from, &mut orgs);
+                            add_system(&f.to, &mut orgs);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        orgs.into_iter().collect()
+    }
+}
+
+/// How systems are grouped into column bands.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub enum GroupBy {
+    #[default]
+    Country,
+    Organization,
+}
+
+/// The rule ids of open findings on each flow and system (by index in the summary).
+#[derive(Clone, Debug, Default)]
+pub struct Marks {
+    pub flows: BTreeMap<usize, BTreeSet<String>>,
+    pub systems: BTreeMap<usize, BTreeSet<String>>,
+}
+
+impl Marks {
+    /// Open findings whose subject is a flow mark that flow; those whose subject is a system
+    /// (or one of its collections) mark the node.
+    pub fn from_result(summary: &ManifestSummary, result: &CheckResult) -> Marks {
+        let mut marks = Marks::default();
+        for f in &result.findings {
+            if f.status != Status::Open {
+                continue;
+            }
+            match f.subject.kind.as_str() {
+                "flow" => {
+                    if let Some(i) = summary.flow_index(&f.subject.id) {
+                        marks.flows.entry(i).or_default().insert(f.rule.clone());
+                    }
+                }
+                "system" | "collection" => {
+                    if let Some(i) = summary.system_index(&f.subject.id) {
+                        marks.systems.entry(i).or_default().insert(f.rule.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        marks
+    }
+}
+
+pub const NODE_W: f64 = 190.0;
+pub const NODE_H: f64 = 52.0;
+const COL_GAP: f64 = 200.0;
+const ROW_GAP: f64 = 46.0;
+const BAND_PAD: f64 = 18.0;
+const BAND_GAP: f64 = 40.0;
+const TOP: f64 = 44.0;
+
+/// A column band: one country or organization.
+#[derive(Clone, Debug)]
+pub struct Band {
+    pub label: String,
+    pub x: f64,
+    pub width: f64,
+}
+
+/// Computed positions: node `i` is system `i` of the summary.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    pub width: f64,
+    pub height: f64,
+    pub bands: Vec<Band>,
+    /// Top-left corner of each system's box.
+    pub nodes: Vec<(f64, f64)>,
+    /// Band of each system.
+    pub band_of: Vec<usize>,
+}
+
+fn group_key(summary: &ManifestSummary, i: usize, by: GroupBy) -> String {
+    let s = &summary.systems[i];
+    match by {
+        GroupBy::Country => country_of(&s.location).to_string(),
+        GroupBy::Organization => s.operator.clone(),
+    }
+}
+
+/// Edges as (from, to) system indices, one per flow (dangling ones dropped).
+fn edges(summary: &ManifestSummary) -> Vec<Option<(usize, usize)>> {
+    let index: HashMap<&str, usize> = summary
+        .systems
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.as_str(), i))
+        .collect();
+    summary
+        .flows
+        .iter()
+        .map(|f| Some((*index.get(f.from.as_str())?, *index.get(f.to.as_str())?)))
+        .collect()
+}
+
+/// The edges that close a cycle (to a node on the DFS stack), iterative DFS in declaration
+/// order, so that the rest is acyclic.
+fn back_edges(n: usize, out: &[Vec<(usize, usize)>]) -> BTreeSet<usize> {
+    let mut state = vec![0u8; n]; // 0 new, 1 on stack, 2 done
+    let mut back = BTreeSet::new();
+    // Sources (no incoming flow) first, so cycles are broken where data comes back.
+    let mut indegree = vec![0usize; n];
+    for list in out {
+        for &(_, to) in list {
+            indegree[to] += 1;
+        }
+    }
+    let mut roots: Vec<usize> = (0..n).filter(|&i| indegree[i] == 0).collect();
+    roots.extend((0..n).filter(|&i| indegree[i] > 0));
+    for root in roots {
+        if state[root] != 0 {
+            continue;
+        }
+        let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+        state[root] = 1;
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            if let Some(&(edge, to)) = out[node].get(*next) {
+                *next += 1;
+                match state[to] {
+                    0 => {
+                        state[to] = 1;
+                        stack.push((to, 0));
+                    }
+                    1 => {
+                        back.insert(edge);
+                    }
+                    _ => {}
+                }
+            } else {
+                state[node] = 2;
+                stack.pop();
+            }
+        }
+    }
+    back
+}
+
+/// Longest-path ranks over the edges kept by `keep` (an acyclic subset), restricted to
+/// the nodes in `members`.
+fn ranks(
+    members: &[usize],
+    pairs: &[Option<(usize, usize)>],
+    keep: impl Fn(usize, usize, usize) -> bool,
+    n: usize,
+) -> Vec<usize> {
+    let inside: Vec<bool> = {
+        let mut v = vec![false; n];
+        for &m in members {
+            v[m] = true;
+        }
+        v
+    };
+    let mut indegree = vec![0usize; n];
+    let mut out: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (e, pair) in pairs.iter().enumerate() {
+        if let Some((a, b)) = *pair {
+            if inside[a] && inside[b] && a != b && keep(e, a, b) {
+                out[a].push(b);
+                indegree[b] += 1;
+            }
+        }
+    }
+    let mut rank = vec![0usize; n];
+    let mut queue: std::collections::VecDeque<usize> = members
+        .iter()
+        .copied()
+        .filter(|&m| indegree[m] == 0)
+        .collect();
+    while let Some(a) = queue.pop_front() {
+        for &b in &out[a] {
+            rank[b] = rank[b].max(rank[a] + 1);
+            indegree[b] -= 1;
+            if indegree[b] == 0 {
+                queue.push_back(b);
+            }
+        }
+    }
+    rank
+}
+
+/// Computes the layered layout.
+pub fn layout(summary: &ManifestSummary, by: GroupBy) -> Layout {
+    let n = summary.systems.len();
+    let pairs = edges(summary);
+    let mut out: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
+    for (e, pair) in pairs.iter().enumerate() {
+        if let Some((a, b)) = *pair {
+            out[a].push((e, b));
+        }
+    }
+    let back = back_edges(n, &out);
+    let all: Vec<usize> = (0..n).collect();
+    let global = ranks(&all, &pairs, |e, _, _| !back.contains(&e), n);
+
+    // Bands, ordered by their smallest rank, then first declaration.
+    let mut bands: Vec<(String, Vec<usize>)> = Vec::new();
+    for i in 0..n {
+        let key = group_key(summary, i, by);
+        match bands.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, list)) => list.push(i),
+            None => bands.push((key, vec![i])),
+        }
+    }
+    bands.sort_by_key(|(_, members)| {
+        (
+            members.iter().map(|&m| global[m]).min().unwrap_or(0),
+            members[0],
+        )
+    });
+
+    // Columns: each band's members by their rank inside the band.
+    let mut band_of = vec![0usize; n];
+    let mut column_of = vec![0usize; n];
+    let mut columns: Vec<Vec<usize>> = Vec::new();
+    let mut band_columns: Vec<(usize, usize)> = Vec::new(); // first column, count
+    for (b, (_, members)) in bands.iter().enumerate() {
+        let local = ranks(members, &pairs, |e, _, _| !back.contains(&e), n);
+        let count = members.iter().map(|&m| local[m]).max().unwrap_or(0) + 1;
+        let first = columns.len();
+        columns.extend((0..count).map(|_| Vec::new()));
+        for &m in members {
+            band_of[m] = b;
+            column_of[m] = first + local[m];
+            columns[first + local[m]].push(m);
+        }
+        band_columns.push((first, count));
+    }
+
+    // Order inside columns: barycenter sweeps left-to-right then right-to-left.
+    let mut pos = vec![0f64; n];
+    let set_pos = |columns: &Vec<Vec<usize>>, pos: &mut Vec<f64>| {
+        for column in columns {
+            for (k, &m) in column.iter().enumerate() {
+                pos[m] = k as f64;
+            }
+        }
+    };
+    set_pos(&columns, &mut pos);
+    let neighbours = |m: usize, left: bool| -> Vec<usize> {
+        pairs
+            .iter()
+            .flatten()
+            .filter_map(|&(a, b)| {
+                if b == m && a != m && (column_of[a] < column_of[m]) == left {
+                    Some(a)
+                } else if a == m && b != m && (column_of[b] < column_of[m]) == left {
+                    Some(b)
+                } else {
+                    None
+                }
+            })
+            .collect()
+    };
+    for sweep in 0..4 {
+        let left = sweep % 2 == 0;
+        let order: Vec<usize> = if left {
+            (0..columns.len()).collect()
+        } else {
+            (0..columns.len()).rev().collect()
+        };
+        for c in order {
+            let mut keyed: Vec<(f64, usize, usize)> = columns[c]
+                .iter()
+                .enumerate()
+                .map(|(k, &m)| {
+                    let ns = neighbours(m, left);
+                    let bary = if ns.is_empty() {
+                        pos[m]
+                    } else {
+                        ns.iter().map(|&x| pos[x]).sum::<f64>() / ns.len() as f64
+                    };
+                    (bary, k, m)
+                })
+                .collect();
+            keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            columns[c] = keyed.into_iter().map(|(_, _, m)| m).collect();
+            for (k, &m) in columns[c].iter().enumerate() {
+                pos[m] = k as f64;
+            }
+        }
+    }
+
+    // Coordinates.
+    let mut nodes = vec![(0f64, 0f64); n];
+    let mut band_boxes = Vec::new();
+    let mut x = 20.0;
+    let mut max_rows = 1usize;
+    for (b, (label, _)) in bands.iter().enumerate() {
+        let (first, count) = band_columns[b];
+        let band_x = x;
+        x += BAND_PAD;
+        for (c, column) in columns.iter().enumerate().skip(first).take(count) {
+            max_rows = max_rows.max(column.len());
+            for (k, &m) in column.iter().enumerate() {
+                nodes[m] = (x, TOP + BAND_PAD + k as f64 * (NODE_H + ROW_GAP));
+            }
+            x += NODE_W;
+            if c + 1 < first + count {
+                x += COL_GAP;
+            }
+        }
+        x += BAND_PAD;
+        band_boxes.push(Band {
+            label: label.clone(),
+            x: band_x,
+            width: x - band_x,
+        });
+        x += BAND_GAP.max(COL_GAP - 2.0 * BAND_PAD);
+    }
+    let width = (x - BAND_GAP.max(COL_GAP - 2.0 * BAND_PAD) + 20.0).max(320.0);
+    let height = TOP + 2.0 * BAND_PAD + max_rows as f64 * (NODE_H + ROW_GAP) + 40.0;
+    Layout {
+        width,
+        height,
+        bands: band_boxes,
+        nodes,
+        band_of,
+    }
+}
+
+/// Shortens text to `max` characters with an ellipsis.
+fn fit(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_string()
+    } else {
+        let mut s: String = text.chars().take(max.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
+}
+
+/// The geometry of one flow: SVG path data and the label anchor.
+fn edge_geometry(layout: &Layout, a: usize, b: usize, lane: usize) -> (String, f64, f64) {
+    let (ax, ay) = layout.nodes[a];
+    let (bx, by) = layout.nodes[b];
+    let offset = (lane as f64) * 9.0 - if lane > 0 { 4.0 } else { 0.0 };
+    if a == b {
+        let x = ax + NODE_W;
+        let y = ay + NODE_H / 2.0;
+        let d = format!(
+            "M{:.1},{:.1} C{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}",
+            x,
+            y - 10.0,
+            x + 50.0,
+            y - 40.0,
+            x + 50.0,
+            y + 40.0,
+            x,
+            y + 10.0
+        );
+        return (d, x + 40.0, y);
+    }
+    if bx > ax + 1.0 {
+        let (x0, y0) = (ax + NODE_W, ay + NODE_H / 2.0 + offset);
+        let (x3, y3) = (bx, by + NODE_H / 2.0 + offset);
+        let dx = (x3 - x0) / 2.0;
+        let d = format!(
+            "M{:.1},{:.1} C{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}",
+            x0,
+            y0,
+            x0 + dx,
+            y0,
+            x3 - dx,
+            y3,
+            x3,
+            y3
+        );
+        let mx = (x0 + 3.0 * (x0 + dx) + 3.0 * (x3 - dx) + x3) / 8.0;
+        let my = (y0 + y3) / 2.0;
+        (d, mx, my)
+    } else {
+        // Same column or backwards: leave from the bottom, loop below, enter at the bottom.
+        let (x0, y0) = (ax + NODE_W / 2.0 + offset, ay + NODE_H);
+        let (x3, y3) = (bx + NODE_W / 2.0 + offset, by + NODE_H);
+        let depth = y0.max(y3) + 36.0 + offset.abs();
+        let d = format!(
+            "M{:.1},{:.1} C{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}",
+            x0, y0, x0, depth, x3, depth, x3, y3
+        );
+        let mx = (x0 + x3) / 2.0;
+        let my = (y0 + 3.0 * depth + 3.0 * depth + y3) / 8.0;
+        (d, mx, my)
+    }
+}
+
+pub const RED: &str = "#c62828";
+const GREY: &str = "#5f6b7a";
+
+/// The diagram as SVG: `<svg>` with class hooks for highlighting (`lf-n{i}` on system
+/// nodes, `lf-e{j}` on flows), tooltips in `<title>`, violating flows red with their rule ids.
+pub fn render_svg(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> String {
+    let layout = layout(summary, by);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"lf-diagram-svg\" width=\"{w:.0}\" height=\"{h:.0}\" viewBox=\"0 0 {w:.0} {h:.0}\" role=\"img\" aria-label=\"data-flow diagram\" font-family=\"system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif\" font-size=\"12\">",
+        w = layout.width,
+        h = layout.height
+    );
+    let _ = writeln!(out, "<title>lexflow data-flow diagram</title>");
+    let _ = writeln!(
+        out,
+        "<defs><marker id=\"lf-arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerUnits=\"userSpaceOnUse\" markerWidth=\"10\" markerHeight=\"10\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"{GREY}\"/></marker>\
+<marker id=\"lf-arrow-red\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerUnits=\"userSpaceOnUse\" markerWidth=\"10\" markerHeight=\"10\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"{RED}\"/></marker></defs>"
+    );
+    for band in &layout.bands {
+        let _ = writeln!(
+            out,
+            "<g class=\"lf-band\"><rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"10\" fill=\"#f4f6f9\" stroke=\"#d5dbe3\"/><text x=\"{:.1}\" y=\"{:.1}\" font-weight=\"bold\" font-size=\"14\" fill=\"#34495e\">{}</text></g>",
+            band.x,
+            TOP - 26.0,
+            band.width,
+            layout.height - TOP - 4.0,
+            band.x + 10.0,
+            TOP - 8.0,
+            xml(&fit(&band_label(summary, &band.label, by), 40))
+        );
+    }
+    // Lanes for parallel flows between the same two systems.
+    let pairs = edges(summary);
+    let mut lanes: HashMap<(usize, usize), usize> = HashMap::new();
+    for (j, pair) in pairs.iter().enumerate() {
+        let Some((a, b)) = *pair else { continue };
+        let key = (a.min(b), a.max(b));
+        let lane = *lanes.entry(key).and_modify(|l| *l += 1).or_insert(0);
+        let flow = &summary.flows[j];
+        let (d, lx, ly) = edge_geometry(&layout, a, b, lane);
+        let rules = marks.flows.get(&j);
+        let (color, width, marker) = match rules {
+            Some(_) => (RED, 2.5, "lf-arrow-red"),
+            None => (GREY, 1.4, "lf-arrow"),
+        };
+        let data = flow.data.join(", ");
+        let _ = writeln!(
+            out,
+            "<g class=\"lf-edge lf-e{j}{}\"><title>{}: {} → {} ({}){}</title><path d=\"{d}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"{width}\" marker-end=\"url(#{marker})\"/>",
+            if rules.is_some() { " lf-violation" } else { "" },
+            xml(&flow.id),
+            xml(&flow.from),
+            xml(&flow.to),
+            xml(&data),
+            rules
+                .map(|r| format!(" — {}", xml(&r.iter().cloned().collect::<Vec<_>>().join(", "))))
+                .unwrap_or_default()
+        );
+        let label = fit(&flow.id, 28);
+        let rule_label = rules.map(|r| fit(&r.iter().cloned().collect::<Vec<_>>().join(", "), 34));
+        let chars = label
+            .chars()
+            .count()
+            .max(rule_label.as_ref().map(|r| r.chars().count()).unwrap_or(0));
+        let bw = chars as f64 * 6.4 + 10.0;
+        let bh = if rule_label.is_some() { 30.0 } else { 16.0 };
+        let _ = writeln!(
+            out,
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{bw:.1}\" height=\"{bh:.1}\" rx=\"3\" fill=\"#ffffff\" fill-opacity=\"0.9\"/><text x=\"{lx:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"11\" fill=\"{GREY}\">{}</text>",
+            lx - bw / 2.0,
+            ly - 12.0,
+            ly,
+            xml(&label)
+        );
+        if let Some(rule_label) = rule_label {
+            let _ = writeln!(
+                out,
+                "<text x=\"{lx:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-size=\"11\" font-weight=\"bold\" fill=\"{RED}\">{}</text>",
+                ly + 14.0,
+                xml(&rule_label)
+            );
+        }
+        let _ = writeln!(out, "</g>");
+    }
+    for (i, system) in summary.systems.iter().enumerate() {
+        let (x, y) = layout.nodes[i];
+        let rules = marks.systems.get(&i);
+        let stroke = if rules.is_some() { RED } else { "#7f8c9d" };
+        let operator = summary.org_name(&system.operator);
+        let who = match &system.processor {
+            Some(p) => format!("{} · run by {}", system.kind, summary.org_name(p)),
+            None => format!("{} · {}", system.kind, operator),
+        };
+        let title = format!(
+            "{}{} ({}, {}) operated by {}{}",
+            system.id,
+            system
+                .name
+                .as_ref()
+                .map(|n| format!(" — {n}"))
+                .unwrap_or_default(),
+            system.kind,
+            system.location,
+            operator,
+            system
+                .processor
+                .as_ref()
+                .map(|p| format!(", processor {}", summary.org_name(p)))
+                .unwrap_or_default()
+        );
+        let _ = writeln!(
+            out,
+            "<g class=\"lf-node lf-n{i}{}\"><title>{}{}</title><rect x=\"{x:.1}\" y=\"{y:.1}\" width=\"{NODE_W}\" height=\"{NODE_H}\" rx=\"6\" fill=\"#ffffff\" stroke=\"{stroke}\" stroke-width=\"{}\"/>\
+<text x=\"{:.1}\" y=\"{:.1}\" font-weight=\"bold\" fill=\"#1b1b1b\">{}</text><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10.5\" fill=\"{GREY}\">{}</text>",
+            if rules.is_some() { " lf-violation" } else { "" },
+            xml(&title),
+            rules
+                .map(|r| format!(" — {}", xml(&r.iter().cloned().collect::<Vec<_>>().join(", "))))
+                .unwrap_or_default(),
+            if rules.is_some() { 2.5 } else { 1.2 },
+            x + 10.0,
+            y + 20.0,
+            xml(&fit(&system.id, 26)),
+            x + 10.0,
+            y + 38.0,
+            xml(&fit(&who, 32)),
+        );
+        if let Some(rules) = rules {
+            let text = fit(&rules.iter().cloned().collect::<Vec<_>>().join(", "), 30);
+            let _ = writeln!(
+                out,
+                "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" font-weight=\"bold\" fill=\"{RED}\">{}</text>",
+                x + 4.0,
+                y + NODE_H + 14.0,
+                xml(&text)
+            );
+        }
+        let _ = writeln!(out, "</g>");
+    }
+    let _ = writeln!(out, "</svg>");
+    out
+}
+
+fn band_label(summary: &ManifestSummary, key: &str, by: GroupBy) -> String {
+    match by {
+        GroupBy::Country => key.to_string(),
+        GroupBy::Organization => summary.org_name(key).to_string(),
+    }
+}
+
+/// A standalone SVG document (for `lexflow graph --format svg`).
+pub fn render_svg_document(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}",
+        render_svg(summary, marks, by)
+    )
+}
+
+/// Text inside a DOT double-quoted string: inert, `\` and `"` escaped (so `\n`, `\l` and
+/// friends cannot be smuggled in), `<`, `>` and `&` as entities.
+pub fn dot_str(text: &str) -> String {
+    let text = inert(text);
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text inside a Mermaid double-quoted label: inert, and every character Mermaid or the
+/// HTML it renders to might read as markup written as a `#code;` entity.
+pub fn mermaid_str(text: &str) -> String {
+    let text = inert(text);
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("#quot;"),
+            '<' => out.push_str("#lt;"),
+            '>' => out.push_str("#gt;"),
+            '&' => out.push_str("#amp;"),
+            '#' => out.push_str("#35;"),
+            '`' => out.push_str("#96;"),
+            '|' => out.push_str("#124;"),
+            '\\' => out.push_str("#92;"),
+            '*' => out.push_str("#42;"),
+            '_' => out.push_str("#95;"),
+            '[' | ']' | '{' | '}' | '(' | ')' | ';' | '%' | '@' | '$' | '~' => {
+                let _ = write!(out, "#{};", c as u32);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn bands_with_members(summary: &ManifestSummary, by: GroupBy) -> Vec<(String, Vec<usize>)> {
+    let layout = layout(summary, by);
+    let mut bands: Vec<(String, Vec<usize>)> = layout
+        .bands
+        .iter()
+        .map(|b| (b.label.clone(), Vec::new()))
+        .collect();
+    for (i, &b) in layout.band_of.iter().enumerate() {
+        bands[b].1.push(i);
+    }
+    bands
+}
+
+/// The diagram as Graphviz DOT (`rankdir=LR`, one cluster a band).
+pub fn render_dot(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "digraph lexflow {{");
+    let _ = writeln!(out, "  rankdir=LR;");
+    let _ = writeln!(
+        out,
+        "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", fontname=\"Helvetica\", fontsize=11];"
+    );
+    let _ = writeln!(
+        out,
+        "  edge [fontname=\"Helvetica\", fontsize=10, color=\"{GREY}\"];"
+    );
+    for (b, (label, members)) in bands_with_members(summary, by).iter().enumerate() {
+        let _ = writeln!(out, "  subgraph cluster_{b} {{");
+        let _ = writeln!(
+            out,
+            "    label=\"{}\"; style=\"rounded,filled\"; fillcolor=\"#f4f6f9\"; color=\"#d5dbe3\";",
+            dot_str(&band_label(summary, label, by))
+        );
+        for &i in members {
+            let s = &summary.systems[i];
+            let rules = marks.systems.get(&i);
+            let mut label = format!(
+                "{}\\n{} · {}",
+                dot_str(&s.id),
+                dot_str(&s.kind),
+                dot_str(summary.org_name(&s.operator))
+            );
+            if let Some(p) = &s.processor {
+                let _ = write!(label, "\\nrun by {}", dot_str(summary.org_name(p)));
+            }
+            if let Some(r) = rules {
+                let _ = write!(
+                    label,
+                    "\\n{}",
+                    dot_str(&r.iter().cloned().collect::<Vec<_>>().join(", "))
+                );
+            }
+            let extra = if rules.is_some() {
+                format!(", color=\"{RED}\", penwidth=2, fontcolor=\"{RED}\"")
+            } else {
+                String::new()
+            };
+            let _ = writeln!(out, "    n{i} [label=\"{label}\"{extra}];");
+        }
+        let _ = writeln!(out, "  }}");
+    }
+    for (j, pair) in edges(summary).iter().enumerate() {
+        let Some((a, b)) = *pair else { continue };
+        let flow = &summary.flows[j];
+        let rules = marks.flows.get(&j);
+        let mut label = dot_str(&flow.id);
+        let mut extra = String::new();
+        if let Some(r) = rules {
+            let _ = write!(
+                label,
+                "\\n{}",
+                dot_str(&r.iter().cloned().collect::<Vec<_>>().join(", "))
+            );
+            extra = format!(", color=\"{RED}\", fontcolor=\"{RED}\", penwidth=2");
+        }
+        let _ = writeln!(out, "  n{a} -> n{b} [label=\"{label}\"{extra}];");
+    }
+    let _ = writeln!(out, "}}");
+    out
+}
+
+/// The diagram as a Mermaid flowchart (no fences).
+pub fn render_mermaid(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "flowchart LR");
+    for (b, (label, members)) in bands_with_members(summary, by).iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  subgraph g{b}[\"{}\"]",
+            mermaid_str(&band_label(summary, label, by))
+        );
+        let _ = writeln!(out, "    direction LR");
+        for &i in members {
+            let s = &summary.systems[i];
+            let who = match &s.processor {
+                Some(p) => format!("{} · run by {}", s.kind, summary.org_name(p)),
+                None => format!("{} · {}", s.kind, summary.org_name(&s.operator)),
+            };
+            let _ = writeln!(
+                out,
+                "    n{i}[\"{}<br/>{}\"]",
+                mermaid_str(&s.id),
+                mermaid_str(&who)
+            );
+        }
+        let _ = writeln!(out, "  end");
+    }
+    let mut red_links = Vec::new();
+    let mut link = 0usize;
+    for (j, pair) in edges(summary).iter().enumerate() {
+        let Some((a, b)) = *pair else { continue };
+        let flow = &summary.flows[j];
+        let mut label = mermaid_str(&flow.id);
+        if let Some(r) = marks.flows.get(&j) {
+            let _ = write!(
+                label,
+                "<br/>{}",
+                mermaid_str(&r.iter().cloned().collect::<Vec<_>>().join(", "))
+            );
+            red_links.push(link);
+        }
+        let _ = writeln!(out, "  n{a} -->|\"{label}\"| n{b}");
+        link += 1;
+    }
+    if !red_links.is_empty() {
+        let list: Vec<String> = red_links.iter().map(|l| l.to_string()).collect();
+        let _ = writeln!(
+            out,
+            "  linkStyle {} stroke:{RED},stroke-width:3px,color:{RED}",
+            list.join(",")
+        );
+    }
+    if !marks.systems.is_empty() {
+        let _ = writeln!(out, "  classDef violation stroke:{RED},stroke-width:3px");
+        let list: Vec<String> = marks.systems.keys().map(|i| format!("n{i}")).collect();
+        let _ = writeln!(out, "  class {} violation", list.join(","));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loc() -> Location {
+        Location {
+            file: "m.yaml".into(),
+            line: 1,
+            column: 1,
+        }
+    }
+
+    fn sys(id: &str, location: &str) -> SystemSummary {
+        SystemSummary {
+            id: id.into(),
+            name: None,
+            kind: "service".into(),
+            operator: "city".into(),
+            processor: None,
+            location: location.into(),
+            position: loc(),
+        }
+    }
+
+    fn flow(id: &str, from: &str, to: &str) -> FlowSummary {
+        FlowSummary {
+            id: id.into(),
+            from: from.into(),
+            to: to.into(),
+            data: vec!["identifier.name".into()],
+            purpose: None,
+            mechanism: None,
+            position: loc(),
+        }
+    }
+
+    fn summary() -> ManifestSummary {
+        ManifestSummary {
+            systems: vec![
+                sys("c", "SG"),
+                sys("a", "CN"),
+                sys("b", "CN-GD"),
+                sys("cam", "CN"),
+            ],
+            flows: vec![
+                flow("ab", "a", "b"),
+                flow("bc", "b", "c"),
+                flow("ca", "c", "a"),
+                flow("cam-a", "cam", "a"),
+            ],
+            ..ManifestSummary::default()
+        }
+    }
+
+    #[test]
+    fn layout_goes_left_to_right_by_country_and_survives_cycles() {
+        let l = layout(&summary(), GroupBy::Country);
+        assert_eq!(l.bands.len(), 2);
+        assert_eq!(l.bands[0].label, "CN");
+        assert_eq!(l.bands[1].label, "SG");
+        let (ax, _) = l.nodes[1];
+        let (bx, _) = l.nodes[2];
+        let (cx, _) = l.nodes[0];
+        assert!(ax < bx && bx < cx, "{ax} {bx} {cx}");
+    }
+
+    #[test]
+    fn escapes_for_dot_and_mermaid() {
+        assert_eq!(dot_str("a\"b\\n<x>"), "a\\\"b\\\\n&lt;x&gt;");
+        assert_eq!(mermaid_str("<b>\"#`|"), "#lt;b#gt;#quot;#35;#96;#124;");
+        assert!(!mermaid_str("\x1b[31m").contains('\x1b'));
+    }
+}

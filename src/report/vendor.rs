@@ -1,0 +1,377 @@
+//! The procurement view of a result, shared by the HTML and Markdown reports: a verdict per
+//! organization, findings grouped by organization and law, the checklist of clauses missing
+//! from processing agreements, and which data leaves which country.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::diagram::ManifestSummary;
+use crate::findings::{CheckResult, Finding, Severity, Status};
+use crate::manifest::model::country_of;
+
+/// What procurement should do about a vendor, worst first.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum Verdict {
+    /// Open errors: do not sign as proposed.
+    Blocking,
+    /// Warnings or contract gaps: sign only with the conditions listed.
+    Conditions,
+    /// Points a lawyer must judge before signing.
+    Review,
+    /// Nothing found.
+    Clear,
+}
+
+impl Verdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Blocking => "blocking",
+            Verdict::Conditions => "sign with conditions",
+            Verdict::Review => "legal review",
+            Verdict::Clear => "no findings",
+        }
+    }
+
+    /// A CSS class / short key.
+    pub fn key(self) -> &'static str {
+        match self {
+            Verdict::Blocking => "blocking",
+            Verdict::Conditions => "conditions",
+            Verdict::Review => "review",
+            Verdict::Clear => "clear",
+        }
+    }
+}
+
+/// One organization's verdict and the counts behind it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct VendorVerdict {
+    pub org: String,
+    pub name: String,
+    pub country: String,
+    pub kind: String,
+    /// "operator of 2 systems", "processor of 1 system".
+    pub roles: Vec<String>,
+    pub verdict: Verdict,
+    pub errors: usize,
+    pub warnings: usize,
+    pub reviews: usize,
+    pub waived: usize,
+    /// Clauses missing from its processing agreements (as processor).
+    pub clause_gaps: usize,
+}
+
+/// GDPR Art. 28(3): the clause vocabulary with the letters it stands for.
+pub const GDPR_28_CLAUSES: [(&str, &str); 7] = [
+    (
+        "instructions",
+        "Art. 28(3)(a): processes only on documented instructions",
+    ),
+    (
+        "confidentiality",
+        "Art. 28(3)(b): persons authorised are bound to confidentiality",
+    ),
+    (
+        "security",
+        "Art. 28(3)(c): takes the Art. 32 security measures",
+    ),
+    (
+        "subprocessors",
+        "Art. 28(3)(d): engages sub-processors only as Art. 28(2), (4) allow",
+    ),
+    (
+        "assistance",
+        "Art. 28(3)(e)-(f): assists with data subjects' rights and Art. 32-36 duties",
+    ),
+    (
+        "deletion",
+        "Art. 28(3)(g): deletes or returns the data at the end of the service",
+    ),
+    (
+        "audit",
+        "Art. 28(3)(h): makes information available and allows audits",
+    ),
+];
+
+/// PIPL Art. 21: what an entrustment agreement must settle.
+pub const PIPL_21_CLAUSES: [(&str, &str); 6] = [
+    ("purpose", "Art. 21: purpose of the entrusted processing"),
+    ("duration", "Art. 21: duration"),
+    ("method", "Art. 21: method of processing"),
+    ("categories", "Art. 21: categories of personal information"),
+    ("security", "Art. 21: protection measures"),
+    (
+        "rights_obligations",
+        "Art. 21: rights and obligations of both sides",
+    ),
+];
+
+/// One law's checklist for one operator–processor pair.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct LawChecklist {
+    pub law: &'static str,
+    /// (clause, what it means, present in an agreement)
+    pub items: Vec<(&'static str, &'static str, bool)>,
+}
+
+/// The processing agreements between the operator and the processor of some systems.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ClauseCheck {
+    pub operator: String,
+    pub processor: String,
+    pub systems: Vec<String>,
+    /// Ids of the `processing_agreement` contracts between the two.
+    pub agreements: Vec<String>,
+    pub checklists: Vec<LawChecklist>,
+}
+
+impl ClauseCheck {
+    pub fn missing(&self) -> usize {
+        self.checklists
+            .iter()
+            .map(|c| c.items.iter().filter(|i| !i.2).count())
+            .sum()
+    }
+}
+
+/// The laws whose clause lists apply: those among the checked rules (GDPR, UK-GDPR → Art. 28;
+/// PIPL → Art. 21); both when the result names neither (a custom policy).
+fn clause_laws(result: &CheckResult) -> Vec<&'static str> {
+    let laws: BTreeSet<&str> = result
+        .rules_checked
+        .iter()
+        .map(|r| r.law.as_str())
+        .collect();
+    let mut out = Vec::new();
+    if laws.contains("GDPR") || laws.contains("UK-GDPR") {
+        out.push("GDPR");
+    }
+    if laws.contains("PIPL") {
+        out.push("PIPL");
+    }
+    if out.is_empty() {
+        out = vec!["GDPR", "PIPL"];
+    }
+    out
+}
+
+/// The clause checklist of every operator–processor pair (systems whose processor is
+/// another organization), in order of first declaration.
+pub fn clause_checks(summary: &ManifestSummary, result: &CheckResult) -> Vec<ClauseCheck> {
+    let laws = clause_laws(result);
+    let mut pairs: Vec<ClauseCheck> = Vec::new();
+    for system in &summary.systems {
+        let Some(processor) = &system.processor else {
+            continue;
+        };
+        if *processor == system.operator {
+            continue;
+        }
+        if let Some(check) = pairs
+            .iter_mut()
+            .find(|c| c.operator == system.operator && &c.processor == processor)
+        {
+            check.systems.push(system.id.clone());
+            continue;
+        }
+        let agreements: Vec<_> = summary
+            .contracts
+            .iter()
+            .filter(|c| {
+                c.kind == "processing_agreement"
+                    && c.parties.contains(&system.operator)
+                    && c.parties.contains(processor)
+            })
+            .collect();
+        let present: BTreeSet<&str> = agreements
+            .iter()
+            .flat_map(|c| c.clauses.iter().flatten().map(String::as_str))
+            .collect();
+        let checklists = laws
+            .iter()
+            .map(|&law| {
+                let list: &[(&'static str, &'static str)] = if law == "GDPR" {
+                    &GDPR_28_CLAUSES
+                } else {
+                    &PIPL_21_CLAUSES
+                };
+                LawChecklist {
+                    law,
+                    items: list
+                        .iter()
+                        .map(|&(clause, meaning)| (clause, meaning, present.contains(clause)))
+                        .collect(),
+                }
+            })
+            .collect();
+        pairs.push(ClauseCheck {
+            operator: system.operator.clone(),
+            processor: processor.clone(),
+            systems: vec![system.id.clone()],
+            agreements: agreements.iter().map(|c| c.id.clone()).collect(),
+            checklists,
+        });
+    }
+    pairs
+}
+
+/// Verdicts for every declared organization, worst first, then by name.
+pub fn verdicts(
+    summary: &ManifestSummary,
+    result: &CheckResult,
+    checks: &[ClauseCheck],
+) -> Vec<VendorVerdict> {
+    let mut out: Vec<VendorVerdict> = summary
+        .organizations
+        .iter()
+        .map(|o| {
+            let operated = summary
+                .systems
+                .iter()
+                .filter(|s| s.operator == o.id)
+                .count();
+            let processed = summary
+                .systems
+                .iter()
+                .filter(|s| s.processor.as_deref() == Some(o.id.as_str()))
+                .count();
+            let plural = |n: usize| if n == 1 { "system" } else { "systems" };
+            let mut roles = Vec::new();
+            if operated > 0 {
+                roles.push(format!("operator of {operated} {}", plural(operated)));
+            }
+            if processed > 0 {
+                roles.push(format!("processor of {processed} {}", plural(processed)));
+            }
+            VendorVerdict {
+                org: o.id.clone(),
+                name: o.name.clone().unwrap_or_else(|| o.id.clone()),
+                country: o.country.clone(),
+                kind: o.kind.clone(),
+                roles,
+                verdict: Verdict::Clear,
+                errors: 0,
+                warnings: 0,
+                reviews: 0,
+                waived: 0,
+                clause_gaps: checks
+                    .iter()
+                    .filter(|c| c.processor == o.id)
+                    .map(ClauseCheck::missing)
+                    .sum(),
+            }
+        })
+        .collect();
+    for finding in &result.findings {
+        for org in summary.orgs_of_finding(finding) {
+            let Some(v) = out.iter_mut().find(|v| v.org == org) else {
+                continue;
+            };
+            match (finding.status, finding.severity) {
+                (Status::Waived, _) => v.waived += 1,
+                (Status::Open, Severity::Error) => v.errors += 1,
+                (Status::Open, Severity::Warning) => v.warnings += 1,
+                (Status::Open, Severity::Review) => v.reviews += 1,
+            }
+        }
+    }
+    for v in &mut out {
+        v.verdict = if v.errors > 0 {
+            Verdict::Blocking
+        } else if v.warnings > 0 || v.clause_gaps > 0 {
+            Verdict::Conditions
+        } else if v.reviews > 0 {
+            Verdict::Review
+        } else {
+            Verdict::Clear
+        };
+    }
+    out.sort_by(|a, b| (a.verdict, &a.name, &a.org).cmp(&(b.verdict, &b.name, &b.org)));
+    out
+}
+
+/// Findings of one organization (`None`: of none), by law.
+pub type VendorGroup<'a> = (Option<String>, BTreeMap<String, Vec<&'a Finding>>);
+
+/// Findings grouped by organization (in the order of `verdicts`), then by law. Findings that
+/// concern no declared organization come last under `None`. A finding that concerns several
+/// organizations is listed under each.
+pub fn findings_by_vendor<'a>(
+    summary: &ManifestSummary,
+    verdicts: &[VendorVerdict],
+    findings: &'a [Finding],
+) -> Vec<VendorGroup<'a>> {
+    let mut groups: Vec<VendorGroup<'a>> = verdicts
+        .iter()
+        .map(|v| (Some(v.org.clone()), BTreeMap::new()))
+        .collect();
+    let mut other: BTreeMap<String, Vec<&'a Finding>> = BTreeMap::new();
+    for finding in findings {
+        let orgs = summary.orgs_of_finding(finding);
+        let mut placed = false;
+        for org in &orgs {
+            if let Some((_, laws)) = groups.iter_mut().find(|(o, _)| o.as_deref() == Some(org)) {
+                laws.entry(finding.law.clone()).or_default().push(finding);
+                placed = true;
+            }
+        }
+        if !placed {
+            other.entry(finding.law.clone()).or_default().push(finding);
+        }
+    }
+    groups.retain(|(_, laws)| !laws.is_empty());
+    if !other.is_empty() {
+        groups.push((None, other));
+    }
+    groups
+}
+
+/// Data that leaves a country: flows whose ends lie in different countries.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Border {
+    pub from_country: String,
+    pub to_country: String,
+    pub categories: BTreeSet<String>,
+    /// (flow id, transfer mechanism if declared)
+    pub flows: Vec<(String, Option<String>)>,
+}
+
+/// One row per (from country, to country), sorted.
+pub fn borders(summary: &ManifestSummary) -> Vec<Border> {
+    let mut map: BTreeMap<(String, String), Border> = BTreeMap::new();
+    for flow in &summary.flows {
+        let (Some(from), Some(to)) = (
+            summary.system_country(&flow.from),
+            summary.system_country(&flow.to),
+        ) else {
+            continue;
+        };
+        if from == to {
+            continue;
+        }
+        let entry = map
+            .entry((from.to_string(), to.to_string()))
+            .or_insert_with(|| Border {
+                from_country: from.to_string(),
+                to_country: to.to_string(),
+                categories: BTreeSet::new(),
+                flows: Vec::new(),
+            });
+        entry.categories.extend(flow.data.iter().cloned());
+        entry.flows.push((flow.id.clone(), flow.mechanism.clone()));
+    }
+    map.into_values().collect()
+}
+
+/// The overall verdict of a set of verdicts (the worst).
+pub fn overall(verdicts: &[VendorVerdict]) -> Verdict {
+    verdicts
+        .iter()
+        .map(|v| v.verdict)
+        .min()
+        .unwrap_or(Verdict::Clear)
+}
+
+/// Country of a location, re-exported for the renderers.
+pub fn country(location: &str) -> &str {
+    country_of(location)
+}

@@ -1,0 +1,276 @@
+//! The engine runs rules written only in the language: a new rule file, with its own path
+//! and aggregation queries, fires as expected without any Rust change.
+
+use lexflow::date::Date;
+use lexflow::engine::{check, CheckOptions};
+use lexflow::findings::{CheckResult, Severity};
+use lexflow::lang::compile_texts;
+use lexflow::manifest::load_sources;
+
+const POLICY: &str = r#"
+law EUTEST "A test pack written only in the rule language" {
+  effective 2018-05-25
+  applies when exists system s where s.location in EEA
+
+  # A path query: personal data collected in the EEA that reaches the United States
+  # through any chain of flows, whatever the intermediate hops.
+  rule EU-PATH-US "EEA personal data reaches the United States" {
+    cite "Art. 44"
+    severity warning
+    for each path p from system s where s.location in EEA and s.collected has personal
+                    to system t where t.location in [US]
+                    along flows g where g.data has personal
+    message "personal data reaches {t.id} in {t.location} in {p.length} hops"
+    remedy "Put a Chapter V mechanism on the hop that leaves the EEA."
+  }
+
+  # An aggregation: quasi-identifying datasets from different operators converge on one
+  # system, each claimed pseudonymised — a re-identification risk.
+  rule EU-CONVERGE "Pseudonymised datasets from several sources meet at one system" {
+    cite "Recital 26"
+    severity review
+    for each system s
+      let sources = count distinct g.from.operator over flows g
+          where g.to = s and g.pseudonymized is true and g.data has quasi_identifiers
+      where sources >= 2
+    message "{s.id} joins pseudonymised quasi-identifiers from several operators"
+    remedy "Assess re-identification risk before joining."
+  }
+
+  # A sum over flows grouped by the recipient operator.
+  rule EU-VOLUME "Large volume received by one operator" {
+    cite "Art. 35(3)(b)"
+    for each organization o
+      let received = sum g.individuals over flows g where g.to.operator = o
+      where received >= 1_000_000
+    require exists assessment a where a.kind = dpia and a.covers has o
+    remedy "Carry out a DPIA."
+  }
+
+  rule EU-BASIS "A legal basis on every flow" {
+    cite "Art. 6(1)"
+    for each flow f where f.data has personal
+    require f.legal_basis is present
+    remedy "Declare the legal basis."
+  }
+}
+"#;
+
+const MANIFEST: &str = r#"lexflow: 1
+organizations:
+  - {id: city, country: DE, kind: public_authority}
+  - {id: telco, country: FR, kind: company}
+  - {id: us-cloud, country: US, kind: company}
+systems:
+  - id: sensors
+    kind: wifi_tracker
+    operator: city
+    location: DE
+    collects:
+      - {data: [identifier.device, location.precise], subjects: public, purpose: footfall_counting}
+  - {id: telco-feed, kind: service, operator: telco, location: FR}
+  - {id: hub, kind: database, operator: city, location: DE}
+  - {id: analytics, kind: cloud, operator: us-cloud, location: US}
+flows:
+  - {id: s-to-hub, from: sensors, to: hub, data: [identifier.device], pseudonymized: true, legal_basis: public_task, individuals: 600000}
+  - {id: telco-to-hub, from: telco-feed, to: hub, data: [location.track], pseudonymized: true, legal_basis: contract, individuals: 500000}
+  - {id: hub-to-us, from: hub, to: analytics, data: [location.precise], individuals: 10}
+  - {id: back, from: analytics, to: hub, data: [non_personal.aggregate], legal_basis: contract}
+"#;
+
+fn run(manifest: &str, as_of: &str) -> CheckResult {
+    let program = match compile_texts(&[("eutest.policy", POLICY)], true) {
+        Ok(p) => p,
+        Err(e) => panic!("{:?}", e.reports()),
+    };
+    let (set, _) = load_sources(vec![("city.yaml".into(), manifest.into())], &program.vocab)
+        .expect("manifest loads");
+    check(
+        &program,
+        &set,
+        &CheckOptions {
+            as_of: Date::parse(as_of).unwrap(),
+            laws: None,
+        },
+    )
+}
+
+fn fired(result: &CheckResult, rule: &str) -> Vec<String> {
+    result
+        .findings
+        .iter()
+        .filter(|f| f.rule == rule)
+        .map(|f| f.subject.id.clone())
+        .collect()
+}
+
+#[test]
+fn path_query_reports_the_witness_path() {
+    let result = run(MANIFEST, "2026-06-01");
+    let finding = result
+        .findings
+        .iter()
+        .find(|f| f.rule == "EU-PATH-US")
+        .expect("path rule fires");
+    assert_eq!(finding.path, ["sensors", "hub", "analytics"]);
+    assert_eq!(finding.path_flows, ["s-to-hub", "hub-to-us"]);
+    assert_eq!(finding.subject.id, "hub-to-us");
+    assert_eq!(finding.severity, Severity::Warning);
+    assert!(
+        finding
+            .message
+            .starts_with("personal data reaches analytics in US in 2 hops"),
+        "{}",
+        finding.message
+    );
+    assert_eq!(finding.citation, "EUTEST Art. 44");
+    assert_eq!(
+        (finding.location.file.as_str(), finding.location.line),
+        ("city.yaml", 19)
+    );
+}
+
+#[test]
+fn aggregation_counts_distinct_sources_per_system() {
+    let result = run(MANIFEST, "2026-06-01");
+    assert_eq!(fired(&result, "EU-CONVERGE"), ["hub"]);
+    // One pseudonymised source is not a convergence.
+    let single = MANIFEST.replace(
+        "pseudonymized: true, legal_basis: contract",
+        "legal_basis: contract",
+    );
+    assert!(fired(&run(&single, "2026-06-01"), "EU-CONVERGE").is_empty());
+}
+
+#[test]
+fn sums_group_by_the_link_and_exceptions_come_from_indexes() {
+    let result = run(MANIFEST, "2026-06-01");
+    assert_eq!(
+        fired(&result, "EU-VOLUME"),
+        ["city"],
+        "1.1M people flow into the city's hub"
+    );
+    let with_dpia = format!("{MANIFEST}assessments:\n  - {{kind: dpia, covers: [city]}}\n");
+    assert!(fired(&run(&with_dpia, "2026-06-01"), "EU-VOLUME").is_empty());
+}
+
+#[test]
+fn a_missing_fact_is_reported_for_review_not_passed() {
+    let result = run(MANIFEST, "2026-06-01");
+    let finding = result
+        .findings
+        .iter()
+        .find(|f| f.rule == "EU-BASIS")
+        .expect("fires on hub-to-us");
+    assert_eq!(finding.subject.id, "hub-to-us");
+    // `is present` decides definitely: the rule's own severity applies.
+    assert_eq!(finding.severity, Severity::Error);
+}
+
+#[test]
+fn law_not_yet_in_force_is_not_applied() {
+    let result = run(MANIFEST, "2017-01-01");
+    assert!(result.findings.is_empty());
+    assert!(result.rules_checked.is_empty());
+}
+
+#[test]
+fn cycles_do_not_hang_and_paths_stay_simple() {
+    let mut manifest = String::from("lexflow: 1\norganizations:\n  - {id: o, country: DE, kind: company}\n  - {id: u, country: US, kind: company}\nsystems:\n");
+    let n = 2000;
+    for i in 0..n {
+        manifest.push_str(&format!("  - {{id: s{i}, kind: service, operator: o, location: DE, collects: [{{data: [contact.email]}}]}}\n"));
+    }
+    manifest.push_str("  - {id: us, kind: cloud, operator: u, location: US}\nflows:\n");
+    for i in 0..n {
+        manifest.push_str(&format!(
+            "  - {{id: f{i}, from: s{i}, to: s{}, data: [contact.email], legal_basis: consent}}\n",
+            (i + 1) % n
+        ));
+    }
+    manifest.push_str(
+        "  - {id: exit, from: s0, to: us, data: [contact.email], legal_basis: consent}\n",
+    );
+    let result = run(&manifest, "2026-06-01");
+    let finding = result
+        .findings
+        .iter()
+        .find(|f| f.rule == "EU-PATH-US")
+        .expect("reaches US");
+    assert_eq!(finding.path_flows, ["exit"], "the shortest witness");
+}
+
+#[test]
+fn a_sum_over_a_missing_count_is_a_missing_fact_not_zero() {
+    let manifest = MANIFEST.replace(
+        "pseudonymized: true, legal_basis: contract, individuals: 500000",
+        "pseudonymized: true, legal_basis: contract",
+    );
+    let result = run(&manifest, "2026-06-01");
+    let finding = result
+        .findings
+        .iter()
+        .find(|f| f.rule == "EU-VOLUME")
+        .expect("reported for review");
+    assert_eq!(finding.severity, Severity::Review);
+    assert!(
+        finding
+            .message
+            .contains("fact missing: `individuals` of flow `telco-to-hub`"),
+        "{}",
+        finding.message
+    );
+}
+
+#[test]
+fn joins_run_both_ways_and_windows_reach_the_previous_year() {
+    const EXTRA: &str = r#"
+law JOINS "Join directions" {
+  rule J-1 "An operator named by a contract runs a system" {
+    cite "Art. 1"
+    for each contract c
+      where exists system s where c.parties has s.operator
+  }
+  rule J-2 "Flows since the start of the previous year" {
+    cite "Art. 2"
+    for each organization o
+      let n = count flows g where g.from.operator = o and g is active since the start of the previous year
+      where n >= 2
+  }
+}
+"#;
+    let program = compile_texts(&[("joins.policy", EXTRA)], true)
+        .unwrap_or_else(|e| panic!("{:?}", e.reports()));
+    let manifest = format!(
+        "{}contracts:\n  - {{id: c1, parties: [lawfirm, telco], kind: data_sharing}}\n  - {{id: c2, parties: [lawfirm], kind: data_sharing}}\n",
+        MANIFEST.replace("organizations:\n", "organizations:\n  - {id: lawfirm, country: DE, kind: company}\n").replace("individuals: 10}", "individuals: 10, start: 2025-02-01, end: 2025-03-01}")
+            .replace("{id: s-to-hub,", "{id: s-to-hub, start: 2025-01-01, end: 2025-02-01,")
+    );
+    let (set, _) = load_sources(vec![("m.yaml".into(), manifest)], &program.vocab).expect("loads");
+    let result = check(
+        &program,
+        &set,
+        &CheckOptions {
+            as_of: Date::parse("2026-06-01").unwrap(),
+            laws: None,
+        },
+    );
+    let fired = |rule: &str| -> Vec<String> {
+        result
+            .findings
+            .iter()
+            .filter(|f| f.rule == rule)
+            .map(|f| f.subject.id.clone())
+            .collect()
+    };
+    assert_eq!(
+        fired("J-1"),
+        ["c1"],
+        "telco runs telco-feed; the law firm, c2's only party, runs no system"
+    );
+    assert_eq!(
+        fired("J-2"),
+        ["city"],
+        "two city flows ran in 2025, none in 2026"
+    );
+}
