@@ -912,3 +912,124 @@ fn countries_and_groups(sources: &[Source], program: Option<&Program>) -> Vec<Co
     }));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DOC: &str = "law DEMO \"Demo\" {\n  define sens = biometric | health\n  rule DEMO-1 \"r\" {\n    cite \"Art. 1\"\n    for each flow f\n      where f.data has sens and f.consent = separate\n  }\n}\n";
+
+    fn labels(items: Vec<Completion>) -> Vec<String> {
+        items.into_iter().map(|c| c.label).collect()
+    }
+
+    fn at(text: &str, needle: &str) -> usize {
+        text.find(needle).unwrap_or_else(|| panic!("{needle}")) + needle.len()
+    }
+
+    #[test]
+    fn hover_shows_a_categorys_path_and_a_definition() {
+        let sources = sources(None, DOC, None);
+        let offset = DOC.find("biometric").unwrap() + 2;
+        let (_, _, md) = hover(&sources, None, offset).unwrap();
+        assert!(
+            md.contains("data category `biometric`") && md.contains("biometric.facial"),
+            "{md}"
+        );
+        let offset = DOC.find("has sens").unwrap() + 5;
+        let (_, _, md) = hover(&sources, None, offset).unwrap();
+        assert!(
+            md.contains("definition `sens` (in DEMO)") && md.contains("biometric | health"),
+            "{md}"
+        );
+        let offset = DOC.find("DEMO-1").unwrap() + 1;
+        let (_, _, md) = hover(&sources, None, offset).unwrap();
+        assert!(md.contains("DEMO Art. 1"), "{md}");
+    }
+
+    #[test]
+    fn hover_inside_a_taxonomy_gives_the_full_path() {
+        let text = "taxonomy {\n  vehicle { plate vin }\n}\n";
+        let sources = sources(None, text, None);
+        let (_, _, md) = hover(&sources, None, text.find("vin").unwrap() + 1).unwrap();
+        assert!(
+            md.contains("data category `vehicle.vin`") && md.contains("under `vehicle`"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn completion_offers_what_fits_the_place() {
+        let analysis = analyse("demo.policy", DOC, None);
+        let program = analysis.program.as_ref();
+        assert!(program.is_some(), "{:?}", analysis.diagnostics);
+        let srcs = super::sources(None, DOC, None);
+        // A vocabulary attribute compared with `=`: its values.
+        let got = labels(complete(&srcs, program, at(DOC, "f.consent = ")));
+        assert!(
+            got.contains(&"separate".to_string()) && got.contains(&"written".to_string()),
+            "{got:?}"
+        );
+        // After `f.`: a flow's attributes.
+        let got = labels(complete(&srcs, program, at(DOC, "where f.")));
+        assert!(
+            got.contains(&"legal_basis".to_string()) && got.contains(&"transfer".to_string()),
+            "{got:?}"
+        );
+        // In a list after `in [`: the values of the attribute tested.
+        let text = DOC.replace("f.consent = separate", "f.legal_basis in [consent, ");
+        let srcs = super::sources(None, &text, Some(DOC));
+        let got = labels(complete(&srcs, program, at(&text, "in [consent, ")));
+        assert!(got.contains(&"public_task".to_string()), "{got:?}");
+        // Nothing inside a comment or a string.
+        let text = DOC.replace("cite \"Art. 1\"", "cite \"Art. 1 has \"");
+        let srcs = super::sources(None, &text, Some(DOC));
+        assert!(complete(&srcs, program, at(&text, "Art. 1 has ")).is_empty());
+    }
+
+    #[test]
+    fn diagnostics_carry_warnings_and_both_places_of_a_duplicate() {
+        let text = "law DEMO \"Demo\" {\n  define unused = health\n  rule DEMO-1 \"a\" {\n    cite \"Art. 1\"\n    for each flow f\n  }\n}\n";
+        let a = analyse("demo.policy", text, None);
+        assert_eq!(a.diagnostics.len(), 1, "{:?}", a.diagnostics);
+        assert!(!a.diagnostics[0].error && a.diagnostics[0].message.contains("unused definition"));
+        assert_eq!(
+            &text[a.diagnostics[0].start..a.diagnostics[0].end],
+            "unused"
+        );
+        let text = "law DEMO \"Demo\" {\n  rule DEMO-1 \"a\" {\n    cite \"Art. 1\"\n    for each flow f\n  }\n  rule DEMO-1 \"b\" {\n    cite \"Art. 2\"\n    for each flow f\n  }\n}\n";
+        let a = analyse("demo.policy", text, None);
+        let d = &a.diagnostics[0];
+        assert!(d.error && d.message.contains("rule id used twice"), "{d:?}");
+        let (start, _, label) = d.related.clone().expect("the first place");
+        assert_eq!(start, text.find("DEMO-1").unwrap());
+        assert_eq!(label, "first used here");
+    }
+
+    #[test]
+    fn go_to_definition_of_an_import_opens_the_file() {
+        let dir = tempfile_dir();
+        std::fs::write(dir.join("shared.policy"), "define shared_set = health\n").unwrap();
+        let doc_path = dir.join("main.policy");
+        let text = "import \"shared.policy\"\nlaw DEMO \"Demo\" {\n  rule DEMO-1 \"a\" {\n    cite \"Art. 1\"\n    for each flow f\n      where f.data has shared_set\n  }\n}\n";
+        let sources = sources(Some(&doc_path), text, None);
+        let (path, _) = definition(&sources, text.find("shared.policy").unwrap() + 2).unwrap();
+        assert_eq!(path.as_deref(), Some(dir.join("shared.policy").as_path()));
+        let (path, place) = definition(&sources, text.find("has shared_set").unwrap() + 6).unwrap();
+        assert_eq!(path.as_deref(), Some(dir.join("shared.policy").as_path()));
+        assert_eq!(place.start, "define ".len());
+        let a = analyse(&doc_path.display().to_string(), text, Some(&dir));
+        assert!(
+            a.diagnostics.is_empty(),
+            "imports resolve beside the document: {:?}",
+            a.diagnostics
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("lexflow-lsp-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}
