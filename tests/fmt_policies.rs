@@ -106,6 +106,96 @@ fn fmt_is_idempotent_and_keeps_comments_and_meaning_on_every_policy_file() {
     }
 }
 
+/// A deterministic scrambling of a rule file's layout that keeps its meaning: every line
+/// outside strings re-indented at random, and spaces between tokens doubled at random
+/// (never inside strings or comments, never in the one-space unit `working days`).
+fn scramble(text: &str, seed: u64) -> String {
+    let mut state = seed;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as usize
+    };
+    let mut out = String::new();
+    let mut in_string = false;
+    for line in text.split_inclusive('\n') {
+        let mut chars: Vec<char> = line.chars().collect();
+        if !in_string {
+            let body: String = line.trim_start().to_string();
+            chars = format!("{}{body}", " ".repeat(next() % 9))
+                .chars()
+                .collect();
+        }
+        let mut in_comment = false;
+        let mut escaped = false;
+        for (i, &c) in chars.iter().enumerate() {
+            out.push(c);
+            if in_comment {
+                continue;
+            }
+            if in_string {
+                match (escaped, c) {
+                    (true, _) => escaped = false,
+                    (false, '\\') => escaped = true,
+                    (false, '"') => in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match c {
+                '"' => in_string = true,
+                '#' => in_comment = true,
+                ' ' => {
+                    let before: String = chars[..i].iter().collect();
+                    let doubled = i > 0
+                        && chars[i - 1] != ' '
+                        && chars.get(i + 1).is_some_and(|n| *n != ' ' && *n != '\n');
+                    if doubled && !before.ends_with("working") && next() % 3 == 0 {
+                        out.push(' ');
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn scrambled_layouts_format_back_to_the_same_meaning() {
+    for path in policy_files() {
+        let name = path.display();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for seed in [1u64, 2, 3] {
+            let scrambled = scramble(&text, seed);
+            assert_ne!(scrambled, text, "{name}: scrambled");
+            assert_eq!(
+                tree_without_spans(&text),
+                tree_without_spans(&scrambled),
+                "{name}: the scrambling kept the meaning"
+            );
+            let once =
+                format_source(&scrambled).unwrap_or_else(|e| panic!("{name} seed {seed}: {e:?}"));
+            assert_eq!(
+                format_source(&once).unwrap(),
+                once,
+                "{name} seed {seed}: not idempotent"
+            );
+            assert_eq!(
+                tree_without_spans(&text),
+                tree_without_spans(&once),
+                "{name} seed {seed}: meaning changed"
+            );
+            assert_eq!(
+                comments(&text),
+                comments(&once),
+                "{name} seed {seed}: comments changed"
+            );
+        }
+    }
+}
+
 #[test]
 fn the_messy_sample_gets_the_canonical_layout() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fmt");

@@ -204,13 +204,17 @@ fn the_language_server_speaks_lsp_over_stdio() {
         "{hover}"
     );
 
-    // Fix the error: the diagnostics clear.
-    let fixed = DOC.replace("biometrc", "sens");
+    // Fix the error with an incremental edit (a range in UTF-16 columns): the diagnostics clear.
+    let (line, character) = position_of(DOC, "biometrc");
     client.notify(
         "textDocument/didChange",
-        json!({ "textDocument": { "uri": URI, "version": 2 }, "contentChanges": [{ "text": fixed }] }),
+        json!({ "textDocument": { "uri": URI, "version": 2 }, "contentChanges": [{
+            "range": { "start": { "line": line, "character": character }, "end": { "line": line, "character": character + 8 } },
+            "text": "sens"
+        }] }),
     );
     assert_eq!(client.diagnostics(URI), Vec::<Value>::new());
+    let fixed = DOC.replace("biometrc", "sens");
 
     // Go to definition of `sens` → its `define`.
     let (line, character) = position_of(&fixed, "has sens");
