@@ -12,6 +12,7 @@ pub mod vocab;
 
 pub mod engine;
 pub mod lang;
+pub mod lsp;
 pub mod manifest;
 pub mod records;
 pub mod report;

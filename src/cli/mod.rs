@@ -2,6 +2,7 @@
 //! outcomes to exit codes (SPEC §4): 0 nothing open at or above `--fail-on`, 1 open
 //! findings at or above it, 2 the input could not be read.
 
+pub mod authoring;
 pub mod procurement;
 pub mod schema;
 pub mod testing;
@@ -102,6 +103,16 @@ pub enum Command {
     Ropa(procurement::RopaArgs),
     /// Write a PIPL Art. 55-56 impact-assessment skeleton pre-filled from the manifests.
     Pipia(procurement::PipiaArgs),
+    /// Format rule files in the canonical layout, keeping every comment (`-` for stdin).
+    Fmt {
+        /// Change nothing; show a diff and exit 1 when a file is not formatted.
+        #[arg(long)]
+        check: bool,
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Run the language server for editors, over standard input and output.
+    Lsp,
 }
 
 /// A failure that ends the run with exit code 2, already shown to the user.
@@ -223,6 +234,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Ropa(args) => procurement::ropa(args),
         Command::Pipia(args) => procurement::pipia(args),
         Command::Schema { policies } => schema::run(&policies),
+        Command::Fmt { check, paths } => authoring::fmt(&paths, check),
+        Command::Lsp => authoring::lsp(),
     };
     outcome.unwrap_or(2)
 }
@@ -456,7 +469,9 @@ fn explain(id: &str, args: &PolicyArgs) -> Result<i32, InputError> {
     if !rule.remedy.is_empty() {
         out.push_str(&format!("\nRemedy:\n  {}\n", rule.remedy));
     }
-    if let Some(example) = testing::example_for(&rule.id) {
+    if let Some(example) =
+        testing::example_for(&rule.id).or_else(|| authoring::example_beside(&args.policy, &rule.id))
+    {
         out.push_str(&format!(
             "\nA manifest it fires on ({}):\n{}",
             example.0, example.1

@@ -31,6 +31,7 @@ pub fn compile(
             .collect(),
         ..Checker::default()
     };
+    checker.texts = sources.files.iter().map(|f| f.text.clone()).collect();
     checker.collect(files);
     let mut program = Program::default();
     checker.build_vocabulary(&mut program);
@@ -65,6 +66,8 @@ struct Checker<'a> {
     errors: Vec<LangError>,
     warnings: Vec<LangError>,
     bundled_files: HashSet<crate::source::FileId>,
+    /// The text of each file, to quote conditions in warnings.
+    texts: Vec<std::sync::Arc<str>>,
 }
 
 /// A variable in scope.
@@ -880,9 +883,23 @@ impl<'a> Checker<'a> {
 
     fn clauses(&mut self, frame: &mut Frame<'a>, clauses: &[ast::Clause]) -> Res<Vec<ir::Clause>> {
         let mut out = Vec::new();
+        let mut wheres: Vec<(Span, Ex)> = Vec::new();
         for clause in clauses {
             match clause {
-                ast::Clause::Where(e) => out.push(ir::Clause::Where(self.condition(frame, e)?)),
+                ast::Clause::Where(e) => {
+                    let ex = self.condition(frame, e)?;
+                    // The `where` clauses hold together: look for a contradiction across them.
+                    match (&e.kind, &ex) {
+                        (ExprKind::And(parts), Ex::And(compiled))
+                            if parts.len() == compiled.len() =>
+                        {
+                            wheres
+                                .extend(parts.iter().map(|p| p.span).zip(compiled.iter().cloned()))
+                        }
+                        _ => wheres.push((e.span, ex.clone())),
+                    }
+                    out.push(ir::Clause::Where(ex))
+                }
                 ast::Clause::Let(name, e) => {
                     let (ex, ty) = self.value(frame, e)?;
                     let slot = frame.bind(&name.text, ty);
@@ -890,7 +907,51 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+        self.warn_contradiction(wheres.iter().map(|(s, e)| (*s, e)).collect());
         Ok(out)
+    }
+
+    /// The source text of a span, on one line.
+    fn quote(&self, span: Span) -> String {
+        let text = self
+            .texts
+            .get(span.file.0 as usize)
+            .and_then(|t| t.get(span.start as usize..span.end as usize))
+            .unwrap_or("");
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// A span without the whitespace (and comments) the grammar lets trail an expression.
+    fn trimmed(&self, span: Span) -> Span {
+        let text = self
+            .texts
+            .get(span.file.0 as usize)
+            .and_then(|t| t.get(span.start as usize..span.end as usize))
+            .unwrap_or("");
+        let kept = text.trim_end().len();
+        Span {
+            end: span.start + kept as u32,
+            ..span
+        }
+    }
+
+    /// Warns about the first two conjuncts that can never hold together (once per place).
+    fn warn_contradiction(&mut self, conjuncts: Vec<(Span, &Ex)>) {
+        let exs: Vec<&Ex> = conjuncts.iter().map(|(_, e)| *e).collect();
+        let sets = &self.country_sets;
+        let same_set = |a: usize, b: usize| {
+            a == b
+                || matches!((sets.get(a), sets.get(b)), (Some(x), Some(y)) if x.entries == y.entries)
+        };
+        let Some((i, j)) = super::contradiction::find(&exs, &same_set) else {
+            return;
+        };
+        let (first, second) = (self.trimmed(conjuncts[i].0), self.trimmed(conjuncts[j].0));
+        let warning =
+            super::contradiction::warning(first, second, &self.quote(first), &self.quote(second));
+        if !self.warnings.contains(&warning) {
+            self.warnings.push(warning);
+        }
     }
 
     /// `{f.to.location}` placeholders in a message.
@@ -960,6 +1021,11 @@ impl<'a> Checker<'a> {
                     .iter()
                     .map(|p| self.condition(frame, p))
                     .collect::<Res<Vec<_>>>()?;
+                if matches!(expr.kind, ExprKind::And(_)) {
+                    self.warn_contradiction(
+                        parts.iter().map(|p| p.span).zip(compiled.iter()).collect(),
+                    );
+                }
                 let ex = if matches!(expr.kind, ExprKind::Or(_)) {
                     Ex::Or(compiled)
                 } else {
@@ -1034,7 +1100,11 @@ impl<'a> Checker<'a> {
                                 term.span,
                                 format!("cannot {} {} and {}", match op { AddOp::Minus => "subtract", _ => "add" }, ty.describe(), rty.describe()),
                             )
-                            .with_help("numbers add to numbers, durations to dates (`c.since + 10 working days`); `|` unites categories after `has`"))
+                            .with_help(match (&ty, &rty) {
+                                (Ty::Date, Ty::Number) => "say what the number counts: `c.since + 30 days`, `+ 10 working days`, `+ 6 months`".to_string(),
+                                (Ty::Date, Ty::Date) => "subtract dates (`a - b`, a number of days); adding two dates has no meaning".to_string(),
+                                _ => "numbers add to numbers, durations to dates (`c.since + 10 working days`); `|` unites categories after `has`".to_string(),
+                            }))
                         }
                     };
                     ex = Ex::Arith(Box::new(ex), *op, Box::new(rex));
@@ -1290,6 +1360,23 @@ impl<'a> Checker<'a> {
             (left, right, false)
         };
         let (fex, fty) = self.value(frame, first)?;
+        if matches!(fty, Ty::Categories | Ty::List(_)) {
+            let span = self.trimmed(Span {
+                file: left.span.file,
+                start: left.span.start,
+                end: right.span.end,
+            });
+            return Err(LangError::new(
+                "cannot compare these",
+                span,
+                format!("`{}` is {}: it is tested with `has`, not compared with `{}`", self.quote(first.span), fty.describe(), op.as_str()),
+            )
+            .with_help(if fty == Ty::Categories {
+                "test data categories with `has`: `f.data has biometric`, `f.data has all [health, genetic]`"
+            } else {
+                "test a list with `has`: `c.clauses has audit`, `c.clauses has all [audit, deletion]`"
+            }));
+        }
         let (sex, sty) = match self.literal_for(frame, &fty, second) {
             Some(result) => (result?, fty.clone()),
             None => self.value(frame, second)?,
@@ -1312,20 +1399,40 @@ impl<'a> Checker<'a> {
                 start: left.span.start,
                 end: right.span.end,
             };
-            let mut e = LangError::new(
-                "cannot compare these",
-                span,
-                format!(
-                    "cannot compare {} with {} using `{}`",
-                    fty.describe(),
-                    sty.describe(),
-                    op.as_str()
-                ),
+            // In plain words: what each side is, and what would work.
+            let (lty, rty) = if swapped { (&sty, &fty) } else { (&fty, &sty) };
+            let quote = |e: &Expr| self.quote(e.span);
+            let mut label = format!(
+                "cannot compare {} with {} using `{}`",
+                fty.describe(),
+                sty.describe(),
+                op.as_str()
             );
+            if lty != rty {
+                label.push_str(&format!(
+                    ": `{}` is {}, `{}` is {}",
+                    quote(left),
+                    lty.describe(),
+                    quote(right),
+                    rty.describe()
+                ));
+            }
+            let mut e = LangError::new("cannot compare these", span, label);
+            let ordering = !matches!(op, CmpOp::Eq | CmpOp::Ne);
             e = e.with_help(match (&fty, &sty) {
                 (Ty::Date, Ty::Number) | (Ty::Number, Ty::Date) => "a date compares with a date: write `as-of - 90 days`, or compare a number of days".to_string(),
+                (Ty::Date, Ty::Duration) | (Ty::Duration, Ty::Date) => {
+                    "a duration is a length of time, not a day: compare a date with `as-of - 90 days`, or a duration with a duration".to_string()
+                }
                 (Ty::Categories, _) | (_, Ty::Categories) => "test data categories with `has`: `f.data has biometric`".to_string(),
-                (Ty::List(_), _) => "test a list with `has`: `c.clauses has audit`".to_string(),
+                (Ty::List(_), _) | (_, Ty::List(_)) => "test a list with `has`: `c.clauses has audit`".to_string(),
+                (Ty::Bool, _) | (_, Ty::Bool) => "test a yes/no fact with `is true` or `is false`: `f.encrypted is true`".to_string(),
+                (Ty::Number, Ty::Text(None)) | (Ty::Text(None), Ty::Number) => "write numbers without quotes: `f.individuals > 1000`".to_string(),
+                (Ty::Entity(_), _) | (_, Ty::Entity(_)) => "compare an attribute of it (`f.to.location`, `o.id`), or two entities of the same kind".to_string(),
+                _ if fty == sty && ordering => format!(
+                    "`<`, `<=`, `>` and `>=` order numbers, dates and durations; {} values are only equal (`=`) or different (`!=`)",
+                    fty.describe().trim_start_matches("a ").trim_start_matches("an ")
+                ),
                 _ => "both sides must be of the same kind; `<` and `>` need numbers, dates or durations".to_string(),
             });
             return Err(e);

@@ -6,7 +6,9 @@
 
 pub mod ast;
 pub mod check;
+pub mod contradiction;
 pub mod diag;
+pub mod fmt;
 pub mod ir;
 pub mod parse;
 pub mod schema;
@@ -110,6 +112,47 @@ pub fn compile_texts(texts: &[(&str, &str)], with_bundled: bool) -> Result<Progr
         loader.add_text(name.to_string(), text.to_string(), None);
     }
     loader.finish()
+}
+
+/// Compiles one rule file being edited (the language server): the bundled files first,
+/// except one of the same file name (the document replaces it), then the text, whose
+/// imports resolve against `dir`. Returns the program and the document's file id.
+pub fn compile_document(
+    name: &str,
+    text: &str,
+    dir: Option<&Path>,
+) -> (Result<Program, PolicyErrors>, crate::source::FileId) {
+    let mut loader = Loader::default();
+    let mut replaced = BTreeSet::new();
+    replaced.insert(
+        Path::new(name)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(name)
+            .to_string(),
+    );
+    // A file imported from beside the document replaces the bundled file of its name.
+    if let (Ok(parsed), Some(dir)) = (parse::parse_policy(crate::source::FileId(0), text), dir) {
+        for item in &parsed.items {
+            if let ast::Item::Import(target) = item {
+                if dir.join(&target.text).is_file() {
+                    replaced.insert(target.text.clone());
+                }
+            }
+        }
+    }
+    for (bundled, content) in bundled_files() {
+        if !replaced.contains(*bundled) {
+            loader.add_text(format!("<bundled>/{bundled}"), content.to_string(), None);
+        }
+    }
+    let file = crate::source::FileId(loader.sources.files.len() as u32);
+    loader.add_text(
+        name.to_string(),
+        text.to_string(),
+        dir.map(Path::to_path_buf),
+    );
+    (loader.finish(), file)
 }
 
 #[derive(Default)]

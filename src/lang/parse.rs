@@ -837,3 +837,92 @@ fn first(pair: Pair<Rule>, span: Span) -> Res<Pair<Rule>> {
         )
     })
 }
+
+/// What `fmt` needs to know of a rule file's structure beyond its tokens.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum LayoutKind {
+    /// A statement that begins a line of its own: a file item, a law item, a rule item.
+    Statement,
+    /// A category of a `taxonomy` block: begins a line when written on one, never split off.
+    Category,
+    /// A `where` or `let` clause of a `for each`, indented one step under it.
+    Clause,
+    /// A law or rule block: its braces close and open lines.
+    Block,
+    /// A rule id or a law's short name: one word even with `-` or `.` inside.
+    Word,
+}
+
+/// One construct of [`LayoutKind`] with its byte range.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct LayoutMark {
+    pub kind: LayoutKind,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// The layout marks of a rule file, in source order; the same errors as [`parse_policy`]
+/// when it does not parse.
+pub fn layout(file: FileId, text: &str) -> Result<Vec<LayoutMark>, LangError> {
+    check_nesting(file, text)?;
+    let pairs = PolicyParser::parse(Rule::file, text).map_err(|e| parse_error(file, text, e))?;
+    let mut marks = Vec::new();
+    let mut stack: Vec<Pair<Rule>> = pairs.collect();
+    stack.reverse();
+    while let Some(pair) = stack.pop() {
+        let span = pair.as_span();
+        let kind = match pair.as_rule() {
+            Rule::law | Rule::rule => Some(LayoutKind::Block),
+            Rule::import
+            | Rule::taxonomy
+            | Rule::countries
+            | Rule::group
+            | Rule::vocabulary
+            | Rule::define
+            | Rule::law_version
+            | Rule::law_effective
+            | Rule::law_until
+            | Rule::law_source
+            | Rule::law_applies
+            | Rule::law_default_off
+            | Rule::cite
+            | Rule::severity
+            | Rule::rule_effective
+            | Rule::rule_until
+            | Rule::legal_text
+            | Rule::explain
+            | Rule::message
+            | Rule::remedy
+            | Rule::require
+            | Rule::unless
+            | Rule::query => Some(LayoutKind::Statement),
+            Rule::category_node => Some(LayoutKind::Category),
+            Rule::where_clause | Rule::let_clause => Some(LayoutKind::Clause),
+            Rule::rule_id | Rule::law_name => Some(LayoutKind::Word),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            marks.push(LayoutMark {
+                kind,
+                start: span.start(),
+                end: span.end(),
+            });
+        }
+        // Expressions hold no statements: only descend where marks can be.
+        if matches!(
+            pair.as_rule(),
+            Rule::file
+                | Rule::law
+                | Rule::rule
+                | Rule::query
+                | Rule::taxonomy
+                | Rule::category_node
+        ) {
+            let mut children: Vec<Pair<Rule>> = pair.into_inner().collect();
+            children.reverse();
+            stack.extend(children);
+        }
+    }
+    marks.sort_by_key(|m| (m.start, m.kind == LayoutKind::Statement));
+    Ok(marks)
+}
