@@ -94,9 +94,21 @@ fn location(set: &ManifestSet, loc: Loc) -> Location {
     }
 }
 
+/// Written for a reference to an entity the manifests do not hold.
+const NOT_IN_SET: &str = "(not in the manifests)";
+
 impl ManifestSummary {
     pub fn from_set(set: &ManifestSet) -> ManifestSummary {
-        let org_id = |i: crate::manifest::model::OrgIdx| set.org(i).id.clone();
+        // An index outside the set cannot come from the loader; should one appear, the
+        // summary says so in place of the id (no summary entry has that id).
+        let org_id = |i: crate::manifest::model::OrgIdx| {
+            set.org(i)
+                .map_or_else(|| NOT_IN_SET.to_string(), |o| o.id.clone())
+        };
+        let system_id = |i: crate::manifest::model::SysIdx| {
+            set.system(i)
+                .map_or_else(|| NOT_IN_SET.to_string(), |s| s.id.clone())
+        };
         ManifestSummary {
             names: set
                 .manifests
@@ -132,8 +144,8 @@ impl ManifestSummary {
                 .iter()
                 .map(|f| FlowSummary {
                     id: f.id.clone(),
-                    from: set.system(f.from).id.clone(),
-                    to: set.system(f.to).id.clone(),
+                    from: system_id(f.from),
+                    to: system_id(f.to),
                     data: f.data.clone(),
                     purpose: f.purpose.clone(),
                     mechanism: f.transfer.as_ref().and_then(|t| t.mechanism.clone()),
@@ -160,7 +172,11 @@ impl ManifestSummary {
                     covers: a
                         .covers
                         .iter()
-                        .map(|&r| set.id_and_loc(r).0.to_string())
+                        .map(|&r| {
+                            set.id_and_loc(r)
+                                .map_or(NOT_IN_SET, |(id, _)| id)
+                                .to_string()
+                        })
                         .collect(),
                 })
                 .collect(),
