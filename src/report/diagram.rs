@@ -726,7 +726,10 @@ pub fn render_svg(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> Stri
     for (j, (flow, pair)) in summary.flows.iter().zip(&pairs).enumerate() {
         let Some((a, b)) = *pair else { continue };
         let key = (a.min(b), a.max(b));
-        let lane = *lanes.entry(key).and_modify(|l| *l += 1).or_insert(0);
+        let lane = *lanes
+            .entry(key)
+            .and_modify(|l| *l = l.saturating_add(1))
+            .or_insert(0);
         let Some((d, lx, ly)) = edge_geometry(&layout, a, b, lane) else {
             continue;
         };
@@ -851,7 +854,7 @@ pub fn render_svg_document(summary: &ManifestSummary, marks: &Marks, by: GroupBy
 /// friends cannot be smuggled in), `<`, `>` and `&` as entities.
 pub fn dot_str(text: &str) -> String {
     let text = inert(text);
-    let mut out = String::with_capacity(text.len() + 8);
+    let mut out = String::with_capacity(text.len().saturating_add(8));
     for c in text.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -869,7 +872,7 @@ pub fn dot_str(text: &str) -> String {
 /// HTML it renders to might read as markup written as a `#code;` entity.
 pub fn mermaid_str(text: &str) -> String {
     let text = inert(text);
-    let mut out = String::with_capacity(text.len() + 8);
+    let mut out = String::with_capacity(text.len().saturating_add(8));
     for c in text.chars() {
         match c {
             '"' => out.push_str("#quot;"),
@@ -1017,7 +1020,7 @@ pub fn render_mermaid(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> 
             red_links.push(link);
         }
         let _ = writeln!(out, "  n{a} -->|\"{label}\"| n{b}");
-        link += 1;
+        link = link.saturating_add(1);
     }
     if !red_links.is_empty() {
         let list: Vec<String> = red_links.iter().map(|l| l.to_string()).collect();
