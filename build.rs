@@ -5,7 +5,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-fn main() {
+/// A failure is returned from `main`: cargo shows the message and stops the build.
+fn main() -> Result<(), String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut names: Vec<String> = std::fs::read_dir(&dir)
@@ -56,7 +57,5 @@ fn main() {
     out.push_str("];\n");
     let target =
         Path::new(&std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into())).join("bundled.rs");
-    if let Err(e) = std::fs::write(&target, out) {
-        panic!("cannot write {}: {e}", target.display());
-    }
+    std::fs::write(&target, out).map_err(|e| format!("cannot write {}: {e}", target.display()))
 }

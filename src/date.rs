@@ -24,7 +24,7 @@ impl Date {
     /// Parses `YYYY-MM-DD` exactly (no time, no zone).
     pub fn parse(text: &str) -> Option<Date> {
         let bytes = text.as_bytes();
-        if bytes.len() != 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        if bytes.len() != 10 || bytes.get(4) != Some(&b'-') || bytes.get(7) != Some(&b'-') {
             return None;
         }
         let digits = |range: std::ops::Range<usize>| -> Option<u32> {
@@ -58,7 +58,7 @@ impl Date {
 
     /// Whole days from `self` to `other` (positive when `other` is later).
     pub fn days_until(self, other: Date) -> i64 {
-        i64::from(other.0) - i64::from(self.0)
+        i64::from(other.0).saturating_sub(i64::from(self.0))
     }
 
     pub fn ymd(self) -> (i32, u32, u32) {
@@ -77,22 +77,27 @@ impl Date {
     /// Monday = 0 ... Sunday = 6.
     pub fn weekday(self) -> u32 {
         // 1970-01-01 was a Thursday (3).
-        (self.0 + 3).rem_euclid(7) as u32
+        (i64::from(self.0).saturating_add(3)).rem_euclid(7) as u32
     }
 
     /// Working days (Monday to Friday) after `self` up to and including `other`.
     /// Public holidays are not modelled: a rule using this must say so.
     pub fn working_days_until(self, other: Date) -> i64 {
-        if other <= self {
-            return -(other.working_days_until(self));
+        // Strictly earlier only: with `<=` equal dates would recurse forever.
+        if other < self {
+            return other.working_days_until(self).saturating_neg();
         }
-        let mut count = 0;
-        let mut day = self;
-        // Bounded: dates lie within years 1..=9999.
+        // Whole weeks hold five working days each; only the last partial week is walked,
+        // so the cost does not grow with the distance (dates made by `add_days` may lie
+        // far outside years 1..=9999).
+        let span = self.days_until(other);
+        let weeks = span.div_euclid(7);
+        let mut count = weeks.saturating_mul(5);
+        let mut day = self.add_days(weeks.saturating_mul(7));
         while day < other {
             day = day.add_days(1);
             if day.weekday() < 5 {
-                count += 1;
+                count = count.saturating_add(1);
             }
         }
         count
@@ -120,7 +125,10 @@ fn days_in_month(year: i32, month: u32) -> u32 {
     }
 }
 
-// Howard Hinnant's civil-from-days algorithms.
+// Howard Hinnant's civil-from-days algorithms. Their inputs are bounded (years 1..=9999
+// from `from_ymd`, day counts within ±i32::MAX/2 from `add_days`), so the intermediate
+// values stay far inside i32.
+#[allow(clippy::arithmetic_side_effects)]
 fn days_from_civil(year: i32, month: u32, day: u32) -> i32 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = if y >= 0 { y } else { y - 399 } / 400;
@@ -131,6 +139,7 @@ fn days_from_civil(year: i32, month: u32, day: u32) -> i32 {
     era * 146_097 + doe - 719_468
 }
 
+#[allow(clippy::arithmetic_side_effects)]
 fn civil_from_days(days: i32) -> (i32, u32, u32) {
     let z = days + 719_468;
     let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
@@ -166,6 +175,37 @@ mod tests {
         assert!(Date::parse("2023-13-01").is_none());
         assert!(Date::parse("2023-1-01").is_none());
         assert!(Date::parse("2021-11-01") < Date::parse("2022-01-01"));
+    }
+
+    #[test]
+    fn working_days_match_a_day_by_day_count() {
+        let naive = |from: Date, to: Date| {
+            let mut count = 0;
+            let mut day = from;
+            while day < to {
+                day = day.add_days(1);
+                if day.weekday() < 5 {
+                    count += 1;
+                }
+            }
+            count
+        };
+        let start = Date::parse("2025-03-01").unwrap();
+        for offset in 0..40 {
+            for len in 0..30 {
+                let from = start.add_days(offset);
+                let to = from.add_days(len);
+                assert_eq!(from.working_days_until(to), naive(from, to), "{from}..{to}");
+                assert_eq!(to.working_days_until(from), -naive(from, to));
+            }
+        }
+    }
+
+    #[test]
+    fn working_days_between_extreme_dates_are_quick() {
+        let far = Date::parse("0001-01-01").unwrap().add_days(i64::MIN);
+        let late = Date::parse("9999-12-31").unwrap().add_days(i64::MAX);
+        assert!(far.working_days_until(late) > 0);
     }
 
     #[test]

@@ -173,10 +173,14 @@ impl CheckResult {
         };
         for finding in &self.findings {
             match (finding.status, finding.severity) {
-                (Status::Waived, _) => summary.waived += 1,
-                (Status::Open, Severity::Error) => summary.error += 1,
-                (Status::Open, Severity::Warning) => summary.warning += 1,
-                (Status::Open, Severity::Review) => summary.review += 1,
+                (Status::Waived, _) => summary.waived = summary.waived.saturating_add(1),
+                (Status::Open, Severity::Error) => summary.error = summary.error.saturating_add(1),
+                (Status::Open, Severity::Warning) => {
+                    summary.warning = summary.warning.saturating_add(1)
+                }
+                (Status::Open, Severity::Review) => {
+                    summary.review = summary.review.saturating_add(1)
+                }
             }
         }
         self.summary = summary;

@@ -38,7 +38,8 @@ impl SourceMap {
             name: name.into(),
             text: text.into(),
         });
-        FileId((self.files.len() - 1) as u32)
+        // The index of the file just pushed (the list is not empty).
+        FileId(self.files.len().saturating_sub(1) as u32)
     }
 
     pub fn get(&self, id: FileId) -> Option<&SourceFile> {
@@ -82,12 +83,15 @@ pub fn offset_of_line_col(text: &str, line: u32, column: u32) -> usize {
 pub fn line_col_of_offset(text: &str, offset: usize) -> (u32, u32) {
     let offset = offset.min(text.len());
     let before = text.get(..offset).unwrap_or("");
-    let line = before.matches('\n').count() as u32 + 1;
-    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let column = before
-        .get(line_start..)
-        .map(|s| s.chars().count())
-        .unwrap_or(0) as u32
-        + 1;
+    // Counts past u32::MAX (a file over 4 GiB) stay at u32::MAX rather than wrap.
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).saturating_add(1);
+    let line = count(before.matches('\n').count());
+    let line_start = before.rfind('\n').map_or(0, |i| i.saturating_add(1));
+    let column = count(
+        before
+            .get(line_start..)
+            .map(|s| s.chars().count())
+            .unwrap_or(0),
+    );
     (line, column)
 }

@@ -128,9 +128,9 @@ fn spec_example_loads_with_every_field() {
     assert_eq!(cams.id, "street-cameras");
     assert_eq!((cams.loc.line, cams.loc.column), (19, 5));
     assert_eq!(cams.kind, "camera");
-    assert_eq!(set.org(cams.operator).id, "longgang-psb");
+    assert_eq!(set.org(cams.operator).unwrap().id, "longgang-psb");
     assert_eq!(
-        cams.processor.map(|p| set.org(p).id.as_str()),
+        cams.processor.map(|p| set.org(p).unwrap().id.as_str()),
         Some("hikvision")
     );
     assert_eq!(cams.location, "CN");
@@ -157,20 +157,20 @@ fn spec_example_loads_with_every_field() {
     assert_eq!(c.notice, Some(true));
     assert_eq!((c.loc.line, c.loc.column), (27, 9));
     let backup = &set.systems[2];
-    assert_eq!(set.org(backup.processor.unwrap()).id, "acme-cloud");
+    assert_eq!(set.org(backup.processor.unwrap()).unwrap().id, "acme-cloud");
 
     let f = &set.flows[1];
     assert_eq!(f.id, "analytics-to-backup");
     assert_eq!((f.loc.line, f.loc.column), (54, 5));
-    assert_eq!(set.system(f.from).id, "face-analytics");
-    assert_eq!(set.system(f.to).id, "sg-backup");
+    assert_eq!(set.system(f.from).unwrap().id, "face-analytics");
+    assert_eq!(set.system(f.to).unwrap().id, "sg-backup");
     assert_eq!(f.data, vec!["biometric.facial"]);
     assert_eq!(f.purpose.as_deref(), Some("backup"));
     assert_eq!(f.individuals, Some(2_400_000));
     assert_eq!(f.encrypted, Some(true));
     let t = f.transfer.as_ref().unwrap();
     assert_eq!(t.mechanism.as_deref(), Some("cac_standard_contract"));
-    assert_eq!(set.contract(t.contract.unwrap()).id, "scc-acme");
+    assert_eq!(set.contract(t.contract.unwrap()).unwrap().id, "scc-acme");
     assert_eq!(
         t.since.map(|d| d.to_string()).as_deref(),
         Some("2025-03-01")
@@ -182,7 +182,7 @@ fn spec_example_loads_with_every_field() {
     assert_eq!(
         dpa.parties
             .iter()
-            .map(|p| set.org(*p).id.as_str())
+            .map(|p| set.org(*p).unwrap().id.as_str())
             .collect::<Vec<_>>(),
         vec!["longgang-psb", "hikvision"]
     );
@@ -203,7 +203,7 @@ fn spec_example_loads_with_every_field() {
         pipia
             .covers
             .iter()
-            .map(|e| set.id_and_loc(*e).0)
+            .map(|e| set.id_and_loc(*e).unwrap().0)
             .collect::<Vec<_>>(),
         vec!["street-cameras", "analytics-to-backup"]
     );
@@ -335,9 +335,9 @@ fn folder_walk_builds_one_graph_across_files() {
     assert_eq!(report.other_files, 1);
     // The vendor's flow starts at a system declared in the city's file.
     let f = set.flows.iter().find(|f| f.id == "db-to-vendor").unwrap();
-    assert_eq!(set.system(f.from).id, "city-db");
+    assert_eq!(set.system(f.from).unwrap().id, "city-db");
     assert_eq!(
-        set.sources.name(set.system(f.from).loc.file),
+        set.sources.name(set.system(f.from).unwrap().loc.file),
         format!("{prefix}/city.yaml")
     );
     assert_eq!(
@@ -346,13 +346,14 @@ fn folder_walk_builds_one_graph_across_files() {
     );
     assert_eq!(
         set.contract(f.transfer.as_ref().unwrap().contract.unwrap())
+            .unwrap()
             .id,
         "dpa"
     );
     // Different operators → controller by default.
     assert_eq!(f.recipient_role(&set), "controller");
     let vendor_sys = &set.systems[2];
-    assert_eq!(set.org(vendor_sys.processor.unwrap()).id, "city");
+    assert_eq!(set.org(vendor_sys.processor.unwrap()).unwrap().id, "city");
 
     let graph = FlowGraph::build(&set);
     assert_eq!(graph.graph.node_count(), 3);
@@ -363,13 +364,13 @@ fn folder_walk_builds_one_graph_across_files() {
     let out: Vec<&str> = graph
         .flows_out(db)
         .iter()
-        .map(|f| set.flow(*f).id.as_str())
+        .map(|f| set.flow(*f).unwrap().id.as_str())
         .collect();
     assert_eq!(out, vec!["db-to-gate", "db-to-vendor"]);
     let inn: Vec<&str> = graph
         .flows_in(db)
         .iter()
-        .map(|f| set.flow(*f).id.as_str())
+        .map(|f| set.flow(*f).unwrap().id.as_str())
         .collect();
     assert_eq!(inn, vec!["gate-to-db"]);
     let city = lexflow::manifest::model::OrgIdx(0);

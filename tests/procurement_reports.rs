@@ -76,7 +76,7 @@ fn ctx(summary: ManifestSummary) -> RenderContext {
 fn html_report_has_verdicts_diagram_findings_by_vendor_clauses_and_borders() {
     let (result, summary) = run(&[manifests().join("longgang.yaml")]);
     assert!(result.summary.error >= 1, "{:?}", result.summary);
-    let html = report::render(Format::Html, &result, &ctx(summary));
+    let html = report::render(Format::Html, &result, &ctx(summary)).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
     // Verdicts: the cloud abroad is blocking (its backup receives data without a route).
     assert!(html.contains("id=\"verdicts\""));
@@ -114,20 +114,20 @@ fn html_report_has_verdicts_diagram_findings_by_vendor_clauses_and_borders() {
 #[test]
 fn html_without_manifest_still_renders_and_is_deterministic() {
     let (result, summary) = run(&[manifests().join("longgang.yaml")]);
-    let plain = report::render(Format::Html, &result, &RenderContext::default());
+    let plain = report::render(Format::Html, &result, &RenderContext::default()).unwrap();
     assert!(plain.contains("FAIL"));
     assert!(!plain.contains("<svg"));
-    let a = report::render(Format::Html, &result, &ctx(summary.clone()));
+    let a = report::render(Format::Html, &result, &ctx(summary.clone())).unwrap();
     let mut reversed = result.clone();
     reversed.findings.reverse();
-    let b = report::render(Format::Html, &reversed, &ctx(summary));
+    let b = report::render(Format::Html, &reversed, &ctx(summary)).unwrap();
     assert_eq!(a, b);
 }
 
 #[test]
 fn markdown_report_has_the_same_sections_and_a_mermaid_diagram() {
     let (result, summary) = run(&[manifests().join("longgang.yaml")]);
-    let md = report::render(Format::Markdown, &result, &ctx(summary));
+    let md = report::render(Format::Markdown, &result, &ctx(summary)).unwrap();
     for section in [
         "## Verdict per organization",
         "## Findings by organization and law",
@@ -238,7 +238,7 @@ fn html_report_renders_in_headless_chromium() {
     ];
     for (name, paths) in examples {
         let (result, summary) = run(&paths);
-        let html = report::render(Format::Html, &result, &ctx(summary));
+        let html = report::render(Format::Html, &result, &ctx(summary)).unwrap();
         let page = target.join(format!("report-{name}.html"));
         std::fs::write(&page, &html).unwrap();
         let url = format!("file://{}", page.canonicalize().unwrap().display());

@@ -173,7 +173,7 @@ fn validate(schema_file: &str, instance: &serde_json::Value) {
 fn all_formats(result: &CheckResult, ctx: &RenderContext) -> Vec<(Format, String)> {
     Format::ALL
         .into_iter()
-        .map(|f| (f, report::render(f, result, ctx)))
+        .map(|f| (f, report::render(f, result, ctx).unwrap()))
         .collect()
 }
 
@@ -193,7 +193,7 @@ fn every_format_is_deterministic_order_independent_and_ends_with_newline() {
         assert_eq!(a, b, "{format} depends on input order");
         assert_eq!(
             a,
-            report::render(format, &result, &ctx),
+            report::render(format, &result, &ctx).unwrap(),
             "{format} not stable"
         );
         assert!(a.ends_with('\n'), "{format} lacks a final newline");
@@ -214,7 +214,7 @@ fn no_format_lets_escape_sequences_or_script_tags_through() {
 
 #[test]
 fn json_follows_spec_and_schema() {
-    let out = report::render_json(&fixture());
+    let out = report::render_json(&fixture()).unwrap();
     let value: serde_json::Value = serde_json::from_str(&out).unwrap();
     validate("tests/fixtures/findings.schema.json", &value);
     assert!(out.starts_with("{\n  \"lexflow\": 1,\n  \"findings\": ["));
@@ -262,7 +262,7 @@ fn json_follows_spec_and_schema() {
 
 #[test]
 fn json_of_an_empty_result_validates() {
-    let out = report::render_json(&CheckResult::default());
+    let out = report::render_json(&CheckResult::default()).unwrap();
     validate(
         "tests/fixtures/findings.schema.json",
         &serde_json::from_str(&out).unwrap(),
@@ -275,7 +275,7 @@ fn sarif_validates_and_carries_rules_flows_fingerprints_suppressions() {
         tool_version: "0.1.0".into(),
         ..RenderContext::default()
     };
-    let out = report::render(Format::Sarif, &fixture(), &ctx);
+    let out = report::render(Format::Sarif, &fixture(), &ctx).unwrap();
     let log: serde_json::Value = serde_json::from_str(&out).unwrap();
     validate("tests/fixtures/sarif-schema-2.1.0.json", &log);
     assert_eq!(log["version"], "2.1.0");
@@ -348,7 +348,8 @@ fn sarif_of_an_empty_result_validates() {
         Format::Sarif,
         &CheckResult::default(),
         &RenderContext::default(),
-    );
+    )
+    .unwrap();
     validate(
         "tests/fixtures/sarif-schema-2.1.0.json",
         &serde_json::from_str(&out).unwrap(),
@@ -409,7 +410,7 @@ fn parse_junit(xml: &str) -> Vec<Suite> {
 
 #[test]
 fn junit_has_a_suite_per_law_and_a_case_per_rule_and_subject() {
-    let xml = report::render(Format::Junit, &fixture(), &RenderContext::default());
+    let xml = report::render(Format::Junit, &fixture(), &RenderContext::default()).unwrap();
     assert!(xml.starts_with("<?xml"));
     let suites = parse_junit(&xml);
     let names: Vec<&str> = suites.iter().map(|s| s.0.as_str()).collect();
@@ -434,7 +435,7 @@ fn junit_has_a_suite_per_law_and_a_case_per_rule_and_subject() {
 
 #[test]
 fn github_annotations_are_one_line_each_and_escaped() {
-    let out = report::render(Format::Github, &fixture(), &RenderContext::default());
+    let out = report::render(Format::Github, &fixture(), &RenderContext::default()).unwrap();
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 6, "{out}");
     assert!(lines[0].starts_with("::notice file=city.yaml,line=12,col=3,title=[waived] GDPR-44"));
@@ -460,7 +461,7 @@ fn github_annotations_are_one_line_each_and_escaped() {
 #[test]
 fn human_report_shows_findings_and_is_inert() {
     let result = fixture();
-    let plain = report::render(Format::Human, &result, &RenderContext::default());
+    let plain = report::render(Format::Human, &result, &RenderContext::default()).unwrap();
     assert!(!plain.contains('\x1b'));
     assert!(plain.contains("error[PIPL-39] PIPL-39 title\n  --> city.yaml:58:5\n"));
     assert!(plain.contains("path: street-cameras → face-analytics → sg-backup"));
@@ -482,7 +483,8 @@ fn human_report_shows_findings_and_is_inert() {
             color: true,
             ..RenderContext::default()
         },
-    );
+    )
+    .unwrap();
     assert!(colored.contains("\x1b[1;31merror[PIPL-39]\x1b[0m"));
     // The name's escape sequence is still shown, not sent.
     assert!(colored.contains("cam\\u{1b}[31m-2"));
@@ -491,7 +493,7 @@ fn human_report_shows_findings_and_is_inert() {
 
 #[test]
 fn markdown_tables_stay_intact() {
-    let out = report::render(Format::Markdown, &fixture(), &RenderContext::default());
+    let out = report::render(Format::Markdown, &fixture(), &RenderContext::default()).unwrap();
     assert!(out.contains("**Verdict: FAIL**"));
     assert!(out.contains("### CAC-FRT — CAC-FRT law"));
     assert!(out.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
@@ -520,7 +522,7 @@ fn markdown_tables_stay_intact() {
 
 #[test]
 fn html_is_self_contained_and_escaped() {
-    let out = report::render(Format::Html, &fixture(), &RenderContext::default());
+    let out = report::render(Format::Html, &fixture(), &RenderContext::default()).unwrap();
     assert!(out.starts_with("<!DOCTYPE html>"));
     assert!(out.contains("FAIL"));
     assert!(out.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
@@ -538,6 +540,7 @@ fn html_is_self_contained_and_escaped() {
         Format::Html,
         &CheckResult::default(),
         &RenderContext::default(),
-    );
+    )
+    .unwrap();
     assert!(pass.contains("PASS"));
 }

@@ -53,7 +53,7 @@ pub fn fmt(paths: &[PathBuf], check: bool) -> Result<i32, InputError> {
             continue;
         }
         if check {
-            unformatted += 1;
+            unformatted = unformatted.saturating_add(1);
             print!("{}", unified_diff(&name, &text, &formatted));
         } else if let Err(e) = crate::report::write_atomically(file, &formatted) {
             show_diagnostic(

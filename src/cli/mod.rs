@@ -325,7 +325,10 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
     if load_report.loaded.is_empty() {
         return Err(input_error("no manifests found", "a manifest is a .yaml, .yml or .json file whose top-level mapping has the key `lexflow`"));
     }
-    let skipped = load_report.skipped.len() + load_report.other_files;
+    let skipped = load_report
+        .skipped
+        .len()
+        .saturating_add(load_report.other_files);
     if skipped > 0 {
         eprintln!("lexflow: skipped {skipped} file(s) that are not manifests");
     }
@@ -344,14 +347,14 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
         report::waivers::apply_waivers(&mut result, waivers, as_of);
     }
     if let Some(path) = &args.write_baseline {
-        report::write_atomically(path, &report::baseline::write_baseline(&result)).map_err(
-            |e| {
-                input_error(
-                    &format!("cannot write baseline {}: {e}", path.display()),
-                    "check the folder exists and is writable",
-                )
-            },
-        )?;
+        let text = report::baseline::write_baseline(&result)
+            .map_err(|e| input_error(&e.to_string(), "please report this as a lexflow bug"))?;
+        report::write_atomically(path, &text).map_err(|e| {
+            input_error(
+                &format!("cannot write baseline {}: {e}", path.display()),
+                "check the folder exists and is writable",
+            )
+        })?;
     }
     if let Some(text) = &baseline_text {
         if let Err(e) = report::baseline::apply_baseline(&mut result, text) {
@@ -375,7 +378,8 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
         ..RenderContext::default()
     };
     for (i, format) in formats.iter().enumerate() {
-        let text = report::render(*format, &result, &ctx);
+        let text = report::render(*format, &result, &ctx)
+            .map_err(|e| input_error(&e.to_string(), "please report this as a lexflow bug"))?;
         match args.output.get(i) {
             Some(path) => report::write_atomically(path, &text).map_err(|e| {
                 input_error(

@@ -98,7 +98,7 @@ fn load(paths: &[PathBuf], policies: &PolicyArgs) -> Result<(Program, ManifestSe
             "a manifest is a .yaml, .yml or .json file whose top-level mapping has the key `lexflow`",
         ));
     }
-    let skipped = report.skipped.len() + report.other_files;
+    let skipped = report.skipped.len().saturating_add(report.other_files);
     if skipped > 0 {
         eprintln!("lexflow: skipped {skipped} file(s) that are not manifests");
     }

@@ -209,17 +209,17 @@ fn run_case(
 
 pub fn run_tests(dir: &Path) -> Result<i32, InputError> {
     let (results, untested) = run_dir(dir)?;
-    let mut failed = 0;
+    let mut failed = 0usize;
     for case in &results {
         if case.passed {
             println!("ok   {:<24} {}", case.rule, case.file);
         } else {
-            failed += 1;
+            failed = failed.saturating_add(1);
             println!("FAIL {:<24} {}: {}", case.rule, case.file, case.detail);
         }
     }
     for rule in &untested {
-        failed += 1;
+        failed = failed.saturating_add(1);
         println!(
             "FAIL {rule:<24} no test fires this rule (add {}/tests/{rule}/fires.yaml)",
             dir.display()

@@ -387,9 +387,8 @@ impl<'a> Checker<'a> {
         out: &mut Vec<CountryEntry>,
         label: &mut Vec<String>,
     ) -> Res<()> {
-        match &expr.kind {
-            ExprKind::Path(names) if names.len() == 1 => {
-                let name = &names[0];
+        match (&expr.kind, bare_name(expr)) {
+            (_, Some(name)) => {
                 if self.groups.contains_key(&name.text) {
                     let id = self.group_set(name, &mut vec![])?;
                     out.extend(
@@ -422,13 +421,13 @@ impl<'a> Checker<'a> {
                     Err(self.unknown_country(name))
                 }
             }
-            ExprKind::List(items) => {
+            (ExprKind::List(items), _) => {
                 for item in items {
                     self.country_terms(frame, item, out, label)?;
                 }
                 Ok(())
             }
-            ExprKind::Arith(head, rest) => {
+            (ExprKind::Arith(head, rest), _) => {
                 self.country_terms(frame, head, out, label)?;
                 for (op, term) in rest {
                     if *op == AddOp::Minus {
@@ -494,12 +493,13 @@ impl<'a> Checker<'a> {
         let covers = (0..self.taxonomy.paths.len())
             .map(|c| members.iter().any(|&m| self.taxonomy.is_under(c, m)))
             .collect();
+        let id = self.category_sets.len();
         self.category_sets.push(ir::CategorySet {
             name,
             members,
             covers,
         });
-        self.category_sets.len() - 1
+        id
     }
 
     fn category_terms(
@@ -930,7 +930,8 @@ impl<'a> Checker<'a> {
             .unwrap_or("");
         let kept = text.trim_end().len();
         Span {
-            end: span.start + kept as u32,
+            // `kept` is at most the span's length, so this stays within the span.
+            end: span.start.saturating_add(kept as u32),
             ..span
         }
     }
@@ -946,7 +947,10 @@ impl<'a> Checker<'a> {
         let Some((i, j)) = super::contradiction::find(&exs, &same_set) else {
             return;
         };
-        let (first, second) = (self.trimmed(conjuncts[i].0), self.trimmed(conjuncts[j].0));
+        let (Some(&(first, _)), Some(&(second, _))) = (conjuncts.get(i), conjuncts.get(j)) else {
+            return;
+        };
+        let (first, second) = (self.trimmed(first), self.trimmed(second));
         let warning =
             super::contradiction::warning(first, second, &self.quote(first), &self.quote(second));
         if !self.warnings.contains(&warning) {
@@ -963,19 +967,18 @@ impl<'a> Checker<'a> {
     ) -> Res<Vec<TemplatePart>> {
         let mut parts = Vec::new();
         let mut rest = text;
-        while let Some(open) = rest.find('{') {
-            if open > 0 {
-                parts.push(TemplatePart::Text(rest[..open].to_string()));
+        while let Some((text, after)) = rest.split_once('{') {
+            if !text.is_empty() {
+                parts.push(TemplatePart::Text(text.to_string()));
             }
-            let after = &rest[open + 1..];
-            let Some(close) = after.find('}') else {
+            let Some((inside, after)) = after.split_once('}') else {
                 return Err(LangError::new(
                     "unclosed `{` in message",
                     span,
                     "a placeholder is not closed".into(),
                 ));
             };
-            let names: Vec<Name> = after[..close]
+            let names: Vec<Name> = inside
                 .trim()
                 .split('.')
                 .map(|t| Name {
@@ -989,7 +992,7 @@ impl<'a> Checker<'a> {
             };
             let (ex, _) = self.value(frame, &expr)?;
             parts.push(TemplatePart::Value(ex));
-            rest = &after[close + 1..];
+            rest = after;
         }
         if !rest.is_empty() {
             parts.push(TemplatePart::Text(rest.to_string()));
@@ -1154,13 +1157,13 @@ impl<'a> Checker<'a> {
     }
 
     fn path(&mut self, frame: &mut Frame<'a>, names: &[Name], span: Span) -> Res<(Ex, Ty)> {
-        let Some(first) = names.first() else {
+        let Some((first, attributes)) = names.split_first() else {
             return Err(LangError::new("empty name", span, String::new()));
         };
         if let Some(var) = frame.lookup(&first.text).cloned() {
             let mut ex = Ex::Var(var.slot);
             let mut ty = var.ty.clone();
-            for name in &names[1..] {
+            for name in attributes {
                 let Ty::Entity(kind) = ty else {
                     return Err(LangError::new(
                         "no attributes here",

@@ -167,9 +167,9 @@ pub fn find(
     same_set: &dyn Fn(CountrySetId, CountrySetId) -> bool,
 ) -> Option<(usize, usize)> {
     let facts: Vec<Option<Fact>> = conjuncts.iter().map(|c| fact(c)).collect();
-    for j in 0..facts.len() {
-        let Some(b) = &facts[j] else { continue };
-        for (i, a) in facts[..j].iter().enumerate() {
+    for (j, b) in facts.iter().enumerate() {
+        let Some(b) = b else { continue };
+        for (i, a) in facts.iter().take(j).enumerate() {
             if a.as_ref().is_some_and(|a| exclude(a, b, same_set)) {
                 return Some((i, j));
             }

@@ -68,7 +68,9 @@ impl LangError {
         let len = (self.span.end.saturating_sub(self.span.start)) as usize;
         let mut labels = vec![miette::LabeledSpan::at(
             (self.span.start as usize).min(text.len())
-                ..(self.span.start as usize + len).min(text.len()),
+                ..(self.span.start as usize)
+                    .saturating_add(len)
+                    .min(text.len()),
             self.label.clone(),
         )];
         let mut help = self.help.clone();

@@ -44,8 +44,28 @@ pub fn format_file(file: FileId, text: &str) -> Result<String, LangError> {
             "unexpected character".into(),
         )
     })?;
-    Ok(Formatter::new(text, tokens, &marks).run())
+    Formatter::new(text, tokens, &marks)
+        .run()
+        .map_err(|Inconsistent| {
+            LangError::new(
+                "cannot format",
+                Span {
+                    file,
+                    start: 0,
+                    end: 0,
+                },
+                "the formatter lost track of a token; the file is left as it is".into(),
+            )
+            .with_help("please report this file as a lexflow bug")
+        })
 }
+
+/// The formatter's token and line indexes did not agree (cannot happen: they are all made
+/// from the same token list). The file is then refused, never formatted wrongly.
+#[derive(Debug)]
+struct Inconsistent;
+
+type Fmt<T> = Result<T, Inconsistent>;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum TokKind {
@@ -74,8 +94,7 @@ fn lex<'t>(text: &'t str, marks: &[LayoutMark]) -> Result<Vec<Tok<'t>>, usize> {
     let mut tokens = Vec::new();
     let mut i = 0;
     let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    while i < bytes.len() {
-        let b = bytes[i];
+    while let Some(&b) = bytes.get(i) {
         let start = i;
         let kind = if matches!(b, b' ' | b'\t' | b'\r' | b'\n') {
             i += 1;
@@ -84,36 +103,37 @@ fn lex<'t>(text: &'t str, marks: &[LayoutMark]) -> Result<Vec<Tok<'t>>, usize> {
             i = end;
             TokKind::Word
         } else if b == b'#' {
-            while i < bytes.len() && bytes[i] != b'\n' {
+            while bytes.get(i).is_some_and(|&c| c != b'\n') {
                 i += 1;
             }
             TokKind::Comment
         } else if b == b'"' {
             i += 1;
-            while i < bytes.len() && bytes[i] != b'"' {
-                i += if bytes[i] == b'\\' { 2 } else { 1 };
+            while let Some(&c) = bytes.get(i).filter(|&&c| c != b'"') {
+                i += if c == b'\\' { 2 } else { 1 };
             }
             i = (i + 1).min(bytes.len());
             TokKind::Str
         } else if b.is_ascii_digit() {
-            let is_date = bytes.len() >= i + 10
-                && bytes[i..i + 4].iter().all(u8::is_ascii_digit)
-                && bytes[i + 4] == b'-'
-                && bytes[i + 5..i + 7].iter().all(u8::is_ascii_digit)
-                && bytes[i + 7] == b'-'
-                && bytes[i + 8..i + 10].iter().all(u8::is_ascii_digit);
+            let is_date = matches!(
+                bytes.get(i..i.saturating_add(10)),
+                Some([y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2])
+                    if [y1, y2, y3, y4, m1, m2, d1, d2].iter().all(|c| c.is_ascii_digit())
+            );
             if is_date {
                 i += 10;
             }
-            while i < bytes.len() && ident(bytes[i]) {
+            while bytes.get(i).copied().is_some_and(ident) {
                 i += 1;
             }
             TokKind::Number
         } else if b.is_ascii_alphabetic() || b == b'_' {
-            while i < bytes.len() && ident(bytes[i]) {
+            while bytes.get(i).copied().is_some_and(ident) {
                 i += 1;
             }
-            if &text[start..i] == "as" && text[i..].starts_with("-of") {
+            if text.get(start..i) == Some("as")
+                && text.get(i..).is_some_and(|r| r.starts_with("-of"))
+            {
                 i += 3;
             }
             TokKind::Word
@@ -122,14 +142,14 @@ fn lex<'t>(text: &'t str, marks: &[LayoutMark]) -> Result<Vec<Tok<'t>>, usize> {
             if matches!(two, "<=" | ">=" | "!=" | "+=") {
                 i += 2;
             } else {
-                let ch = text[i..].chars().next().ok_or(i)?;
+                let ch = text.get(i..).and_then(|r| r.chars().next()).ok_or(i)?;
                 i += ch.len_utf8();
             }
             TokKind::Punct
         };
         tokens.push(Tok {
             kind,
-            text: &text[start..i],
+            text: text.get(start..i).ok_or(start)?,
             start,
             end: i,
         });
@@ -232,46 +252,54 @@ struct Formatter<'t> {
 impl<'t> Formatter<'t> {
     fn new(text: &'t str, tokens: Vec<Tok<'t>>, marks: &[LayoutMark]) -> Self {
         let n = tokens.len();
+        // Token indexes found by binary search over `tokens`, hence in range of these lists.
         let index_of = |offset: usize| tokens.binary_search_by_key(&offset, |t| t.start).ok();
         let mut starts = vec![None; n];
         let mut block_open = vec![false; n];
         let mut block_close = vec![false; n];
+        let set = |flags: &mut [bool], i: Option<usize>| {
+            if let Some(flag) = i.and_then(|i| flags.get_mut(i)) {
+                *flag = true;
+            }
+        };
         for mark in marks {
-            let Some(i) = index_of(mark.start) else {
+            let Some((i, start)) = index_of(mark.start).and_then(|i| Some((i, starts.get_mut(i)?)))
+            else {
                 continue;
             };
             match mark.kind {
                 LayoutKind::Word => {}
                 LayoutKind::Block => {
-                    starts[i] = Some(LayoutKind::Statement);
-                    if let Some(open) =
-                        (i..n).find(|&j| tokens[j].text == "{" && tokens[j].kind == TokKind::Punct)
-                    {
-                        block_open[open] = true;
-                    }
-                    if let Some(close) = index_of(mark.end.saturating_sub(1)) {
-                        block_close[close] = true;
-                    }
+                    *start = Some(LayoutKind::Statement);
+                    let open = tokens
+                        .iter()
+                        .enumerate()
+                        .skip(i)
+                        .find(|(_, t)| t.text == "{" && t.kind == TokKind::Punct)
+                        .map(|(j, _)| j);
+                    set(&mut block_open, open);
+                    set(&mut block_close, index_of(mark.end.saturating_sub(1)));
                 }
                 kind => {
-                    if starts[i].is_none() {
-                        starts[i] = Some(kind);
+                    if start.is_none() {
+                        *start = Some(kind);
                     }
                 }
             }
         }
-        let mut opener = vec![None; n];
         let mut stack = Vec::new();
-        for (i, t) in tokens.iter().enumerate() {
-            if t.kind != TokKind::Punct {
-                continue;
-            }
-            match t.text {
-                "(" | "[" | "{" => stack.push(i),
-                ")" | "]" | "}" => opener[i] = stack.pop(),
-                _ => {}
-            }
-        }
+        let opener = tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| match (t.kind, t.text) {
+                (TokKind::Punct, "(" | "[" | "{") => {
+                    stack.push(i);
+                    None
+                }
+                (TokKind::Punct, ")" | "]" | "}") => stack.pop(),
+                _ => None,
+            })
+            .collect();
         Formatter {
             text,
             tokens,
@@ -282,30 +310,50 @@ impl<'t> Formatter<'t> {
         }
     }
 
-    fn breaks_before(&self, i: usize) -> bool {
-        let t = &self.tokens[i];
+    fn tok(&self, i: usize) -> Fmt<&Tok<'t>> {
+        self.tokens.get(i).ok_or(Inconsistent)
+    }
+
+    /// Whether token `i` is the punctuation `text`.
+    fn is_punct(&self, i: usize, text: &str) -> Fmt<bool> {
+        let t = self.tok(i)?;
+        Ok(t.kind == TokKind::Punct && t.text == text)
+    }
+
+    fn breaks_before(&self, i: usize) -> Fmt<bool> {
+        let t = self.tok(i)?;
         if t.kind == TokKind::Comment {
-            return false;
+            return Ok(false);
         }
-        if self.block_close[i] {
-            return true;
+        if self.block_close.get(i) == Some(&true) {
+            return Ok(true);
         }
-        if i > 0 && self.block_open[i - 1] {
-            return true;
+        if i.checked_sub(1).and_then(|p| self.block_open.get(p)) == Some(&true) {
+            return Ok(true);
         }
-        matches!(
-            self.starts[i],
-            Some(LayoutKind::Statement | LayoutKind::Clause)
-        )
+        Ok(matches!(
+            self.starts.get(i),
+            Some(Some(LayoutKind::Statement | LayoutKind::Clause))
+        ))
     }
 
-    fn newline_between(&self, a: usize, b: usize) -> usize {
-        self.text[self.tokens[a].end..self.tokens[b].start]
-            .matches('\n')
-            .count()
+    fn newline_between(&self, a: usize, b: usize) -> Fmt<usize> {
+        let between = self
+            .text
+            .get(self.tok(a)?.end..self.tok(b)?.start)
+            .ok_or(Inconsistent)?;
+        Ok(between.matches('\n').count())
     }
 
-    fn lines(&self) -> Vec<Line> {
+    /// Line breaks between token `first` and the one before it (none for the first token).
+    fn newlines_before(&self, first: usize) -> Fmt<Option<usize>> {
+        first
+            .checked_sub(1)
+            .map(|p| self.newline_between(p, first))
+            .transpose()
+    }
+
+    fn lines(&self) -> Fmt<Vec<Line>> {
         let mut lines = Vec::new();
         let mut depth = 0usize;
         let mut i = 0;
@@ -313,13 +361,14 @@ impl<'t> Formatter<'t> {
             let first = i;
             let mut last = i;
             while last + 1 < self.tokens.len()
-                && self.newline_between(last, last + 1) == 0
-                && !self.breaks_before(last + 1)
+                && self.newline_between(last, last + 1)? == 0
+                && !self.breaks_before(last + 1)?
             {
                 last += 1;
             }
-            let blank_before = first > 0 && self.newline_between(first - 1, first) >= 2;
-            let t = &self.tokens[first];
+            let newlines_before = self.newlines_before(first)?;
+            let blank_before = newlines_before.is_some_and(|n| n >= 2);
+            let t = self.tok(first)?;
             let kind = if t.kind == TokKind::Comment {
                 LineKind::Comment
             } else if t.kind == TokKind::Punct && t.text == "}" {
@@ -327,13 +376,13 @@ impl<'t> Formatter<'t> {
             } else if t.kind == TokKind::Punct && t.text == "{" {
                 LineKind::Head(2 * depth)
             } else {
-                match self.starts[first] {
+                match self.starts.get(first).copied().flatten() {
                     Some(LayoutKind::Clause) => LineKind::Head(2 * depth + 2),
                     Some(_) => LineKind::Head(2 * depth),
                     None => LineKind::Continuation,
                 }
             };
-            for t in &self.tokens[first..=last] {
+            for t in self.tokens.get(first..=last).ok_or(Inconsistent)? {
                 if t.kind == TokKind::Punct {
                     match t.text {
                         "{" => depth += 1,
@@ -346,7 +395,7 @@ impl<'t> Formatter<'t> {
                 first,
                 last,
                 blank_before,
-                split: first > 0 && self.newline_between(first - 1, first) == 0,
+                split: newlines_before == Some(0),
                 kind,
                 orig_indent: column_at(self.text, t.start),
                 indent: 0,
@@ -356,28 +405,33 @@ impl<'t> Formatter<'t> {
             });
             i = last + 1;
         }
-        lines
+        Ok(lines)
     }
 
     /// Joins a line's code tokens with canonical spacing; records where each token lands
     /// relative to the start of the code.
-    fn render_code(&self, line: &mut Line) {
+    fn render_code(&self, line: &mut Line) -> Fmt<()> {
         let mut code = String::new();
         let mut columns = Vec::new();
         let code_last =
-            if self.tokens[line.last].kind == TokKind::Comment && line.kind != LineKind::Comment {
+            if self.tok(line.last)?.kind == TokKind::Comment && line.kind != LineKind::Comment {
                 line.last.saturating_sub(1)
             } else {
                 line.last
             };
         if line.kind == LineKind::Comment {
-            return;
+            return Ok(());
         }
-        for i in line.first..=code_last {
-            let t = &self.tokens[i];
-            if i > line.first && space_between(&self.tokens[i - 1], t) {
+        let code_tokens = self
+            .tokens
+            .get(line.first..=code_last)
+            .ok_or(Inconsistent)?;
+        let mut previous: Option<&Tok> = None;
+        for (i, t) in (line.first..).zip(code_tokens) {
+            if previous.is_some_and(|p| space_between(p, t)) {
                 code.push(' ');
             }
+            previous = Some(t);
             let col = match code.rfind('\n') {
                 Some(nl) => code[nl + 1..].chars().count(),
                 None => code.chars().count(),
@@ -395,25 +449,27 @@ impl<'t> Formatter<'t> {
                 (i, orig, if after_break { usize::MAX - col } else { col })
             })
             .collect();
+        Ok(())
     }
 
-    fn run(self) -> String {
-        let mut lines = self.lines();
+    fn run(self) -> Fmt<String> {
+        let mut lines = self.lines()?;
         for line in lines.iter_mut() {
-            self.render_code(line);
+            self.render_code(line)?;
         }
         // Indentation of code lines, in order.
         let mut head: Option<usize> = None;
         for n in 0..lines.len() {
-            let indent = match lines[n].kind {
+            let (before, rest) = lines.split_at_mut_checked(n).ok_or(Inconsistent)?;
+            let line = rest.first_mut().ok_or(Inconsistent)?;
+            let indent = match line.kind {
                 LineKind::Comment => continue,
                 LineKind::Head(indent) => {
                     head = Some(n);
                     indent
                 }
-                LineKind::Continuation => self.continuation_indent(&lines, n, head),
+                LineKind::Continuation => self.continuation_indent(before, line, head)?,
             };
-            let line = &mut lines[n];
             line.indent = indent;
             for c in line.columns.iter_mut() {
                 c.2 = if c.2 >= usize::MAX / 2 {
@@ -423,37 +479,35 @@ impl<'t> Formatter<'t> {
                 };
             }
         }
-        // Comment lines: the indentation of the code after them.
-        for n in (0..lines.len()).rev() {
-            if lines[n].kind != LineKind::Comment {
+        // Comment lines: the indentation of the code after them (walking backwards, `next`
+        // is the indentation and first token of the next code line).
+        let mut next: Option<(usize, usize)> = None;
+        for line in lines.iter_mut().rev() {
+            if line.kind != LineKind::Comment {
+                next = Some((line.indent, line.first));
                 continue;
             }
-            let next = lines[n + 1..].iter().find(|l| l.kind != LineKind::Comment);
-            lines[n].indent = match next {
+            line.indent = match next {
                 None => 0,
-                Some(l)
-                    if self.tokens[l.first].text == "}"
-                        && self.tokens[l.first].kind == TokKind::Punct =>
-                {
-                    l.indent + 2
-                }
-                Some(l) => l.indent,
+                Some((indent, first)) if self.is_punct(first, "}")? => indent + 2,
+                Some((indent, _)) => indent,
             };
         }
         self.emit(&lines)
     }
 
-    fn continuation_indent(&self, lines: &[Line], n: usize, head: Option<usize>) -> usize {
-        let line = &lines[n];
+    /// The indentation of continuation `line`; `before` holds the lines above it, `head`
+    /// the index there of its statement's first line.
+    fn continuation_indent(&self, before: &[Line], line: &Line, head: Option<usize>) -> Fmt<usize> {
         let Some(head) = head else {
-            return line.orig_indent;
+            return Ok(line.orig_indent);
         };
-        let head_line = &lines[head];
-        let first = &self.tokens[line.first];
+        let head_line = before.get(head).ok_or(Inconsistent)?;
+        let first = self.tok(line.first)?;
         // A closing bracket at the indentation of the line that opened it stays there.
         if matches!(first.text, ")" | "]") {
-            if let Some(open) = self.opener[line.first] {
-                if let Some(open_line) = lines[..n]
+            if let Some(open) = self.opener.get(line.first).copied().flatten() {
+                if let Some(open_line) = before
                     .iter()
                     .rev()
                     .find(|l| l.first <= open && open <= l.last)
@@ -461,82 +515,81 @@ impl<'t> Formatter<'t> {
                     if open_line.orig_indent == line.orig_indent
                         && open_line.kind != LineKind::Comment
                     {
-                        return open_line.indent;
+                        return Ok(open_line.indent);
                     }
                 }
             }
         }
         // Aligned under a token of the statement's earlier lines: stay aligned under it.
-        for earlier in lines[head..n].iter().rev() {
+        for earlier in before.get(head..).ok_or(Inconsistent)?.iter().rev() {
             if let Some(&(_, _, col)) = earlier
                 .columns
                 .iter()
                 .find(|c| c.1 == line.orig_indent && c.2 < usize::MAX / 2)
             {
                 if col >= head_line.indent + 2 {
-                    return col;
+                    return Ok(col);
                 }
             }
         }
         // Otherwise move with the statement, at least two spaces in.
         let shifted =
             line.orig_indent as isize + head_line.indent as isize - head_line.orig_indent as isize;
-        if shifted >= head_line.indent as isize + 2 {
+        Ok(if shifted >= head_line.indent as isize + 2 {
             shifted as usize
         } else {
             head_line.indent + 4
-        }
+        })
     }
 
-    fn emit(&self, lines: &[Line]) -> String {
-        let trailing = |l: &Line| {
-            l.kind != LineKind::Comment
-                && self.tokens[l.last].kind == TokKind::Comment
-                && l.first != l.last
+    fn emit(&self, lines: &[Line]) -> Fmt<String> {
+        let trailing = |l: &Line| -> Fmt<bool> {
+            Ok(l.kind != LineKind::Comment
+                && self.tok(l.last)?.kind == TokKind::Comment
+                && l.first != l.last)
         };
         let mut out = String::new();
         let mut previous_opens = true;
         for line in lines {
-            let closes = self.tokens[line.first].text == "}"
-                && self.tokens[line.first].kind == TokKind::Punct;
+            let closes = self.is_punct(line.first, "}")?;
             if line.blank_before && !previous_opens && !closes {
                 out.push('\n');
             }
             let mut text = " ".repeat(line.indent);
             if line.kind == LineKind::Comment {
-                text.push_str(self.tokens[line.first].text.trim_end());
+                text.push_str(self.tok(line.first)?.text.trim_end());
             } else {
                 text.push_str(&line.code);
-                if trailing(line) {
+                if trailing(line)? {
                     let width = match line.code.rfind('\n') {
                         Some(nl) => line.code[nl + 1..].chars().count(),
                         None => line.indent + line.code.chars().count(),
                     };
                     // A comment the author placed further right stays in its column (aligned
                     // comments stay aligned), unless its line was split off a longer one.
-                    let comment = &self.tokens[line.last];
+                    let comment = self.tok(line.last)?;
                     let orig = column_at(self.text, comment.start);
                     let col = if line.split || line.multiline || orig < width + 2 {
                         width + 2
                     } else {
                         orig
                     };
-                    text.push_str(&" ".repeat(col - width));
-                    text.push_str(self.tokens[line.last].text.trim_end());
+                    // `col` is at least `width + 2`.
+                    text.push_str(&" ".repeat(col.saturating_sub(width)));
+                    text.push_str(comment.text.trim_end());
                 }
             }
             out.push_str(&text);
             out.push('\n');
-            let last_code = if trailing(line) {
-                line.last - 1
+            // A trailing comment is not the line's first token, so `last` is at least 1.
+            let last_code = if trailing(line)? {
+                line.last.checked_sub(1).ok_or(Inconsistent)?
             } else {
                 line.last
             };
-            previous_opens = line.kind != LineKind::Comment
-                && self.tokens[last_code].text == "{"
-                && self.tokens[last_code].kind == TokKind::Punct;
+            previous_opens = line.kind != LineKind::Comment && self.is_punct(last_code, "{")?;
         }
-        out
+        Ok(out)
     }
 }
 

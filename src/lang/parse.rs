@@ -61,14 +61,14 @@ fn check_nesting(file: FileId, text: &str) -> Result<(), LangError> {
             '#' => in_comment = true,
             '"' => in_string = true,
             '(' | '[' | '{' => {
-                depth += 1;
+                depth = depth.saturating_add(1);
                 if depth > MAX_NESTING {
                     return Err(LangError::new(
                         "nesting too deep",
                         Span {
                             file,
                             start: offset as u32,
-                            end: offset as u32 + 1,
+                            end: (offset as u32).saturating_add(1),
                         },
                         format!("more than {MAX_NESTING} nested brackets"),
                     )

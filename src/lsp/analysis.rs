@@ -119,13 +119,15 @@ pub struct Source {
 /// for its names (second in the list, without a path).
 pub fn sources(doc_path: Option<&Path>, text: &str, last_parsed: Option<&str>) -> Vec<Source> {
     let parse = |text: &str| parse::parse_policy(FileId(0), text).ok();
+    let ast = parse(text);
+    let parsed = ast.is_some();
     let mut out = vec![Source {
         own: true,
         path: doc_path.map(Path::to_path_buf),
         text: Arc::from(text),
-        ast: parse(text),
+        ast,
     }];
-    if out[0].ast.is_none() {
+    if !parsed {
         if let Some(previous) = last_parsed {
             out.push(Source {
                 own: true,
@@ -415,7 +417,7 @@ pub fn definition(sources: &[Source], offset: usize) -> Option<(Option<PathBuf>,
         let (_, _, word, prefix) = path_prefix_at(text, offset)?;
         find_declaration(sources, &word).or_else(|| find_declaration(sources, &prefix))
     })?;
-    Some((sources[found.source].path.clone(), found))
+    Some((sources.get(found.source)?.path.clone(), found))
 }
 
 /// Hover text (Markdown) for the name under the cursor: a rule (its citation, title and
@@ -554,7 +556,7 @@ fn hover_name(sources: &[Source], name: &str) -> Option<String> {
         return Some(category_markdown(sources, name));
     }
     let found = find_declaration(sources, name)?;
-    let source = &sources[found.source];
+    let source = sources.get(found.source)?;
     let ast = source.ast.as_ref()?;
     for (law, define) in defines_of(ast) {
         if define.name.span.start as usize == found.start {
@@ -654,15 +656,12 @@ fn kind_of_var(text: &str, offset: usize, var: &str) -> Option<Kind> {
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .filter(|w| !w.is_empty())
         .collect();
-    words.windows(2).rev().find_map(|w| {
-        if w[1] == var {
-            KIND_WORDS
-                .iter()
-                .find(|(k, _)| *k == w[0])
-                .map(|(_, kind)| *kind)
-        } else {
-            None
-        }
+    words.windows(2).rev().find_map(|w| match w {
+        [keyword, name] if *name == var => KIND_WORDS
+            .iter()
+            .find(|(k, _)| k == keyword)
+            .map(|(_, kind)| *kind),
+        _ => None,
     })
 }
 
@@ -693,13 +692,7 @@ pub fn complete(sources: &[Source], program: Option<&Program>, offset: usize) ->
     }
     let before = &text[..offset];
     // The word being typed, then what precedes it.
-    let typed_len = before
-        .chars()
-        .rev()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .map(char::len_utf8)
-        .sum::<usize>();
-    let head = &before[..before.len() - typed_len];
+    let head = before.trim_end_matches(|c: char| c.is_ascii_alphanumeric() || c == '_');
     // `VAR.attr.`: the attributes of that kind.
     if let Some(stem) = head.strip_suffix('.') {
         let path: String = stem
@@ -818,7 +811,10 @@ pub fn complete(sources: &[Source], program: Option<&Program>, offset: usize) ->
     }
     match last_word.as_str() {
         "has" | "all" | "|" => {
-            let rest = trimmed[..trimmed.len() - last_word.len()].trim_end();
+            let rest = trimmed
+                .strip_suffix(last_word.as_str())
+                .unwrap_or(trimmed)
+                .trim_end();
             let rest = rest.strip_suffix("has").unwrap_or(rest);
             match subject_before(rest) {
                 Some(Ty::List(inner)) => match *inner {
@@ -830,7 +826,10 @@ pub fn complete(sources: &[Source], program: Option<&Program>, offset: usize) ->
             }
         }
         "in" | "leaves" | "enters" => {
-            let rest = trimmed[..trimmed.len() - last_word.len()].trim_end();
+            let rest = trimmed
+                .strip_suffix(last_word.as_str())
+                .unwrap_or(trimmed)
+                .trim_end();
             match subject_before(rest.strip_suffix("not").unwrap_or(rest)) {
                 Some(Ty::Text(Some(vocab))) => vocab_values(vocab),
                 _ => countries_and_groups(sources, program),

@@ -105,26 +105,34 @@ struct Server {
     reference: Option<Option<Program>>,
 }
 
+/// The text of the open document: the first of the sources [`analysis::sources`] returns
+/// (it always puts it there).
+fn open_text(sources: &[Source]) -> Result<&str, String> {
+    sources
+        .first()
+        .map(|s| &*s.text)
+        .ok_or_else(|| "no text for the document".to_string())
+}
+
 /// `file:///a/b%20c.policy` → `/a/b c.policy`.
 pub fn uri_to_path(uri: &Uri) -> Option<PathBuf> {
     let s = uri.as_str().strip_prefix("file://")?;
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && bytes[i + 1].is_ascii_hexdigit()
-            && bytes[i + 2].is_ascii_hexdigit()
-        {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
+    let mut rest = s.as_bytes();
+    let mut out = Vec::with_capacity(rest.len());
+    while let Some((&byte, after)) = rest.split_first() {
+        if let (b'%', [high, low, tail @ ..]) = (byte, after) {
+            let decoded = std::str::from_utf8(&[*high, *low])
+                .ok()
+                .filter(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+            if let Some(decoded) = decoded {
+                out.push(decoded);
+                rest = tail;
                 continue;
             }
         }
-        out.push(bytes[i]);
-        i += 1;
+        out.push(byte);
+        rest = after;
     }
     Some(PathBuf::from(String::from_utf8(out).ok()?))
 }
@@ -315,7 +323,7 @@ impl Server {
         let params = params?;
         let uri = params.text_document_position_params.text_document.uri;
         let (sources, program) = self.context(&uri)?;
-        let text = sources[0].text.clone();
+        let text = open_text(&sources)?.to_string();
         let offset = offset_of(&text, params.text_document_position_params.position);
         let result =
             analysis::hover(&sources, program.as_ref(), offset).map(|(start, end, md)| Hover {
@@ -335,10 +343,8 @@ impl Server {
         let params = params?;
         let uri = params.text_document_position_params.text_document.uri;
         let (sources, _) = self.context(&uri)?;
-        let offset = offset_of(
-            &sources[0].text,
-            params.text_document_position_params.position,
-        );
+        let text = open_text(&sources)?;
+        let offset = offset_of(text, params.text_document_position_params.position);
         let Some((path, place)) = analysis::definition(&sources, offset) else {
             return Ok(serde_json::Value::Null);
         };
@@ -349,14 +355,14 @@ impl Server {
                 lsp_types::Range::default(),
             )
         } else if place.source == 0 {
-            (
-                Some(uri.clone()),
-                range_of(&sources[0].text, place.start, place.end),
-            )
+            (Some(uri.clone()), range_of(text, place.start, place.end))
         } else {
+            let Some(source) = sources.get(place.source) else {
+                return Ok(serde_json::Value::Null);
+            };
             (
                 path.as_deref().and_then(path_to_uri),
-                range_of(&sources[place.source].text, place.start, place.end),
+                range_of(&source.text, place.start, place.end),
             )
         };
         Ok(match target {
@@ -375,7 +381,7 @@ impl Server {
         let params = params?;
         let uri = params.text_document_position.text_document.uri;
         let (sources, program) = self.context(&uri)?;
-        let offset = offset_of(&sources[0].text, params.text_document_position.position);
+        let offset = offset_of(open_text(&sources)?, params.text_document_position.position);
         let items: Vec<CompletionItem> = analysis::complete(&sources, program.as_ref(), offset)
             .into_iter()
             .map(|c| CompletionItem {

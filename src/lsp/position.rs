@@ -35,7 +35,7 @@ pub fn offset_of(text: &str, position: Position) -> usize {
         if units >= position.character {
             return line_start + i;
         }
-        units += ch.len_utf16() as u32;
+        units = units.saturating_add(ch.len_utf16() as u32);
     }
     line_end
 }

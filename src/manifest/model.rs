@@ -204,43 +204,50 @@ pub struct Assessment {
     pub valid_until: Option<Date>,
 }
 
+/// Look-ups by index. The loader only makes indices into the set it builds, so a `None`
+/// means an index from another set: callers skip or report it rather than crash.
 impl ManifestSet {
-    pub fn org(&self, idx: OrgIdx) -> &Organization {
-        &self.organizations[idx.0 as usize]
+    pub fn org(&self, idx: OrgIdx) -> Option<&Organization> {
+        self.organizations.get(idx.0 as usize)
     }
-    pub fn system(&self, idx: SysIdx) -> &System {
-        &self.systems[idx.0 as usize]
+    pub fn system(&self, idx: SysIdx) -> Option<&System> {
+        self.systems.get(idx.0 as usize)
     }
-    pub fn flow(&self, idx: FlowIdx) -> &Flow {
-        &self.flows[idx.0 as usize]
+    pub fn flow(&self, idx: FlowIdx) -> Option<&Flow> {
+        self.flows.get(idx.0 as usize)
     }
-    pub fn contract(&self, idx: ContractIdx) -> &Contract {
-        &self.contracts[idx.0 as usize]
+    pub fn contract(&self, idx: ContractIdx) -> Option<&Contract> {
+        self.contracts.get(idx.0 as usize)
     }
-    pub fn assessment(&self, idx: AssessmentIdx) -> &Assessment {
-        &self.assessments[idx.0 as usize]
+    pub fn assessment(&self, idx: AssessmentIdx) -> Option<&Assessment> {
+        self.assessments.get(idx.0 as usize)
     }
 
-    /// Id and position of any entity, for findings and messages.
-    pub fn id_and_loc(&self, entity: EntityRef) -> (&str, Loc) {
+    /// Id and position of any entity, for findings and messages; `None` for an index
+    /// outside this set.
+    pub fn id_and_loc(&self, entity: EntityRef) -> Option<(&str, Loc)> {
         match entity {
-            EntityRef::Organization(i) => (&self.org(i).id, self.org(i).loc),
-            EntityRef::System(i) => (&self.system(i).id, self.system(i).loc),
-            EntityRef::Flow(i) => (&self.flow(i).id, self.flow(i).loc),
-            EntityRef::Contract(i) => (&self.contract(i).id, self.contract(i).loc),
-            EntityRef::Assessment(i) => (&self.assessment(i).id, self.assessment(i).loc),
+            EntityRef::Organization(i) => self.org(i).map(|e| (e.id.as_str(), e.loc)),
+            EntityRef::System(i) => self.system(i).map(|e| (e.id.as_str(), e.loc)),
+            EntityRef::Flow(i) => self.flow(i).map(|e| (e.id.as_str(), e.loc)),
+            EntityRef::Contract(i) => self.contract(i).map(|e| (e.id.as_str(), e.loc)),
+            EntityRef::Assessment(i) => self.assessment(i).map(|e| (e.id.as_str(), e.loc)),
         }
     }
 }
 
 impl Flow {
     /// SPEC §1: `processor` when the target system has the sender's operator, else
-    /// `controller`, unless declared.
+    /// `controller`, unless declared. `unknown` when an end system is not in `set` (an
+    /// index from another set): no role can be derived, and no rule value matches it.
     pub fn recipient_role<'a>(&'a self, set: &ManifestSet) -> &'a str {
         match &self.recipient_role {
             Some(role) => role.as_str(),
-            None if set.system(self.from).operator == set.system(self.to).operator => "processor",
-            None => "controller",
+            None => match (set.system(self.from), set.system(self.to)) {
+                (Some(from), Some(to)) if from.operator == to.operator => "processor",
+                (Some(_), Some(_)) => "controller",
+                _ => "unknown",
+            },
         }
     }
 }

@@ -66,9 +66,12 @@ impl RecordOptions {
 /// Whether two data categories are related: equal, or one lies under the other
 /// (`biometric` and `biometric.facial`).
 pub(crate) fn related(a: &str, b: &str) -> bool {
-    a == b
-        || (a.len() > b.len() && a.starts_with(b) && a.as_bytes()[b.len()] == b'.')
-        || (b.len() > a.len() && b.starts_with(a) && b.as_bytes()[a.len()] == b'.')
+    let under = |longer: &str, prefix: &str| {
+        longer
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with('.'))
+    };
+    a == b || under(a, b) || under(b, a)
 }
 
 /// The flows that carry data collected at `start` onwards: a breadth-first walk that
@@ -81,19 +84,23 @@ pub(crate) fn downstream(
     start: SysIdx,
     collected: &[String],
 ) -> Vec<FlowIdx> {
+    // Indices outside the set (cannot come from the loader) are skipped, never expanded.
     let mut carried: Vec<BTreeSet<String>> = vec![BTreeSet::new(); set.systems.len()];
-    carried[start.0 as usize] = collected.iter().cloned().collect();
+    if let Some(slot) = carried.get_mut(start.0 as usize) {
+        *slot = collected.iter().cloned().collect();
+    }
     let mut expanded = vec![false; set.systems.len()];
     let mut queue = std::collections::VecDeque::from([start]);
     let mut seen_flows = BTreeSet::new();
     let mut out = Vec::new();
     while let Some(node) = queue.pop_front() {
-        if std::mem::replace(&mut expanded[node.0 as usize], true) {
-            continue;
+        match expanded.get_mut(node.0 as usize) {
+            Some(done) if !*done => *done = true,
+            _ => continue,
         }
-        let here = carried[node.0 as usize].clone();
+        let here = carried.get(node.0 as usize).cloned().unwrap_or_default();
         for &f in graph.flows_out(node) {
-            let flow = set.flow(f);
+            let Some(flow) = set.flow(f) else { continue };
             if !flow.data.iter().any(|d| here.iter().any(|c| related(c, d))) {
                 continue;
             }
@@ -101,8 +108,10 @@ pub(crate) fn downstream(
                 out.push(f);
             }
             let to = flow.to.0 as usize;
-            carried[to].extend(flow.data.iter().cloned());
-            if !expanded[to] {
+            if let Some(slot) = carried.get_mut(to) {
+                slot.extend(flow.data.iter().cloned());
+            }
+            if expanded.get(to) == Some(&false) {
                 queue.push_back(flow.to);
             }
         }

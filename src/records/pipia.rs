@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use super::{downstream, or_not_declared, RecordOptions};
 use crate::findings::{CheckResult, Status};
-use crate::manifest::model::{country_of, EntityRef, ManifestSet, SysIdx};
+use crate::manifest::model::{country_of, EntityRef, Flow, ManifestSet, SysIdx, System};
 use crate::manifest::FlowGraph;
 use crate::report::sanitize::markdown as md;
 
@@ -22,8 +22,13 @@ fn yes_no(value: Option<bool>) -> &'static str {
     }
 }
 
+/// Said of an index outside the set (cannot come from the loader) instead of a name.
+const MISSING: &str = "not in the manifests";
+
 fn org_name(set: &ManifestSet, org: crate::manifest::model::OrgIdx) -> String {
-    let o = set.org(org);
+    let Some(o) = set.org(org) else {
+        return format!("organization {MISSING}");
+    };
     match &o.name {
         Some(n) => format!("{n} ({}, {})", o.id, o.country),
         None => format!("{} ({})", o.id, o.country),
@@ -69,21 +74,21 @@ pub fn render_pipia(
     let provided: Vec<String> = set
         .flows
         .iter()
-        .filter(|f| {
-            f.recipient_role(set) != "processor"
-                && set.system(f.to).operator != set.system(f.from).operator
+        .filter_map(|f| {
+            let (from, to) = (set.system(f.from)?, set.system(f.to)?);
+            (f.recipient_role(set) != "processor" && to.operator != from.operator)
+                .then(|| format!("{} to {}", f.id, org_name(set, to.operator)))
         })
-        .map(|f| format!("{} to {}", f.id, org_name(set, set.system(f.to).operator)))
         .collect();
-    let outbound: Vec<usize> = set
+    // Each outbound flow with its target system.
+    let outbound: Vec<(&Flow, &System)> = set
         .flows
         .iter()
-        .enumerate()
-        .filter(|(_, f)| {
-            country_of(&set.system(f.from).location) == "CN"
-                && country_of(&set.system(f.to).location) != "CN"
+        .filter_map(|f| {
+            let (from, to) = (set.system(f.from)?, set.system(f.to)?);
+            (country_of(&from.location) == "CN" && country_of(&to.location) != "CN")
+                .then_some((f, to))
         })
-        .map(|(i, _)| i)
         .collect();
     let automated: Vec<String> = set
         .systems
@@ -163,7 +168,7 @@ pub fn render_pipia(
         } else {
             outbound
                 .iter()
-                .map(|&i| set.flows[i].id.clone())
+                .map(|(f, _)| f.id.clone())
                 .collect::<Vec<_>>()
                 .join(", ")
         })
@@ -251,24 +256,29 @@ pub fn render_pipia(
     for (i, system) in set.systems.iter().enumerate() {
         for c in &system.collects {
             for f in downstream(set, &graph, SysIdx(i as u32), &c.data) {
-                reached[f.0 as usize] = true;
+                if let Some(r) = reached.get_mut(f.0 as usize) {
+                    *r = true;
+                }
             }
         }
     }
-    for (i, f) in set.flows.iter().enumerate() {
+    for (f, &reached) in set.flows.iter().zip(&reached) {
         let to = set.system(f.to);
         let _ = writeln!(
             out,
             "| {}{} | {} | {} | {} | {} | {} | {} | {} |",
             md(&f.id),
-            if reached[i] {
+            if reached {
                 ""
             } else {
                 " (not traced to a declared collection)"
             },
-            md(&set.system(f.from).id),
-            md(&format!("{} ({})", to.id, to.location)),
-            md(&org_name(set, to.operator)),
+            md(set.system(f.from).map_or(MISSING, |s| s.id.as_str())),
+            md(&to.map_or_else(
+                || MISSING.to_string(),
+                |to| format!("{} ({})", to.id, to.location)
+            )),
+            md(&to.map_or_else(|| MISSING.to_string(), |to| org_name(set, to.operator))),
             md(f.recipient_role(set)),
             md(&f.data.join(", ")),
             md(f.purpose.as_deref().unwrap_or("not declared")),
@@ -292,9 +302,7 @@ pub fn render_pipia(
             out,
             "| flow | to (country) | foreign recipient | personal information | people a year | route | contract (filed) | separate consent |\n| --- | --- | --- | --- | --- | --- | --- | --- |"
         );
-        for &i in &outbound {
-            let f = &set.flows[i];
-            let to = set.system(f.to);
+        for &(f, to) in &outbound {
             let route = match (&f.transfer, &f.exemption) {
                 (Some(t), _) => t.mechanism.clone().unwrap_or_else(|| "not declared".into()),
                 (None, Some(e)) => format!("exemption: {}", e.basis),
@@ -305,7 +313,9 @@ pub fn render_pipia(
                 .as_ref()
                 .and_then(|t| t.contract)
                 .map(|c| {
-                    let c = set.contract(c);
+                    let Some(c) = set.contract(c) else {
+                        return format!("contract {MISSING}");
+                    };
                     format!(
                         "{} ({})",
                         c.id,
@@ -367,7 +377,7 @@ pub fn render_pipia(
             let covers: Vec<String> = a
                 .covers
                 .iter()
-                .map(|&r: &EntityRef| set.id_and_loc(r).0.to_string())
+                .map(|&r: &EntityRef| set.id_and_loc(r).map_or(MISSING, |(id, _)| id).to_string())
                 .collect();
             let _ = writeln!(
                 out,

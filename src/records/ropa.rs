@@ -8,7 +8,9 @@
 use std::fmt::Write;
 
 use super::{downstream, or_not_declared, push_unique, RecordOptions};
-use crate::manifest::model::{country_of, FlowIdx, ManifestSet, OrgIdx, SysIdx};
+use crate::manifest::model::{
+    country_of, ContractIdx, FlowIdx, ManifestSet, OrgIdx, SysIdx, System,
+};
 use crate::manifest::FlowGraph;
 use crate::report::sanitize::{inert, markdown as md};
 
@@ -91,8 +93,12 @@ impl Activity {
     }
 }
 
+/// `name [id], country`; an index outside the set (cannot come from the loader) is said
+/// so in the cell rather than guessed.
 fn org_label(set: &ManifestSet, org: OrgIdx) -> String {
-    let o = set.org(org);
+    let Some(o) = set.org(org) else {
+        return "organization not in the manifests".to_string();
+    };
     match &o.name {
         Some(name) => format!("{name} [{}], {}", o.id, o.country),
         None => format!("{} [{}], {}", o.id, o.id, o.country),
@@ -103,8 +109,15 @@ fn position(set: &ManifestSet, loc: crate::source::Loc) -> String {
     format!("{}:{}", set.sources.name(loc.file), loc.line)
 }
 
-fn system_facts(set: &ManifestSet, s: SysIdx, activity: &mut Activity) {
-    let system = set.system(s);
+/// Sets `covered[f]`; an index outside the list (cannot happen: one entry per flow) is
+/// ignored.
+fn mark(covered: &mut [bool], f: FlowIdx) {
+    if let Some(c) = covered.get_mut(f.0 as usize) {
+        *c = true;
+    }
+}
+
+fn system_facts(system: &System, activity: &mut Activity) {
     let retention = match system.retention_days {
         Some(days) => format!("{}: {days} days", system.id),
         None => format!("{}: not declared", system.id),
@@ -127,9 +140,10 @@ fn flow_facts(
     options: &RecordOptions,
     activity: &mut Activity,
 ) {
-    let flow = set.flow(f);
-    let to = set.system(flow.to);
-    let from = set.system(flow.from);
+    let Some(flow) = set.flow(f) else { return };
+    let (Some(to), Some(from)) = (set.system(flow.to), set.system(flow.from)) else {
+        return;
+    };
     if let Some(purpose) = &flow.purpose {
         let basis = flow
             .legal_basis
@@ -170,7 +184,7 @@ fn flow_facts(
                     .clone()
                     .unwrap_or_else(|| "mechanism not declared".into());
                 if let Some(c) = t.contract {
-                    let _ = write!(text, " (contract {})", set.contract(c).id);
+                    let _ = write!(text, " (contract {})", contract_id(set, c));
                 }
                 text
             }
@@ -197,11 +211,15 @@ fn flow_facts(
             format!("{}: encrypted in transit", flow.id),
         );
     }
-    system_facts(set, flow.to, activity);
+    system_facts(to, activity);
 }
 
-fn new_activity(set: &ManifestSet, id: String, s: SysIdx, position: String) -> Activity {
-    let system = set.system(s);
+fn contract_id(set: &ManifestSet, c: ContractIdx) -> &str {
+    set.contract(c)
+        .map_or("not in the manifests", |c| c.id.as_str())
+}
+
+fn new_activity(set: &ManifestSet, id: String, system: &System, position: String) -> Activity {
     let controller = set.org(system.operator);
     Activity {
         id,
@@ -209,11 +227,11 @@ fn new_activity(set: &ManifestSet, id: String, s: SysIdx, position: String) -> A
         position,
         controller: org_label(set, system.operator),
         contact: "not declared (add the controller's contact details)".to_string(),
-        representative: match &controller.representative_in {
+        representative: match controller.and_then(|c| c.representative_in.as_ref()) {
             Some(list) if !list.is_empty() => format!("appointed in {}", list.join(", ")),
             Some(_) | None => "not declared".to_string(),
         },
-        dpo: match controller.dpo {
+        dpo: match controller.and_then(|c| c.dpo) {
             Some(true) => "appointed".to_string(),
             Some(false) => "none".to_string(),
             None => "not declared".to_string(),
@@ -239,9 +257,9 @@ pub fn activities(set: &ManifestSet, options: &RecordOptions) -> Vec<Activity> {
             let id = if n == 0 {
                 system.id.clone()
             } else {
-                format!("{}#{}", system.id, n + 1)
+                format!("{}#{}", system.id, n.saturating_add(1))
             };
-            let mut a = new_activity(set, id, s, position(set, collection.loc));
+            let mut a = new_activity(set, id, system, position(set, collection.loc));
             if let Some(purpose) = &collection.purpose {
                 let basis = collection
                     .legal_basis
@@ -280,15 +298,15 @@ pub fn activities(set: &ManifestSet, options: &RecordOptions) -> Vec<Activity> {
                     );
                 }
             }
-            system_facts(set, s, &mut a);
+            system_facts(system, &mut a);
             for f in downstream(set, &graph, s, &collection.data) {
-                covered[f.0 as usize] = true;
+                mark(&mut covered, f);
                 flow_facts(set, f, system.operator, options, &mut a);
-                for d in &set.flow(f).data {
+                for d in set.flow(f).iter().flat_map(|flow| &flow.data) {
                     push_unique(&mut a.categories, d.clone());
                 }
             }
-            rows.push((set.org(system.operator).id.clone(), a));
+            rows.push((org_id(set, system.operator), a));
         }
     }
     // Systems that send data not traced to any declared collection.
@@ -298,7 +316,7 @@ pub fn activities(set: &ManifestSet, options: &RecordOptions) -> Vec<Activity> {
             .flows_out(s)
             .iter()
             .copied()
-            .filter(|f| !covered[f.0 as usize])
+            .filter(|f| !covered.get(f.0 as usize).copied().unwrap_or(false))
             .collect();
         if uncovered.is_empty() {
             continue;
@@ -306,33 +324,39 @@ pub fn activities(set: &ManifestSet, options: &RecordOptions) -> Vec<Activity> {
         let mut a = new_activity(
             set,
             format!("{} (sent data)", system.id),
-            s,
+            system,
             position(set, system.loc),
         );
         push_unique(
             &mut a.subjects,
             "not declared (no collection on this system)".into(),
         );
-        system_facts(set, s, &mut a);
+        system_facts(system, &mut a);
         let data: Vec<String> = uncovered
             .iter()
-            .flat_map(|&f| set.flow(f).data.clone())
+            .filter_map(|&f| set.flow(f))
+            .flat_map(|flow| flow.data.clone())
             .collect();
         for f in uncovered {
-            covered[f.0 as usize] = true;
+            mark(&mut covered, f);
             flow_facts(set, f, system.operator, options, &mut a);
         }
         for f in downstream(set, &graph, s, &data) {
-            covered[f.0 as usize] = true;
+            mark(&mut covered, f);
             flow_facts(set, f, system.operator, options, &mut a);
         }
         for d in data {
             push_unique(&mut a.categories, d);
         }
-        rows.push((set.org(system.operator).id.clone(), a));
+        rows.push((org_id(set, system.operator), a));
     }
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     rows.into_iter().map(|(_, a)| a).collect()
+}
+
+/// The sort key of a row: its controller's id (empty for an index outside the set).
+fn org_id(set: &ManifestSet, org: OrgIdx) -> String {
+    set.org(org).map(|o| o.id.clone()).unwrap_or_default()
 }
 
 /// A CSV cell: inert, quoted when needed, and a leading `=`, `+`, `-`, `@`, tab or CR

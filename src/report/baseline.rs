@@ -60,7 +60,7 @@ pub enum BaselineError {
 
 /// The baseline of a result: every finding's fingerprint (open or waived), deduplicated and
 /// sorted, pretty-printed JSON ending with a newline.
-pub fn write_baseline(result: &CheckResult) -> String {
+pub fn write_baseline(result: &CheckResult) -> Result<String, super::RenderError> {
     let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
     for finding in super::sorted_findings(result) {
         entries
@@ -76,9 +76,12 @@ pub fn write_baseline(result: &CheckResult) -> String {
         lexflow_baseline: 1,
         findings: entries.into_values().collect(),
     };
-    let mut out = serde_json::to_string_pretty(&file).expect("plain data always serializes");
+    let mut out = serde_json::to_string_pretty(&file).map_err(|e| super::RenderError {
+        format: "baseline",
+        message: e.to_string(),
+    })?;
     out.push('\n');
-    out
+    Ok(out)
 }
 
 /// Drops the findings whose fingerprint is in the baseline, adds their number to
@@ -110,8 +113,9 @@ pub fn apply_baseline(
         };
         !known.contains(&fingerprint)
     });
-    let dropped = before - result.findings.len();
-    result.summary.baselined += dropped;
+    // `retain` only removes, so this never saturates.
+    let dropped = before.saturating_sub(result.findings.len());
+    result.summary.baselined = result.summary.baselined.saturating_add(dropped);
     result.recount();
     Ok(dropped)
 }

@@ -94,9 +94,21 @@ fn location(set: &ManifestSet, loc: Loc) -> Location {
     }
 }
 
+/// Written for a reference to an entity the manifests do not hold.
+const NOT_IN_SET: &str = "(not in the manifests)";
+
 impl ManifestSummary {
     pub fn from_set(set: &ManifestSet) -> ManifestSummary {
-        let org_id = |i: crate::manifest::model::OrgIdx| set.org(i).id.clone();
+        // An index outside the set cannot come from the loader; should one appear, the
+        // summary says so in place of the id (no summary entry has that id).
+        let org_id = |i: crate::manifest::model::OrgIdx| {
+            set.org(i)
+                .map_or_else(|| NOT_IN_SET.to_string(), |o| o.id.clone())
+        };
+        let system_id = |i: crate::manifest::model::SysIdx| {
+            set.system(i)
+                .map_or_else(|| NOT_IN_SET.to_string(), |s| s.id.clone())
+        };
         ManifestSummary {
             names: set
                 .manifests
@@ -132,8 +144,8 @@ impl ManifestSummary {
                 .iter()
                 .map(|f| FlowSummary {
                     id: f.id.clone(),
-                    from: set.system(f.from).id.clone(),
-                    to: set.system(f.to).id.clone(),
+                    from: system_id(f.from),
+                    to: system_id(f.to),
                     data: f.data.clone(),
                     purpose: f.purpose.clone(),
                     mechanism: f.transfer.as_ref().and_then(|t| t.mechanism.clone()),
@@ -160,7 +172,11 @@ impl ManifestSummary {
                     covers: a
                         .covers
                         .iter()
-                        .map(|&r| set.id_and_loc(r).0.to_string())
+                        .map(|&r| {
+                            set.id_and_loc(r)
+                                .map_or(NOT_IN_SET, |(id, _)| id)
+                                .to_string()
+                        })
                         .collect(),
                 })
                 .collect(),
@@ -309,8 +325,7 @@ pub struct Layout {
     pub band_of: Vec<usize>,
 }
 
-fn group_key(summary: &ManifestSummary, i: usize, by: GroupBy) -> String {
-    let s = &summary.systems[i];
+fn group_key(s: &SystemSummary, by: GroupBy) -> String {
     match by {
         GroupBy::Country => country_of(&s.location).to_string(),
         GroupBy::Organization => s.operator.clone(),
@@ -332,6 +347,17 @@ fn edges(summary: &ManifestSummary) -> Vec<Option<(usize, usize)>> {
         .collect()
 }
 
+// The layout works on dense per-node lists of length `n` (the summary's systems). Every
+// node index is below `n` (from `0..n` or from `edges`, which only yields indexes of
+// systems), so the `get`s below always find their entry; they skip rather than panic.
+
+/// Sets `list[i]` (no entry: nothing to set).
+fn put<T>(list: &mut [T], i: usize, value: T) {
+    if let Some(slot) = list.get_mut(i) {
+        *slot = value;
+    }
+}
+
 /// The edges that close a cycle (to a node on the DFS stack), iterative DFS in declaration
 /// order, so that the rest is acyclic.
 fn back_edges(n: usize, out: &[Vec<(usize, usize)>]) -> BTreeSet<usize> {
@@ -339,34 +365,40 @@ fn back_edges(n: usize, out: &[Vec<(usize, usize)>]) -> BTreeSet<usize> {
     let mut back = BTreeSet::new();
     // Sources (no incoming flow) first, so cycles are broken where data comes back.
     let mut indegree = vec![0usize; n];
-    for list in out {
-        for &(_, to) in list {
-            indegree[to] += 1;
+    for &(_, to) in out.iter().flatten() {
+        if let Some(d) = indegree.get_mut(to) {
+            *d = d.saturating_add(1);
         }
     }
-    let mut roots: Vec<usize> = (0..n).filter(|&i| indegree[i] == 0).collect();
-    roots.extend((0..n).filter(|&i| indegree[i] > 0));
+    let nodes_where = |sources: bool| {
+        indegree
+            .iter()
+            .enumerate()
+            .filter(move |&(_, &d)| (d == 0) == sources)
+            .map(|(i, _)| i)
+    };
+    let roots: Vec<usize> = nodes_where(true).chain(nodes_where(false)).collect();
     for root in roots {
-        if state[root] != 0 {
+        if state.get(root) != Some(&0) {
             continue;
         }
         let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
-        state[root] = 1;
+        put(&mut state, root, 1);
         while let Some(&mut (node, ref mut next)) = stack.last_mut() {
-            if let Some(&(edge, to)) = out[node].get(*next) {
+            if let Some(&(edge, to)) = out.get(node).and_then(|list| list.get(*next)) {
                 *next += 1;
-                match state[to] {
-                    0 => {
-                        state[to] = 1;
+                match state.get(to) {
+                    Some(0) => {
+                        put(&mut state, to, 1);
                         stack.push((to, 0));
                     }
-                    1 => {
+                    Some(1) => {
                         back.insert(edge);
                     }
                     _ => {}
                 }
             } else {
-                state[node] = 2;
+                put(&mut state, node, 2);
                 stack.pop();
             }
         }
@@ -385,17 +417,20 @@ fn ranks(
     let inside: Vec<bool> = {
         let mut v = vec![false; n];
         for &m in members {
-            v[m] = true;
+            put(&mut v, m, true);
         }
         v
     };
+    let is_inside = |i: usize| inside.get(i) == Some(&true);
     let mut indegree = vec![0usize; n];
     let mut out: Vec<Vec<usize>> = vec![Vec::new(); n];
     for (e, pair) in pairs.iter().enumerate() {
         if let Some((a, b)) = *pair {
-            if inside[a] && inside[b] && a != b && keep(e, a, b) {
-                out[a].push(b);
-                indegree[b] += 1;
+            if is_inside(a) && is_inside(b) && a != b && keep(e, a, b) {
+                if let (Some(list), Some(d)) = (out.get_mut(a), indegree.get_mut(b)) {
+                    list.push(b);
+                    *d = d.saturating_add(1);
+                }
             }
         }
     }
@@ -403,14 +438,19 @@ fn ranks(
     let mut queue: std::collections::VecDeque<usize> = members
         .iter()
         .copied()
-        .filter(|&m| indegree[m] == 0)
+        .filter(|&m| indegree.get(m) == Some(&0))
         .collect();
     while let Some(a) = queue.pop_front() {
-        for &b in &out[a] {
-            rank[b] = rank[b].max(rank[a] + 1);
-            indegree[b] -= 1;
-            if indegree[b] == 0 {
-                queue.push_back(b);
+        let next_rank = rank.get(a).copied().unwrap_or(0).saturating_add(1);
+        for &b in out.get(a).into_iter().flatten() {
+            if let Some(r) = rank.get_mut(b) {
+                *r = (*r).max(next_rank);
+            }
+            if let Some(d) = indegree.get_mut(b) {
+                *d = d.saturating_sub(1);
+                if *d == 0 {
+                    queue.push_back(b);
+                }
             }
         }
     }
@@ -424,7 +464,9 @@ pub fn layout(summary: &ManifestSummary, by: GroupBy) -> Layout {
     let mut out: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
     for (e, pair) in pairs.iter().enumerate() {
         if let Some((a, b)) = *pair {
-            out[a].push((e, b));
+            if let Some(list) = out.get_mut(a) {
+                list.push((e, b));
+            }
         }
     }
     let back = back_edges(n, &out);
@@ -433,8 +475,8 @@ pub fn layout(summary: &ManifestSummary, by: GroupBy) -> Layout {
 
     // Bands, ordered by their smallest rank, then first declaration.
     let mut bands: Vec<(String, Vec<usize>)> = Vec::new();
-    for i in 0..n {
-        let key = group_key(summary, i, by);
+    for (i, system) in summary.systems.iter().enumerate() {
+        let key = group_key(system, by);
         match bands.iter_mut().find(|(k, _)| *k == key) {
             Some((_, list)) => list.push(i),
             None => bands.push((key, vec![i])),
@@ -442,8 +484,13 @@ pub fn layout(summary: &ManifestSummary, by: GroupBy) -> Layout {
     }
     bands.sort_by_key(|(_, members)| {
         (
-            members.iter().map(|&m| global[m]).min().unwrap_or(0),
-            members[0],
+            members
+                .iter()
+                .filter_map(|&m| global.get(m))
+                .min()
+                .copied()
+                .unwrap_or(0),
+            members.first().copied(),
         )
     });
 
@@ -454,13 +501,23 @@ pub fn layout(summary: &ManifestSummary, by: GroupBy) -> Layout {
     let mut band_columns: Vec<(usize, usize)> = Vec::new(); // first column, count
     for (b, (_, members)) in bands.iter().enumerate() {
         let local = ranks(members, &pairs, |e, _, _| !back.contains(&e), n);
-        let count = members.iter().map(|&m| local[m]).max().unwrap_or(0) + 1;
+        let count = members
+            .iter()
+            .filter_map(|&m| local.get(m))
+            .max()
+            .copied()
+            .unwrap_or(0)
+            .saturating_add(1);
         let first = columns.len();
         columns.extend((0..count).map(|_| Vec::new()));
         for &m in members {
-            band_of[m] = b;
-            column_of[m] = first + local[m];
-            columns[first + local[m]].push(m);
+            let Some(&rank) = local.get(m) else { continue };
+            let column = first.saturating_add(rank);
+            put(&mut band_of, m, b);
+            put(&mut column_of, m, column);
+            if let Some(list) = columns.get_mut(column) {
+                list.push(m);
+            }
         }
         band_columns.push((first, count));
     }
@@ -470,19 +527,20 @@ pub fn layout(summary: &ManifestSummary, by: GroupBy) -> Layout {
     let set_pos = |columns: &Vec<Vec<usize>>, pos: &mut Vec<f64>| {
         for column in columns {
             for (k, &m) in column.iter().enumerate() {
-                pos[m] = k as f64;
+                put(pos, m, k as f64);
             }
         }
     };
     set_pos(&columns, &mut pos);
+    let column = |i: usize| column_of.get(i);
     let neighbours = |m: usize, left: bool| -> Vec<usize> {
         pairs
             .iter()
             .flatten()
             .filter_map(|&(a, b)| {
-                if b == m && a != m && (column_of[a] < column_of[m]) == left {
+                if b == m && a != m && (column(a) < column(m)) == left {
                     Some(a)
-                } else if a == m && b != m && (column_of[b] < column_of[m]) == left {
+                } else if a == m && b != m && (column(b) < column(m)) == left {
                     Some(b)
                 } else {
                     None
@@ -498,23 +556,26 @@ pub fn layout(summary: &ManifestSummary, by: GroupBy) -> Layout {
             (0..columns.len()).rev().collect()
         };
         for c in order {
-            let mut keyed: Vec<(f64, usize, usize)> = columns[c]
+            let Some(members) = columns.get_mut(c) else {
+                continue;
+            };
+            let mut keyed: Vec<(f64, usize, usize)> = members
                 .iter()
                 .enumerate()
                 .map(|(k, &m)| {
                     let ns = neighbours(m, left);
                     let bary = if ns.is_empty() {
-                        pos[m]
+                        pos.get(m).copied().unwrap_or(0.0)
                     } else {
-                        ns.iter().map(|&x| pos[x]).sum::<f64>() / ns.len() as f64
+                        ns.iter().filter_map(|&x| pos.get(x)).sum::<f64>() / ns.len() as f64
                     };
                     (bary, k, m)
                 })
                 .collect();
             keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            columns[c] = keyed.into_iter().map(|(_, _, m)| m).collect();
-            for (k, &m) in columns[c].iter().enumerate() {
-                pos[m] = k as f64;
+            *members = keyed.into_iter().map(|(_, _, m)| m).collect();
+            for (k, &m) in members.iter().enumerate() {
+                put(&mut pos, m, k as f64);
             }
         }
     }
@@ -524,14 +585,17 @@ pub fn layout(summary: &ManifestSummary, by: GroupBy) -> Layout {
     let mut band_boxes = Vec::new();
     let mut x = 20.0;
     let mut max_rows = 1usize;
-    for (b, (label, _)) in bands.iter().enumerate() {
-        let (first, count) = band_columns[b];
+    for ((label, _), &(first, count)) in bands.iter().zip(&band_columns) {
         let band_x = x;
         x += BAND_PAD;
         for (c, column) in columns.iter().enumerate().skip(first).take(count) {
             max_rows = max_rows.max(column.len());
             for (k, &m) in column.iter().enumerate() {
-                nodes[m] = (x, TOP + BAND_PAD + k as f64 * (NODE_H + ROW_GAP));
+                put(
+                    &mut nodes,
+                    m,
+                    (x, TOP + BAND_PAD + k as f64 * (NODE_H + ROW_GAP)),
+                );
             }
             x += NODE_W;
             if c + 1 < first + count {
@@ -568,10 +632,11 @@ fn fit(text: &str, max: usize) -> String {
     }
 }
 
-/// The geometry of one flow: SVG path data and the label anchor.
-fn edge_geometry(layout: &Layout, a: usize, b: usize, lane: usize) -> (String, f64, f64) {
-    let (ax, ay) = layout.nodes[a];
-    let (bx, by) = layout.nodes[b];
+/// The geometry of one flow: SVG path data and the label anchor (`None` for a node the
+/// layout does not have, which `edges` never yields).
+fn edge_geometry(layout: &Layout, a: usize, b: usize, lane: usize) -> Option<(String, f64, f64)> {
+    let &(ax, ay) = layout.nodes.get(a)?;
+    let &(bx, by) = layout.nodes.get(b)?;
     let offset = (lane as f64) * 9.0 - if lane > 0 { 4.0 } else { 0.0 };
     if a == b {
         let x = ax + NODE_W;
@@ -587,7 +652,7 @@ fn edge_geometry(layout: &Layout, a: usize, b: usize, lane: usize) -> (String, f
             x,
             y + 10.0
         );
-        return (d, x + 40.0, y);
+        return Some((d, x + 40.0, y));
     }
     if bx > ax + 1.0 {
         let (x0, y0) = (ax + NODE_W, ay + NODE_H / 2.0 + offset);
@@ -606,7 +671,7 @@ fn edge_geometry(layout: &Layout, a: usize, b: usize, lane: usize) -> (String, f
         );
         let mx = (x0 + 3.0 * (x0 + dx) + 3.0 * (x3 - dx) + x3) / 8.0;
         let my = (y0 + y3) / 2.0;
-        (d, mx, my)
+        Some((d, mx, my))
     } else {
         // Same column or backwards: leave from the bottom, loop below, enter at the bottom.
         let (x0, y0) = (ax + NODE_W / 2.0 + offset, ay + NODE_H);
@@ -618,7 +683,7 @@ fn edge_geometry(layout: &Layout, a: usize, b: usize, lane: usize) -> (String, f
         );
         let mx = (x0 + x3) / 2.0;
         let my = (y0 + 3.0 * depth + 3.0 * depth + y3) / 8.0;
-        (d, mx, my)
+        Some((d, mx, my))
     }
 }
 
@@ -658,12 +723,16 @@ pub fn render_svg(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> Stri
     // Lanes for parallel flows between the same two systems.
     let pairs = edges(summary);
     let mut lanes: HashMap<(usize, usize), usize> = HashMap::new();
-    for (j, pair) in pairs.iter().enumerate() {
+    for (j, (flow, pair)) in summary.flows.iter().zip(&pairs).enumerate() {
         let Some((a, b)) = *pair else { continue };
         let key = (a.min(b), a.max(b));
-        let lane = *lanes.entry(key).and_modify(|l| *l += 1).or_insert(0);
-        let flow = &summary.flows[j];
-        let (d, lx, ly) = edge_geometry(&layout, a, b, lane);
+        let lane = *lanes
+            .entry(key)
+            .and_modify(|l| *l = l.saturating_add(1))
+            .or_insert(0);
+        let Some((d, lx, ly)) = edge_geometry(&layout, a, b, lane) else {
+            continue;
+        };
         let rules = marks.flows.get(&j);
         let (color, width, marker) = match rules {
             Some(_) => (RED, 2.5, "lf-arrow-red"),
@@ -708,8 +777,7 @@ pub fn render_svg(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> Stri
         }
         let _ = writeln!(out, "</g>");
     }
-    for (i, system) in summary.systems.iter().enumerate() {
-        let (x, y) = layout.nodes[i];
+    for (i, (system, &(x, y))) in summary.systems.iter().zip(&layout.nodes).enumerate() {
         let rules = marks.systems.get(&i);
         let stroke = if rules.is_some() { RED } else { "#7f8c9d" };
         let operator = summary.org_name(&system.operator);
@@ -786,7 +854,7 @@ pub fn render_svg_document(summary: &ManifestSummary, marks: &Marks, by: GroupBy
 /// friends cannot be smuggled in), `<`, `>` and `&` as entities.
 pub fn dot_str(text: &str) -> String {
     let text = inert(text);
-    let mut out = String::with_capacity(text.len() + 8);
+    let mut out = String::with_capacity(text.len().saturating_add(8));
     for c in text.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
@@ -804,7 +872,7 @@ pub fn dot_str(text: &str) -> String {
 /// HTML it renders to might read as markup written as a `#code;` entity.
 pub fn mermaid_str(text: &str) -> String {
     let text = inert(text);
-    let mut out = String::with_capacity(text.len() + 8);
+    let mut out = String::with_capacity(text.len().saturating_add(8));
     for c in text.chars() {
         match c {
             '"' => out.push_str("#quot;"),
@@ -834,7 +902,9 @@ fn bands_with_members(summary: &ManifestSummary, by: GroupBy) -> Vec<(String, Ve
         .map(|b| (b.label.clone(), Vec::new()))
         .collect();
     for (i, &b) in layout.band_of.iter().enumerate() {
-        bands[b].1.push(i);
+        if let Some((_, members)) = bands.get_mut(b) {
+            members.push(i);
+        }
     }
     bands
 }
@@ -860,7 +930,9 @@ pub fn render_dot(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> Stri
             dot_str(&band_label(summary, label, by))
         );
         for &i in members {
-            let s = &summary.systems[i];
+            let Some(s) = summary.systems.get(i) else {
+                continue;
+            };
             let rules = marks.systems.get(&i);
             let mut label = format!(
                 "{}\\n{} · {}",
@@ -887,9 +959,8 @@ pub fn render_dot(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> Stri
         }
         let _ = writeln!(out, "  }}");
     }
-    for (j, pair) in edges(summary).iter().enumerate() {
-        let Some((a, b)) = *pair else { continue };
-        let flow = &summary.flows[j];
+    for (j, (flow, pair)) in summary.flows.iter().zip(edges(summary)).enumerate() {
+        let Some((a, b)) = pair else { continue };
         let rules = marks.flows.get(&j);
         let mut label = dot_str(&flow.id);
         let mut extra = String::new();
@@ -919,7 +990,9 @@ pub fn render_mermaid(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> 
         );
         let _ = writeln!(out, "    direction LR");
         for &i in members {
-            let s = &summary.systems[i];
+            let Some(s) = summary.systems.get(i) else {
+                continue;
+            };
             let who = match &s.processor {
                 Some(p) => format!("{} · run by {}", s.kind, summary.org_name(p)),
                 None => format!("{} · {}", s.kind, summary.org_name(&s.operator)),
@@ -935,9 +1008,8 @@ pub fn render_mermaid(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> 
     }
     let mut red_links = Vec::new();
     let mut link = 0usize;
-    for (j, pair) in edges(summary).iter().enumerate() {
-        let Some((a, b)) = *pair else { continue };
-        let flow = &summary.flows[j];
+    for (j, (flow, pair)) in summary.flows.iter().zip(edges(summary)).enumerate() {
+        let Some((a, b)) = pair else { continue };
         let mut label = mermaid_str(&flow.id);
         if let Some(r) = marks.flows.get(&j) {
             let _ = write!(
@@ -948,7 +1020,7 @@ pub fn render_mermaid(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> 
             red_links.push(link);
         }
         let _ = writeln!(out, "  n{a} -->|\"{label}\"| n{b}");
-        link += 1;
+        link = link.saturating_add(1);
     }
     if !red_links.is_empty() {
         let list: Vec<String> = red_links.iter().map(|l| l.to_string()).collect();

@@ -73,9 +73,11 @@ fn highlight_targets(summary: &ManifestSummary, f: &Finding) -> (Vec<usize>, Vec
         .collect();
     match f.subject.kind.as_str() {
         "flow" => {
-            if let Some(i) = summary.flow_index(&f.subject.id) {
+            let found = summary
+                .flow_index(&f.subject.id)
+                .and_then(|i| Some((i, summary.flows.get(i)?)));
+            if let Some((i, flow)) = found {
                 flows.push(i);
-                let flow = &summary.flows[i];
                 systems.extend(summary.system_index(&flow.from));
                 systems.extend(summary.system_index(&flow.to));
             }
@@ -391,15 +393,14 @@ pub fn render_html(result: &CheckResult, ctx: &RenderContext) -> String {
     let summary = ctx.manifest.as_ref();
 
     // Highlight links, one a finding that has something to show.
-    let mut highlights: Vec<Option<String>> = vec![None; findings.len()];
-    if let Some(summary) = summary {
-        for (k, f) in findings.iter().enumerate() {
-            let (flows, systems) = highlight_targets(summary, f);
-            if !flows.is_empty() || !systems.is_empty() {
-                highlights[k] = Some(highlight_css(k, &flows, &systems));
-            }
-        }
-    }
+    let highlights: Vec<Option<String>> = findings
+        .iter()
+        .enumerate()
+        .map(|(k, f)| {
+            let (flows, systems) = highlight_targets(summary?, f);
+            (!flows.is_empty() || !systems.is_empty()).then(|| highlight_css(k, &flows, &systems))
+        })
+        .collect();
     let title = match summary.map(|s| s.names.join("; ")) {
         Some(names) if !names.is_empty() => format!("lexflow vendor report — {}", h(&names)),
         _ => "lexflow compliance report".to_string(),
@@ -469,8 +470,8 @@ pub fn render_html(result: &CheckResult, ctx: &RenderContext) -> String {
             "<p class=\"legend\">Systems in columns by country, data flowing left to right. <span style=\"color:{}\"><b>Red</b></span>: flows and systems with open findings, labelled with the rule ids. Choose “show in diagram” on a finding to highlight its path; <a href=\"#diagram\">clear</a>.</p>",
             diagram::RED
         );
-        for (k, f) in findings.iter().enumerate() {
-            if highlights[k].is_some() {
+        for (k, (f, highlight)) in findings.iter().zip(&highlights).enumerate() {
+            if highlight.is_some() {
                 let _ = writeln!(
                     out,
                     "<span class=\"lf-hl\" id=\"lf-hl-{k}\"></span><div class=\"lf-note lf-note-{k}\">Highlighted: <code>{}</code> on {} <code>{}</code>{}</div>",
@@ -529,7 +530,7 @@ pub fn render_html(result: &CheckResult, ctx: &RenderContext) -> String {
                         &mut out,
                         f,
                         k,
-                        highlights[k].is_some(),
+                        highlights.get(k).is_some_and(Option::is_some),
                         result,
                         Some(summary),
                     );

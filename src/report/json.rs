@@ -15,7 +15,7 @@ struct Document<'a> {
 /// The JSON report: pretty-printed, keys in a fixed order, findings sorted as SPEC §3 says,
 /// ending with a newline. Strings are JSON-escaped (control characters as `\u001b`), so
 /// manifest text cannot break the document.
-pub fn render_json(result: &CheckResult) -> String {
+pub fn render_json(result: &CheckResult) -> Result<String, super::RenderError> {
     let findings = super::sorted_findings(result);
     let problems = super::sorted_problems(result);
     let document = Document {
@@ -24,8 +24,7 @@ pub fn render_json(result: &CheckResult) -> String {
         problems: &problems,
         summary: &result.summary,
     };
-    let mut out =
-        serde_json::to_string_pretty(&document).expect("plain data always serializes to JSON");
+    let mut out = serde_json::to_string_pretty(&document).map_err(super::RenderError::json)?;
     out.push('\n');
-    out
+    Ok(out)
 }

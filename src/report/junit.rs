@@ -54,7 +54,7 @@ fn describe(finding: &Finding) -> String {
 }
 
 /// The JUnit XML report.
-pub fn render_junit(result: &CheckResult) -> String {
+pub fn render_junit(result: &CheckResult) -> Result<String, super::RenderError> {
     // law → rule id → subject (kind, id) → findings
     type Fired<'a> = BTreeMap<(&'a str, &'a str), Vec<&'a Finding>>;
     let findings = super::sorted_findings(result);
@@ -100,9 +100,9 @@ pub fn render_junit(result: &CheckResult) -> String {
                     status
                 } else {
                     let mut status = TestCaseStatus::skipped();
-                    let reason = group[0]
-                        .waiver
-                        .as_ref()
+                    let reason = group
+                        .first()
+                        .and_then(|f| f.waiver.as_ref())
                         .map(|w| format!("waived: {}", inert(&w.justification)))
                         .unwrap_or_else(|| "waived".to_string());
                     status.set_message(reason);
@@ -147,11 +147,12 @@ pub fn render_junit(result: &CheckResult) -> String {
         }
         report.add_test_suite(suite);
     }
-    let mut out = report
-        .to_string()
-        .expect("serializing JUnit XML to memory cannot fail");
+    let mut out = report.to_string().map_err(|e| super::RenderError {
+        format: "JUnit",
+        message: e.to_string(),
+    })?;
     if !out.ends_with('\n') {
         out.push('\n');
     }
-    out
+    Ok(out)
 }

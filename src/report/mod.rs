@@ -124,17 +124,41 @@ impl Default for RenderContext {
     }
 }
 
+/// A report could not be serialized. The structured formats (JSON, SARIF, JUnit, baseline)
+/// go through a serializer that reports errors; with lexflow's plain data it has none to
+/// report, but should it fail the run stops with this error rather than write a partial or
+/// empty report.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot serialize the {format} report: {message}")]
+pub struct RenderError {
+    pub format: &'static str,
+    pub message: String,
+}
+
+impl RenderError {
+    fn json(e: serde_json::Error) -> RenderError {
+        RenderError {
+            format: "JSON",
+            message: e.to_string(),
+        }
+    }
+}
+
 /// Renders `result` in `format`. The output ends with a newline.
-pub fn render(format: Format, result: &CheckResult, ctx: &RenderContext) -> String {
-    match format {
+pub fn render(
+    format: Format,
+    result: &CheckResult,
+    ctx: &RenderContext,
+) -> Result<String, RenderError> {
+    Ok(match format {
         Format::Human => human::render_human(result, ctx),
-        Format::Json => json::render_json(result),
-        Format::Sarif => sarif::render_sarif(result, ctx),
-        Format::Junit => junit::render_junit(result),
+        Format::Json => json::render_json(result)?,
+        Format::Sarif => sarif::render_sarif(result, ctx)?,
+        Format::Junit => junit::render_junit(result)?,
         Format::Github => github::render_github(result),
         Format::Markdown => markdown::render_markdown(result, ctx),
         Format::Html => html::render_html(result, ctx),
-    }
+    })
 }
 
 /// Writes `contents` to `path` so that readers never see a half-written file: a temporary
@@ -158,7 +182,9 @@ pub fn write_atomically(path: &Path, contents: &str) -> io::Result<()> {
             .open(&candidate)
         {
             Ok(file) => break (candidate, file),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => attempt += 1,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 100 => {
+                attempt = attempt.saturating_add(1)
+            }
             Err(e) => return Err(e),
         }
     };

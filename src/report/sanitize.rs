@@ -29,7 +29,7 @@ pub fn inert(text: &str) -> Cow<'_, str> {
     if !text.chars().any(is_dangerous) {
         return Cow::Borrowed(text);
     }
-    let mut out = String::with_capacity(text.len() + 8);
+    let mut out = String::with_capacity(text.len().saturating_add(8));
     for c in text.chars() {
         if is_dangerous(c) {
             escape_char(&mut out, c);
@@ -47,7 +47,7 @@ pub fn inert_multiline(text: &str) -> Cow<'_, str> {
         return Cow::Borrowed(text);
     }
     let normalized = text.replace("\r\n", "\n");
-    let mut out = String::with_capacity(normalized.len() + 8);
+    let mut out = String::with_capacity(normalized.len().saturating_add(8));
     for c in normalized.chars() {
         if c != '\n' && is_dangerous(c) {
             escape_char(&mut out, c);
@@ -61,7 +61,7 @@ pub fn inert_multiline(text: &str) -> Cow<'_, str> {
 /// HTML/XML text and attribute escaping (after [`inert`]).
 pub fn html(text: &str) -> String {
     let text = inert(text);
-    let mut out = String::with_capacity(text.len() + 8);
+    let mut out = String::with_capacity(text.len().saturating_add(8));
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),
@@ -80,7 +80,7 @@ pub fn html(text: &str) -> String {
 /// as `<br>`.
 pub fn markdown(text: &str) -> String {
     let text = inert_multiline(text);
-    let mut out = String::with_capacity(text.len() + 8);
+    let mut out = String::with_capacity(text.len().saturating_add(8));
     for c in text.chars() {
         match c {
             '&' => out.push_str("&amp;"),

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 
 use super::sanitize::{inert, uri_path};
-use super::RenderContext;
+use super::{RenderContext, RenderError};
 use crate::findings::{CheckResult, Finding, Location, RuleInfo, Severity, Status};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -48,13 +48,17 @@ fn artifact_location(file: &str) -> Value {
     } else {
         file.to_string()
     };
-    let bytes = file.as_bytes();
-    let drive =
-        bytes.len() > 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' && bytes[2] == b'/';
+    // `C:/...`: the drive letter and the path after the colon.
+    let drive = match file.as_bytes() {
+        [letter, b':', b'/', ..] if letter.is_ascii_alphabetic() => {
+            file.get(..1).zip(file.get(2..))
+        }
+        _ => None,
+    };
     if file.starts_with('/') {
         json!({ "uri": format!("file://{}", uri_path(&file)) })
-    } else if drive {
-        json!({ "uri": format!("file:///{}:{}", &file[..1], uri_path(&file[2..])) })
+    } else if let Some((letter, rest)) = drive {
+        json!({ "uri": format!("file:///{letter}:{}", uri_path(rest)) })
     } else {
         json!({ "uri": uri_path(&file), "uriBaseId": "%SRCROOT%" })
     }
@@ -97,9 +101,9 @@ fn rule_descriptor(rule: &RuleInfo) -> Value {
             "tags": ["compliance", rule.law],
         },
     });
-    if let Some(source) = &rule.source {
+    if let (Some(source), Some(fields)) = (&rule.source, descriptor.as_object_mut()) {
         if source.starts_with("https://") || source.starts_with("http://") {
-            descriptor["helpUri"] = Value::String(source.clone());
+            fields.insert("helpUri".into(), Value::String(source.clone()));
         }
     }
     descriptor
@@ -136,7 +140,7 @@ fn code_flow(finding: &Finding) -> Value {
                     "physicalLocation": location,
                     "message": { "text": text },
                 },
-                "executionOrder": index + 1,
+                "executionOrder": index.saturating_add(1),
             })
         })
         .collect();
@@ -146,14 +150,35 @@ fn code_flow(finding: &Finding) -> Value {
     })
 }
 
-fn result(finding: &Finding, rule_index: usize) -> Value {
+/// One SARIF result. `rule_index` is `None` only if the rule is missing from the driver's
+/// list (cannot happen: every finding's rule is added); `ruleIndex` is optional in SARIF
+/// and then left out, `ruleId` still names the rule.
+fn result(finding: &Finding, rule_index: Option<usize>) -> Value {
     let mut text = inert(&finding.message).into_owned();
     if !finding.path.is_empty() {
         text.push_str(&format!(" Path: {}.", inert(&super::path_text(finding))));
     }
-    let mut value = json!({
-        "ruleId": finding.rule,
-        "ruleIndex": rule_index,
+    let mut properties = Map::new();
+    properties.insert("law".into(), json!(finding.law));
+    properties.insert("citation".into(), json!(finding.citation));
+    properties.insert("remediation".into(), json!(finding.remediation));
+    properties.insert(
+        "status".into(),
+        json!(match finding.status {
+            Status::Open => "open",
+            Status::Waived => "waived",
+        }),
+    );
+    if !finding.path.is_empty() {
+        properties.insert("path".into(), json!(finding.path));
+        properties.insert("path_flows".into(), json!(finding.path_flows));
+    }
+    let mut value = Map::new();
+    value.insert("ruleId".into(), json!(finding.rule));
+    if let Some(rule_index) = rule_index {
+        value.insert("ruleIndex".into(), json!(rule_index));
+    }
+    let rest = json!({
         "level": level(finding.severity),
         "message": { "text": text },
         "locations": [{
@@ -165,17 +190,13 @@ fn result(finding: &Finding, rule_index: usize) -> Value {
             }],
         }],
         "partialFingerprints": { "lexflowFingerprint/v1": finding.fingerprint },
-        "properties": {
-            "law": finding.law,
-            "citation": finding.citation,
-            "remediation": finding.remediation,
-            "status": match finding.status { Status::Open => "open", Status::Waived => "waived" },
-        },
+        "properties": properties,
     });
+    if let Value::Object(rest) = rest {
+        value.extend(rest);
+    }
     if !finding.path.is_empty() {
-        value["codeFlows"] = json!([code_flow(finding)]);
-        value["properties"]["path"] = json!(finding.path);
-        value["properties"]["path_flows"] = json!(finding.path_flows);
+        value.insert("codeFlows".into(), json!([code_flow(finding)]));
     }
     if finding.status == Status::Waived {
         let mut suppression = Map::new();
@@ -192,13 +213,13 @@ fn result(finding: &Finding, rule_index: usize) -> Value {
                 }),
             );
         }
-        value["suppressions"] = json!([Value::Object(suppression)]);
+        value.insert("suppressions".into(), json!([Value::Object(suppression)]));
     }
-    value
+    Value::Object(value)
 }
 
 /// The SARIF log, pretty-printed, ending with a newline.
-pub fn render_sarif(result_in: &CheckResult, ctx: &RenderContext) -> String {
+pub fn render_sarif(result_in: &CheckResult, ctx: &RenderContext) -> Result<String, RenderError> {
     let findings = super::sorted_findings(result_in);
     let mut rules: BTreeMap<String, RuleInfo> = result_in
         .rules_checked
@@ -217,7 +238,7 @@ pub fn render_sarif(result_in: &CheckResult, ctx: &RenderContext) -> String {
         .collect();
     let results: Vec<Value> = findings
         .iter()
-        .map(|f| result(f, index[f.rule.as_str()]))
+        .map(|f| result(f, index.get(f.rule.as_str()).copied()))
         .collect();
     let notifications: Vec<Value> = super::sorted_problems(result_in)
         .iter()
@@ -227,8 +248,11 @@ pub fn render_sarif(result_in: &CheckResult, ctx: &RenderContext) -> String {
                 "level": "warning",
                 "message": { "text": problem.message },
             });
-            if let Some(loc) = &problem.location {
-                n["locations"] = json!([{ "physicalLocation": physical_location(loc) }]);
+            if let (Some(loc), Some(fields)) = (&problem.location, n.as_object_mut()) {
+                fields.insert(
+                    "locations".into(),
+                    json!([{ "physicalLocation": physical_location(loc) }]),
+                );
             }
             n
         })
@@ -253,9 +277,9 @@ pub fn render_sarif(result_in: &CheckResult, ctx: &RenderContext) -> String {
             "results": results,
         }],
     });
-    let mut out = serde_json::to_string_pretty(&log).expect("JSON values always serialize");
+    let mut out = serde_json::to_string_pretty(&log).map_err(RenderError::json)?;
     out.push('\n');
-    out
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -267,10 +267,10 @@ pub fn verdicts(
                 continue;
             };
             match (finding.status, finding.severity) {
-                (Status::Waived, _) => v.waived += 1,
-                (Status::Open, Severity::Error) => v.errors += 1,
-                (Status::Open, Severity::Warning) => v.warnings += 1,
-                (Status::Open, Severity::Review) => v.reviews += 1,
+                (Status::Waived, _) => v.waived = v.waived.saturating_add(1),
+                (Status::Open, Severity::Error) => v.errors = v.errors.saturating_add(1),
+                (Status::Open, Severity::Warning) => v.warnings = v.warnings.saturating_add(1),
+                (Status::Open, Severity::Review) => v.reviews = v.reviews.saturating_add(1),
             }
         }
     }

@@ -67,24 +67,34 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
     // Iterative wildcard matching with backtracking to the last star: O(|p|·|t|) worst case.
-    let (mut pi, mut ti) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if pi < p.len() && p[pi] == t[ti] {
-            pi += 1;
-            ti += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
+    // `p` and `t` are what is left to match; `star` is the pattern after the last star
+    // seen and the text from where that star's match would end.
+    let (mut p, mut t): (&[char], &[char]) = (&p, &t);
+    let mut star: Option<(&[char], &[char])> = None;
+    while let Some((tc, t_after)) = t.split_first() {
+        match p.split_first() {
+            Some(('*', p_after)) => {
+                star = Some((p_after, t));
+                p = p_after;
+            }
+            Some((pc, p_after)) if pc == tc => {
+                p = p_after;
+                t = t_after;
+            }
+            _ => {
+                // The last star takes one more character; none left means no match.
+                let Some((after_star, (_, t_next))) =
+                    star.and_then(|(after, from)| Some((after, from.split_first()?)))
+                else {
+                    return false;
+                };
+                p = after_star;
+                t = t_next;
+                star = Some((after_star, t_next));
+            }
         }
     }
-    p[pi..].iter().all(|&c| c == '*')
+    p.iter().all(|&c| c == '*')
 }
 
 /// A waivers file that cannot be used: a miette diagnostic pointing at the entry (or the
@@ -372,11 +382,11 @@ pub fn load_waivers(name: &str, text: &str) -> Result<Vec<Waiver>, WaiverError> 
 pub fn apply_waivers(result: &mut CheckResult, waivers: &[Waiver], as_of: Date) {
     let mut matched = vec![false; waivers.len()];
     for finding in &mut result.findings {
-        for (index, waiver) in waivers.iter().enumerate() {
+        for (waiver, matched) in waivers.iter().zip(matched.iter_mut()) {
             if !waiver.matches(&finding.rule, &finding.subject.id) {
                 continue;
             }
-            matched[index] = true;
+            *matched = true;
             if waiver.in_force(as_of) && finding.status == Status::Open {
                 finding.status = Status::Waived;
                 finding.waiver = Some(waiver.info());
@@ -423,5 +433,56 @@ mod tests {
         assert!(!glob_match("GDPR-4", "GDPR-44"));
         assert!(!glob_match("a*b", "aXXc"));
         assert!(glob_match("PIPL-39", "PIPL-39"));
+    }
+
+    /// The index-based matcher this module used before, as a reference.
+    fn reference(pattern: &str, text: &str) -> bool {
+        let p: Vec<char> = pattern.chars().collect();
+        let t: Vec<char> = text.chars().collect();
+        let (mut pi, mut ti) = (0usize, 0usize);
+        let mut star: Option<(usize, usize)> = None;
+        while ti < t.len() {
+            if pi < p.len() && p[pi] == '*' {
+                star = Some((pi, ti));
+                pi += 1;
+            } else if pi < p.len() && p[pi] == t[ti] {
+                pi += 1;
+                ti += 1;
+            } else if let Some((sp, st)) = star {
+                pi = sp + 1;
+                ti = st + 1;
+                star = Some((sp, st + 1));
+            } else {
+                return false;
+            }
+        }
+        p[pi..].iter().all(|&c| c == '*')
+    }
+
+    /// Every string over `alphabet` up to `len` characters.
+    fn strings(alphabet: &[char], len: usize) -> Vec<String> {
+        let mut all = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..len {
+            last = last
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            all.extend(last.iter().cloned());
+        }
+        all
+    }
+
+    #[test]
+    fn globs_agree_with_the_reference() {
+        for pattern in strings(&['a', 'b', '*'], 4) {
+            for text in strings(&['a', 'b', '*', 'é'], 4) {
+                assert_eq!(
+                    glob_match(&pattern, &text),
+                    reference(&pattern, &text),
+                    "{pattern:?} {text:?}"
+                );
+            }
+        }
     }
 }
