@@ -62,6 +62,11 @@ impl SourceMap {
     }
 }
 
+/// Diagnostics show a source excerpt only for positions up to this (character) column: miette
+/// pads its underline with a format width, which panics past 65,535 (a tab counts 4), and a
+/// line that long is unreadable anyway. Such an error keeps its file, line and column.
+pub const MAX_EXCERPT_COLUMN: u32 = 10_000;
+
 /// Byte offset of a 1-based line and (character) column in `text`, clamped to its length.
 pub fn offset_of_line_col(text: &str, line: u32, column: u32) -> usize {
     let mut offset = 0usize;

@@ -315,8 +315,15 @@ fn search(
     let systems = world.set.systems.len();
     let mut pred: Vec<Option<(u32, bool)>> = vec![None; systems];
     let mut queue: VecDeque<(usize, bool)> = VecDeque::new();
-    for (s, truth) in sources.iter().enumerate() {
-        if ok(Some(truth)) {
+    // Sources, and the flows out of each system, are taken in id order, not in the order
+    // the manifests list them: which of several shortest paths is the witness (and so the
+    // finding's subject, path and fingerprint) must not depend on how the input is ordered.
+    let system_id = |s: usize| world.set.systems.get(s).map(|x| x.id.as_str());
+    let flow_id = |f: u32| world.set.flows.get(f as usize).map(|x| x.id.as_str());
+    let mut in_id_order: Vec<usize> = (0..systems).collect();
+    in_id_order.sort_by(|&a, &b| system_id(a).cmp(&system_id(b)).then(a.cmp(&b)));
+    for s in in_id_order {
+        if ok(sources.get(s)) {
             queue.push_back((s, true));
         }
     }
@@ -333,14 +340,19 @@ fn search(
         let Some(index) = world.graph.node(SysIdx(node as u32)) else {
             continue;
         };
-        for edge in world.graph.graph.edges(index) {
-            let f = edge.weight().0;
+        let mut out: Vec<(u32, usize)> = world
+            .graph
+            .graph
+            .edges(index)
+            .map(|edge| (edge.weight().0, edge.target().index()))
+            .collect();
+        out.sort_by(|&(a, _), &(b, _)| flow_id(a).cmp(&flow_id(b)).then(a.cmp(&b)));
+        for (f, to) in out {
             if !world.flow_active.get(f as usize).copied().unwrap_or(false)
                 || !ok(steps.get(f as usize))
             {
                 continue;
             }
-            let to = edge.target().index();
             if let Some(slot) = pred.get_mut(to) {
                 if slot.is_none() {
                     *slot = Some((f, is_source_start));

@@ -66,6 +66,13 @@ impl LangError {
             .unwrap_or_else(|| ("<policy>".into(), String::new()));
         let (line, column) = self.line_col(sources);
         let len = (self.span.end.saturating_sub(self.span.start)) as usize;
+        // No excerpt for an empty source (a file that could not be read) or past
+        // MAX_EXCERPT_COLUMN: the label then joins the title, so its text is not lost.
+        let excerpt = |offset: usize| {
+            !text.is_empty()
+                && crate::source::line_col_of_offset(&text, offset).1
+                    <= crate::source::MAX_EXCERPT_COLUMN
+        };
         let mut labels = vec![miette::LabeledSpan::at(
             (self.span.start as usize).min(text.len())
                 ..(self.span.start as usize)
@@ -73,10 +80,17 @@ impl LangError {
                     .min(text.len()),
             self.label.clone(),
         )];
+        let mut title = self.title.clone();
+        if !excerpt(self.span.start as usize) {
+            labels.clear();
+            if !self.label.is_empty() {
+                title = format!("{title}: {}", self.label);
+            }
+        }
         let mut help = self.help.clone();
         if let Some(related) = &self.related {
             let (rel, rel_label) = &**related;
-            if rel.file == self.span.file {
+            if rel.file == self.span.file && excerpt(rel.start as usize) {
                 labels.push(miette::LabeledSpan::at(
                     rel.start as usize..rel.end as usize,
                     rel_label.clone(),
@@ -98,10 +112,9 @@ impl LangError {
             Level::Error => miette::Severity::Error,
             Level::Warning => miette::Severity::Warning,
         };
-        let diagnostic =
-            miette::MietteDiagnostic::new(format!("{} ({name}:{line}:{column})", self.title))
-                .with_labels(labels)
-                .with_severity(severity);
+        let diagnostic = miette::MietteDiagnostic::new(format!("{title} ({name}:{line}:{column})"))
+            .with_labels(labels)
+            .with_severity(severity);
         let diagnostic = match help {
             Some(h) => diagnostic.with_help(h),
             None => diagnostic,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode};
 
-use crate::source::{Loc, SourceMap};
+use crate::source::{Loc, SourceMap, MAX_EXCERPT_COLUMN};
 
 /// What went wrong, for callers and tests that match on the kind rather than the text.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
@@ -90,6 +90,12 @@ pub struct LoadError {
 }
 
 impl LoadError {
+    /// Whether miette shows the source around the error (with file, line and column in its
+    /// header): not for errors without a position, nor past [`MAX_EXCERPT_COLUMN`].
+    fn has_excerpt(&self) -> bool {
+        self.loc.line > 0 && self.loc.column <= MAX_EXCERPT_COLUMN
+    }
+
     pub fn line(&self) -> u32 {
         self.loc.line
     }
@@ -149,7 +155,7 @@ impl Diagnostic for LoadError {
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
         self.source.as_ref()?;
-        if self.loc.line == 0 {
+        if !self.has_excerpt() {
             return None;
         }
         let label = LabeledSpan::new(Some(self.label.clone()), self.loc.offset as usize, self.len);
@@ -187,7 +193,7 @@ impl fmt::Debug for NamedLoadError {
 /// column), else `file: message`.
 impl fmt::Display for NamedLoadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.named.is_some() && self.error.loc.line > 0 {
+        if self.named.is_some() && self.error.has_excerpt() {
             f.write_str(&self.error.message)
         } else {
             fmt::Display::fmt(&self.error, f)

@@ -1,0 +1,88 @@
+//! A small fixed policy (a path rule, an aggregate, a plain rule), compiled once, checked
+//! over arbitrary manifest text: load + check + render JSON and human. Must never panic.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use lexflow::date::Date;
+use lexflow::engine::{check, CheckOptions};
+use lexflow::lang::Program;
+use lexflow::report::{render, Format, RenderContext};
+use libfuzzer_sys::fuzz_target;
+
+const POLICY: &str = r#"
+law FUZZ "A small pack for fuzzing" {
+  effective 2018-05-25
+  applies when exists system s
+
+  rule FUZZ-PATH "Personal data reaches a third country" {
+    cite "Art. 1"
+    severity warning
+    for each path p from system s where s.location in EEA and s.collected has personal
+                    to system t where t.location not in EEA
+                    along flows g where g.data has personal
+    message "personal data reaches {t.id} in {t.location} in {p.length} hops"
+    remedy "Stop it."
+  }
+
+  rule FUZZ-AGG "Many sources meet" {
+    cite "Art. 2"
+    severity review
+    for each system s
+      let sources = count distinct g.from.operator over flows g
+          where g.to = s and g.data has personal
+      let volume = sum g.individuals over flows g where g.to = s
+      where sources >= 2 or volume >= 1_000_000
+    message "{s.id} joins {sources} sources"
+    remedy "Assess."
+  }
+
+  rule FUZZ-BASIS "A legal basis on every flow" {
+    cite "Art. 3"
+    for each flow f where f.data has personal
+    require f.legal_basis is present
+    unless exists assessment a where a.kind = dpia and a.covers has f
+    remedy "Declare the legal basis."
+  }
+}
+"#;
+
+const BASE: &[&str] = &["vocabulary.policy", "taxonomy.policy", "countries.policy"];
+
+fn program() -> &'static Program {
+    static PROGRAM: OnceLock<Program> = OnceLock::new();
+    PROGRAM.get_or_init(|| {
+        let mut texts: Vec<(&str, &str)> = lexflow::lang::bundled_files()
+            .iter()
+            .filter(|(name, _)| BASE.contains(name))
+            .map(|(name, text)| (*name, *text))
+            .collect();
+        texts.push(("fuzz.policy", POLICY));
+        match lexflow::lang::compile_texts(&texts, false) {
+            Ok(program) => program,
+            Err(errors) => panic!("the fuzz policy does not compile: {:?}", errors.errors),
+        }
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let program = program();
+    let files = vec![("fuzz.yaml".to_string(), text.to_string())];
+    let Ok((set, _report)) = lexflow::manifest::load_sources(files, &program.vocab) else {
+        return;
+    };
+    let options = CheckOptions {
+        as_of: Date::parse("2026-06-01").unwrap_or_else(|| panic!("a date")),
+        laws: None,
+    };
+    let result = check(program, &set, &options);
+    let ctx = RenderContext::default();
+    let json = render(Format::Json, &result, &ctx);
+    if let Err(e) = serde_json::from_str::<serde_json::Value>(&json) {
+        panic!("the JSON report does not parse ({e}):\n{json}");
+    }
+    let _ = render(Format::Human, &result, &ctx);
+});
