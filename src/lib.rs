@@ -14,3 +14,4 @@ pub mod manifest;
 pub mod engine;
 pub mod lang;
 pub mod report;
+pub mod gen;

@@ -2,6 +2,7 @@
 //! outcomes to exit codes (SPEC §4): 0 nothing open at or above `--fail-on`, 1 open
 //! findings at or above it, 2 the input could not be read.
 
+pub mod scale;
 pub mod testing;
 
 use std::io::{IsTerminal, Write};
@@ -85,6 +86,9 @@ pub enum Command {
         #[arg(default_value = "policies")]
         path: PathBuf,
     },
+    /// Write a seeded city-scale manifest set (benchmarks).
+    #[command(hide = true)]
+    Gen(scale::GenArgs),
 }
 
 /// A failure that ends the run with exit code 2, already shown to the user.
@@ -158,6 +162,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Rules { policies } => rules(&policies),
         Command::Explain { rule, policies } => explain(&rule, &policies),
         Command::Test { path } => testing::run_tests(&path),
+        Command::Gen(args) => scale::run_gen(&args),
     };
     outcome.unwrap_or(2)
 }
