@@ -89,6 +89,9 @@ pub enum Command {
     /// Write a seeded city-scale manifest set (benchmarks).
     #[command(hide = true)]
     Gen(scale::GenArgs),
+    /// Load manifests only, without rules (benchmarks).
+    #[command(hide = true)]
+    Load(scale::LoadArgs),
 }
 
 /// A failure that ends the run with exit code 2, already shown to the user.
@@ -163,6 +166,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Explain { rule, policies } => explain(&rule, &policies),
         Command::Test { path } => testing::run_tests(&path),
         Command::Gen(args) => scale::run_gen(&args),
+        Command::Load(args) => scale::run_load(&args),
     };
     outcome.unwrap_or(2)
 }

@@ -57,3 +57,36 @@ pub fn run_gen(args: &GenArgs) -> Result<i32, InputError> {
     println!("{summary}");
     Ok(0)
 }
+
+#[derive(clap::Args, Debug)]
+pub struct LoadArgs {
+    /// Manifest files or folders.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+/// `lexflow load` (hidden): loads manifests with the bundled vocabulary and nothing else, so
+/// that `scripts/bench.sh` can compare a whole `check` with loading alone.
+pub fn run_load(args: &LoadArgs) -> Result<i32, InputError> {
+    let program = crate::lang::load_program(&crate::lang::PolicySelection {
+        bundled: true,
+        paths: Vec::new(),
+    })
+    .map_err(|_| InputError)?;
+    match crate::manifest::load_paths(&args.paths, &program.vocab) {
+        Ok((set, report)) => {
+            println!(
+                "{{\"files\": {}, \"organizations\": {}, \"systems\": {}, \"flows\": {}}}",
+                report.loaded.len(),
+                set.organizations.len(),
+                set.systems.len(),
+                set.flows.len()
+            );
+            Ok(0)
+        }
+        Err(errors) => {
+            eprintln!("lexflow load: {} problem(s) in the manifests", errors.len());
+            Err(InputError)
+        }
+    }
+}

@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod graph;
+pub mod json;
 pub mod load;
 pub mod model;
 pub mod testing;

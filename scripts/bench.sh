@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Whole-process figures for docs/performance.md: `lexflow check` (all bundled packs) against
+# loading the same manifests alone (`lexflow load`, the same loader), median of RUNS runs,
+# with peak memory (max RSS from /usr/bin/time -v) and the manifests' size on disk.
+#
+#   scripts/bench.sh                      # 10k and 100k flows, YAML and JSON, 5 runs
+#   SIZES="10000 100000 1000000" RUNS=3 scripts/bench.sh
+#   POLICY=../laws/policies scripts/bench.sh    # add rule files (--policy) to the check
+#
+# Stage timings (load, compile, graph, evaluation, regorus side by side): cargo bench --bench scale
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZES=${SIZES:-"10000 100000"}
+FORMATS=${FORMATS:-"yaml json"}
+RUNS=${RUNS:-5}
+TARGET=${CARGO_TARGET_DIR:-target}
+DATA=${DATA:-$TARGET/bench-data}
+POLICY=${POLICY:-}
+AS_OF=2026-06-01
+
+cargo build --release --quiet
+BIN=$TARGET/release/lexflow
+policy_args=()
+if [ -n "$POLICY" ]; then policy_args=(--policy "$POLICY"); fi
+
+median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+
+# measure LABEL CMD... → "median_seconds median_peak_MiB"
+measure() {
+  local times=() mems=() i out
+  for ((i = 0; i < RUNS; i++)); do
+    out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 ) || true
+    times+=("${out% *}")
+    mems+=("${out#* }")
+  done
+  local t m
+  t=$(printf '%s\n' "${times[@]}" | median)
+  m=$(printf '%s\n' "${mems[@]}" | median)
+  echo "$t $(awk -v k="$m" 'BEGIN {printf "%.0f", k/1024}')"
+}
+
+printf '| flows | format | files | MiB on disk | load s | check s | check/load | peak MiB | peak/size |\n'
+printf '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+for n in $SIZES; do
+  for fmt in $FORMATS; do
+    dir=$DATA/$fmt-$n
+    files=$(( (n + 199999) / 200000 ))
+    if [ ! -d "$dir" ]; then
+      "$BIN" gen --flows "$n" --seed 1 --files "$files" --format "$fmt" --out "$dir" >"$DATA/$fmt-$n.json"
+    fi
+    bytes=$(du -sb "$dir" | cut -f1)
+    mib=$(awk -v b="$bytes" 'BEGIN {printf "%.1f", b/1048576}')
+    read -r load_s _ < <(measure load "$BIN" load "$dir")
+    read -r check_s check_mem < <(measure check "$BIN" check "$dir" "${policy_args[@]}" --as-of $AS_OF --format json --output /dev/null)
+    ratio=$(awk -v a="$check_s" -v b="$load_s" 'BEGIN {printf "%.2f", (b > 0 ? a/b : 0)}')
+    mem_ratio=$(awk -v m="$check_mem" -v s="$mib" 'BEGIN {printf "%.1f", (s > 0 ? m/s : 0)}')
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$n" "$fmt" "$files" "$mib" "$load_s" "$check_s" "$ratio" "$check_mem" "$mem_ratio"
+  done
+done
