@@ -554,6 +554,8 @@ fn build(options: &GenOptions) -> City {
                 rng.pick(&by_country[here])
             }
         };
+        // No flow from a system to itself: take the next system instead.
+        let to = if to == from { (to + 1) % n_systems } else { to };
         let dst = &systems[to];
         // One to all of what the source holds.
         let held = src.held;

@@ -150,6 +150,7 @@ impl<'t> Parser<'t> {
                         b',' => self.at += 1,
                         b'}' => {
                             self.at += 1;
+                            entries.shrink_to_fit();
                             return Some(Node {
                                 value: Value::Map(entries),
                                 pos,
@@ -182,6 +183,7 @@ impl<'t> Parser<'t> {
                         b',' => self.at += 1,
                         b']' => {
                             self.at += 1;
+                            items.shrink_to_fit();
                             return Some(Node {
                                 value: Value::Seq(items),
                                 pos,
