@@ -223,7 +223,10 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
         None => None,
     };
     let program = load_policies(&args.policies)?;
-    let (set, load_report) = match manifest::load_paths(&args.paths, &program.vocab) {
+    let progress = scale::Progress::start("loading manifests");
+    let loaded = manifest::load_paths(&args.paths, &program.vocab);
+    progress.finish();
+    let (set, load_report) = match loaded {
         Ok(loaded) => loaded,
         Err(errors) => {
             let count = errors.len();
@@ -245,7 +248,9 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
         as_of,
         laws: if args.policies.law.is_empty() { None } else { Some(args.policies.law.clone()) },
     };
+    let progress = scale::Progress::start("evaluating rules");
     let mut result = engine::check(&program, &set, &options);
+    progress.finish();
     // Waivers before the baseline, so that a waiver of a baselined finding is not reported
     // as matching nothing.
     if let Some(waivers) = &waivers {

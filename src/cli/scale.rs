@@ -90,3 +90,36 @@ pub fn run_load(args: &LoadArgs) -> Result<i32, InputError> {
         }
     }
 }
+
+/// A spinner with the current stage and elapsed time on stderr, drawn only when stderr is a
+/// terminal (never in CI logs or when piped); for long runs over large inventories.
+pub struct Progress(indicatif::ProgressBar);
+
+impl Progress {
+    pub fn start(stage: &str) -> Progress {
+        use std::io::IsTerminal;
+        let bar = if std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new_spinner();
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        bar.set_message(stage.to_string());
+        Progress(bar)
+    }
+
+    pub fn stage(&self, stage: &str) {
+        self.0.set_message(stage.to_string());
+    }
+
+    /// Clears the spinner before anything else is printed.
+    pub fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
