@@ -169,7 +169,9 @@ fn subset_lexflow(bencher: Bencher, flows: usize) {
     let set = city(flows);
     let program = subset();
     let options = harness::subset_options();
-    bencher.bench_local(|| engine::check(program, &set, &options).findings.len());
+    // One thread, as regorus has.
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("thread pool");
+    bencher.bench_local(|| pool.install(|| engine::check(program, &set, &options).findings.len()));
 }
 
 #[divan::bench(args = rego_sizes(), sample_count = 3, sample_size = 1)]

@@ -21,6 +21,7 @@ AS_OF=2026-06-01
 
 cargo build --release --quiet
 BIN=$TARGET/release/lexflow
+mkdir -p "$DATA"
 policy_args=()
 if [ -n "$POLICY" ]; then policy_args=(--policy "$POLICY"); fi
 
@@ -28,12 +29,16 @@ median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else prin
 
 # measure LABEL CMD... → "median_seconds median_peak_MiB"
 measure() {
-  local times=() mems=() i out
+  shift # the label
+  local times=() mems=() i out tmp
+  tmp=$(mktemp)
   for ((i = 0; i < RUNS; i++)); do
-    out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 ) || true
+    /usr/bin/time -o "$tmp" -f '%e %M' "$@" >/dev/null 2>/dev/null || true
+    out=$(tail -1 "$tmp")
     times+=("${out% *}")
     mems+=("${out#* }")
   done
+  rm -f "$tmp"
   local t m
   t=$(printf '%s\n' "${times[@]}" | median)
   m=$(printf '%s\n' "${mems[@]}" | median)
@@ -58,3 +63,8 @@ for n in $SIZES; do
     printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$n" "$fmt" "$files" "$mib" "$load_s" "$check_s" "$ratio" "$check_mem" "$mem_ratio"
   done
 done
+
+# Stage timings and the regorus side by side (divan): STAGES=0 to skip.
+if [ "${STAGES:-1}" = 1 ]; then
+  cargo bench --bench scale
+fi
