@@ -170,7 +170,10 @@ fn subset_lexflow(bencher: Bencher, flows: usize) {
     let program = subset();
     let options = harness::subset_options();
     // One thread, as regorus has.
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().expect("thread pool");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("thread pool");
     bencher.bench_local(|| pool.install(|| engine::check(program, &set, &options).findings.len()));
 }
 
