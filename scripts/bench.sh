@@ -27,26 +27,30 @@ if [ -n "$POLICY" ]; then policy_args=(--policy "$POLICY"); fi
 
 median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 
-# measure LABEL CMD... → "median_seconds median_peak_MiB"
+# measure LABEL CMD... → "median_seconds median_peak_MiB median_cpu_seconds" (cpu = user + sys:
+# on a machine shared with other work, wall time swings with the load; CPU time much less)
 measure() {
   shift # the label
-  local times=() mems=() i out tmp
+  local times=() mems=() cpus=() i out tmp
   tmp=$(mktemp)
   for ((i = 0; i < RUNS; i++)); do
-    /usr/bin/time -o "$tmp" -f '%e %M' "$@" >/dev/null 2>/dev/null || true
+    /usr/bin/time -o "$tmp" -f '%e %M %U %S' "$@" >/dev/null 2>/dev/null || true
     out=$(tail -1 "$tmp")
-    times+=("${out% *}")
-    mems+=("${out#* }")
+    read -r e m u s <<<"$out"
+    times+=("$e")
+    mems+=("$m")
+    cpus+=("$(awk -v u="$u" -v s="$s" 'BEGIN {print u + s}')")
   done
   rm -f "$tmp"
-  local t m
+  local t m c
   t=$(printf '%s\n' "${times[@]}" | median)
   m=$(printf '%s\n' "${mems[@]}" | median)
-  echo "$t $(awk -v k="$m" 'BEGIN {printf "%.0f", k/1024}')"
+  c=$(printf '%s\n' "${cpus[@]}" | median)
+  echo "$t $(awk -v k="$m" 'BEGIN {printf "%.0f", k/1024}') $c"
 }
 
-printf '| flows | format | files | MiB on disk | load s | check s | check/load | peak MiB | peak/size |\n'
-printf '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+printf '| flows | format | files | MiB on disk | load s | check s | check/load | load cpu s | check cpu s | load peak MiB | check peak MiB | peak/size |\n'
+printf '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
 for n in $SIZES; do
   for fmt in $FORMATS; do
     dir=$DATA/$fmt-$n
@@ -56,11 +60,11 @@ for n in $SIZES; do
     fi
     bytes=$(du -sb "$dir" | cut -f1)
     mib=$(awk -v b="$bytes" 'BEGIN {printf "%.1f", b/1048576}')
-    read -r load_s _ < <(measure load "$BIN" load "$dir")
-    read -r check_s check_mem < <(measure check "$BIN" check "$dir" "${policy_args[@]}" --as-of $AS_OF --format json --output /dev/null)
+    read -r load_s load_mem load_cpu < <(measure load "$BIN" load "$dir")
+    read -r check_s check_mem check_cpu < <(measure check "$BIN" check "$dir" "${policy_args[@]}" --as-of $AS_OF --format json --output /dev/null)
     ratio=$(awk -v a="$check_s" -v b="$load_s" 'BEGIN {printf "%.2f", (b > 0 ? a/b : 0)}')
     mem_ratio=$(awk -v m="$check_mem" -v s="$mib" 'BEGIN {printf "%.1f", (s > 0 ? m/s : 0)}')
-    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$n" "$fmt" "$files" "$mib" "$load_s" "$check_s" "$ratio" "$check_mem" "$mem_ratio"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$n" "$fmt" "$files" "$mib" "$load_s" "$check_s" "$ratio" "$load_cpu" "$check_cpu" "$load_mem" "$check_mem" "$mem_ratio"
   done
 done
 
