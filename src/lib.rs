@@ -11,6 +11,7 @@ pub mod source;
 pub mod vocab;
 
 pub mod engine;
+pub mod gen;
 pub mod lang;
 pub mod lsp;
 pub mod manifest;

@@ -6,10 +6,24 @@ use assert_cmd::Command;
 fn run(example: &str, format: &str) -> String {
     let out = Command::cargo_bin("lexflow")
         .unwrap()
-        .args(["check", example, "--as-of", "2026-06-01", "--color", "never", "--format", format])
+        .args([
+            "check",
+            example,
+            "--as-of",
+            "2026-06-01",
+            "--color",
+            "never",
+            "--format",
+            format,
+        ])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{example} has findings; stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{example} has findings; stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("UTF-8 output")
 }
 

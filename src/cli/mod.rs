@@ -4,6 +4,7 @@
 
 pub mod authoring;
 pub mod procurement;
+pub mod scale;
 pub mod schema;
 pub mod testing;
 
@@ -113,6 +114,12 @@ pub enum Command {
     },
     /// Run the language server for editors, over standard input and output.
     Lsp,
+    /// Write a seeded city-scale manifest set (benchmarks).
+    #[command(hide = true)]
+    Gen(scale::GenArgs),
+    /// Load manifests only, without rules (benchmarks).
+    #[command(hide = true)]
+    Load(scale::LoadArgs),
 }
 
 /// A failure that ends the run with exit code 2, already shown to the user.
@@ -236,6 +243,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Schema { policies } => schema::run(&policies),
         Command::Fmt { check, paths } => authoring::fmt(&paths, check),
         Command::Lsp => authoring::lsp(),
+        Command::Gen(args) => scale::run_gen(&args),
+        Command::Load(args) => scale::run_load(&args),
     };
     outcome.unwrap_or(2)
 }
@@ -311,7 +320,10 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
         None => None,
     };
     let program = load_policies(&args.policies)?;
-    let (set, load_report) = match manifest::load_paths(&args.paths, &program.vocab) {
+    let progress = scale::Progress::start("loading manifests");
+    let loaded = manifest::load_paths(&args.paths, &program.vocab);
+    progress.finish();
+    let (set, load_report) = match loaded {
         Ok(loaded) => loaded,
         Err(errors) => {
             let count = errors.len();
@@ -340,7 +352,9 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
             Some(args.policies.law.clone())
         },
     };
+    let progress = scale::Progress::start("evaluating rules");
     let mut result = engine::check(&program, &set, &options);
+    progress.finish();
     // Waivers before the baseline, so that a waiver of a baselined finding is not reported
     // as matching nothing.
     if let Some(waivers) = &waivers {

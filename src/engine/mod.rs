@@ -72,6 +72,7 @@ pub fn check_graph(
 ) -> CheckResult {
     let world = World::new(program, set, graph, options.as_of);
     let mut result = CheckResult::default();
+    let mut rules: Vec<&RuleIr> = Vec::new();
     for law in &program.laws {
         if !law_selected(law, options) {
             continue;
@@ -87,9 +88,21 @@ pub fn check_graph(
                 continue;
             }
             result.rules_checked.push(rule_info(law, rule));
-            evaluate_rule(&world, rule, &mut result.findings);
+            rules.push(rule);
         }
     }
+    // Rules are independent: evaluate them on every core (rayon), then concatenate their
+    // findings in rule order, so the result is the same as a sequential run.
+    use rayon::prelude::*;
+    let per_rule: Vec<Vec<Finding>> = rules
+        .par_iter()
+        .map(|rule| {
+            let mut findings = Vec::new();
+            evaluate_rule(&world, rule, &mut findings);
+            findings
+        })
+        .collect();
+    result.findings = per_rule.into_iter().flatten().collect();
     result.rules_checked.sort_by(|a, b| a.id.cmp(&b.id));
     result
         .findings

@@ -51,14 +51,12 @@ pub fn load_paths(
     vocab: &Vocabulary,
 ) -> Result<(ManifestSet, LoadReport), LoadErrors> {
     let mut loader = Loader::new(vocab);
+    // Find the files first (in order), then read and parse them in parallel.
+    let mut jobs: Vec<Job> = Vec::new();
     for path in paths {
         let is_dir = std::fs::metadata(path).map(|m| m.is_dir()).unwrap_or(false);
         if !is_dir {
-            let name = path.display().to_string();
-            match read_limited(path) {
-                Ok(bytes) => loader.load_bytes(name, bytes, true),
-                Err(error) => loader.io_error(name, error),
-            }
+            jobs.push(Job::Read(path.display().to_string(), path.clone(), true));
             continue;
         }
         let walker = walkdir::WalkDir::new(path)
@@ -69,7 +67,7 @@ pub fn load_paths(
                 Ok(entry) => entry,
                 Err(error) => {
                     let name = error.path().unwrap_or(path).display().to_string();
-                    loader.io_error(name, (LoadErrorKind::Io, error.to_string()));
+                    jobs.push(Job::Failed(name, (LoadErrorKind::Io, error.to_string())));
                     continue;
                 }
             };
@@ -81,13 +79,50 @@ pub fn load_paths(
                 loader.report.other_files += 1;
                 continue;
             }
-            match read_limited(entry.path()) {
-                Ok(bytes) => loader.load_bytes(name, bytes, false),
-                Err(error) => loader.io_error(name, error),
-            }
+            jobs.push(Job::Read(name, entry.path().to_path_buf(), false));
         }
     }
+    loader.load_jobs(jobs);
     loader.finish()
+}
+
+/// One file to load: read from disk, given as text, or already failed.
+enum Job {
+    Read(String, PathBuf, bool),
+    Text(String, String),
+    Failed(String, (LoadErrorKind, String)),
+}
+
+/// A file read and parsed (the part of loading that runs in parallel).
+enum Prepared {
+    Parsed(String, bool, Parsed),
+    Failed(String, (LoadErrorKind, String)),
+}
+
+enum Parsed {
+    BadUtf8(std::string::FromUtf8Error),
+    Text(String, Result<Node, yaml::ParseError>),
+}
+
+fn parse_bytes(bytes: Vec<u8>) -> Parsed {
+    match String::from_utf8(bytes) {
+        Ok(text) => {
+            let parsed = yaml::parse(&text);
+            Parsed::Text(text, parsed)
+        }
+        Err(error) => Parsed::BadUtf8(error),
+    }
+}
+
+fn prepare(job: Job) -> Prepared {
+    match job {
+        Job::Read(name, path, explicit) => match read_limited(&path) {
+            Ok(bytes) => Prepared::Parsed(name, explicit, parse_bytes(bytes)),
+            Err(error) => Prepared::Failed(name, error),
+        },
+        Job::Text(name, text) => Prepared::Parsed(name, true, parse_bytes(text.into_bytes())),
+        Job::Failed(name, error) => Prepared::Failed(name, error),
+    }
 }
 
 /// Loads manifests given as `(display name, text)` pairs, each treated as a file named on the
@@ -98,9 +133,11 @@ pub fn load_sources(
     vocab: &Vocabulary,
 ) -> Result<(ManifestSet, LoadReport), LoadErrors> {
     let mut loader = Loader::new(vocab);
-    for (name, text) in files {
-        loader.load_bytes(name, text.into_bytes(), true);
-    }
+    let jobs = files
+        .into_iter()
+        .map(|(name, text)| Job::Text(name, text))
+        .collect();
+    loader.load_jobs(jobs);
     loader.finish()
 }
 
@@ -301,10 +338,34 @@ impl<'v> Loader<'v> {
         });
     }
 
-    fn load_bytes(&mut self, name: String, bytes: Vec<u8>, explicit: bool) {
-        let text = match String::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(error) => {
+    /// Reads and parses the files in parallel, a few at a time (so that only that many parsed
+    /// trees are alive at once), and converts them in order.
+    fn load_jobs(&mut self, jobs: Vec<Job>) {
+        use rayon::prelude::*;
+        let batch = rayon::current_num_threads().max(1);
+        let mut jobs = jobs.into_iter().peekable();
+        while jobs.peek().is_some() {
+            let chunk: Vec<Job> = jobs.by_ref().take(batch).collect();
+            let prepared: Vec<Prepared> = if chunk.len() == 1 {
+                chunk.into_iter().map(prepare).collect()
+            } else {
+                chunk.into_par_iter().map(prepare).collect()
+            };
+            for item in prepared {
+                match item {
+                    Prepared::Parsed(name, explicit, parsed) => {
+                        self.load_parsed(name, parsed, explicit)
+                    }
+                    Prepared::Failed(name, error) => self.io_error(name, error),
+                }
+            }
+        }
+    }
+
+    fn load_parsed(&mut self, name: String, parsed: Parsed, explicit: bool) {
+        let (text, parsed) = match parsed {
+            Parsed::Text(text, parsed) => (text, parsed),
+            Parsed::BadUtf8(error) => {
                 let valid_up_to = error.utf8_error().valid_up_to();
                 let bad = error.as_bytes().get(valid_up_to).copied().unwrap_or(0);
                 let lossy = String::from_utf8_lossy(error.as_bytes()).into_owned();
@@ -334,7 +395,6 @@ impl<'v> Loader<'v> {
                 return;
             }
         };
-        let parsed = yaml::parse(&text);
         let root = match parsed {
             Ok(root) => root,
             Err(error) => {

@@ -7,6 +7,7 @@
 pub mod error;
 pub mod fields;
 pub mod graph;
+pub mod json;
 pub mod load;
 pub mod model;
 pub mod schema;

@@ -254,5 +254,10 @@ impl Flow {
 
 /// The country part of a location: `CN-GD` → `CN`.
 pub fn country_of(location: &str) -> &str {
-    location.split('-').next().unwrap_or(location)
+    // A byte scan: this runs for every country test of every rule (`str::split` was 15% of a
+    // whole check at 100k flows).
+    match location.bytes().position(|b| b == b'-') {
+        Some(i) => &location[..i],
+        None => location,
+    }
 }

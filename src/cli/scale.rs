@@ -1,0 +1,125 @@
+//! `lexflow gen` (hidden): writes a seeded city-scale manifest set for benchmarks, and prints
+//! the violation counts planted for the benchmark subset (`benches/subset.policy`) as JSON.
+
+use std::path::PathBuf;
+
+use crate::gen::{self, Format, GenOptions};
+
+use super::InputError;
+
+#[derive(clap::Args, Debug)]
+pub struct GenArgs {
+    /// Number of flows (systems ≈ flows/4, organizations ≈ flows/40).
+    #[arg(long, default_value_t = 1000)]
+    pub flows: usize,
+    /// Seed: the same seed and sizes give byte-identical files.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Number of files to split the city over (references cross files).
+    #[arg(long, default_value_t = 1)]
+    pub files: usize,
+    /// yaml or json.
+    #[arg(long, default_value = "yaml")]
+    pub format: String,
+    /// Folder to write into (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn run_gen(args: &GenArgs) -> Result<i32, InputError> {
+    let format: Format = args.format.parse().map_err(|e: String| {
+        eprintln!("lexflow gen: {e}");
+        InputError
+    })?;
+    let options = GenOptions {
+        flows: args.flows,
+        seed: args.seed,
+        files: args.files.max(1),
+        format,
+    };
+    let generated = gen::generate(&options);
+    let fail = |e: std::io::Error| {
+        eprintln!("lexflow gen: cannot write to {}: {e}", args.out.display());
+        InputError
+    };
+    std::fs::create_dir_all(&args.out).map_err(fail)?;
+    for (name, text) in &generated.files {
+        std::fs::write(args.out.join(name), text).map_err(fail)?;
+    }
+    let summary = serde_json::json!({
+        "flows": generated.flows,
+        "systems": generated.systems,
+        "organizations": generated.organizations,
+        "files": generated.files.len(),
+        "bytes": generated.total_bytes(),
+        "expected": generated.expected,
+    });
+    println!("{summary}");
+    Ok(0)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LoadArgs {
+    /// Manifest files or folders.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+/// `lexflow load` (hidden): loads manifests with the bundled vocabulary and nothing else, so
+/// that `scripts/bench.sh` can compare a whole `check` with loading alone.
+pub fn run_load(args: &LoadArgs) -> Result<i32, InputError> {
+    let program = crate::lang::load_program(&crate::lang::PolicySelection {
+        bundled: true,
+        paths: Vec::new(),
+    })
+    .map_err(|_| InputError)?;
+    match crate::manifest::load_paths(&args.paths, &program.vocab) {
+        Ok((set, report)) => {
+            println!(
+                "{{\"files\": {}, \"organizations\": {}, \"systems\": {}, \"flows\": {}}}",
+                report.loaded.len(),
+                set.organizations.len(),
+                set.systems.len(),
+                set.flows.len()
+            );
+            Ok(0)
+        }
+        Err(errors) => {
+            eprintln!("lexflow load: {} problem(s) in the manifests", errors.len());
+            Err(InputError)
+        }
+    }
+}
+
+/// A spinner with the current stage and elapsed time on stderr, drawn only when stderr is a
+/// terminal (never in CI logs or when piped); for long runs over large inventories.
+pub struct Progress(indicatif::ProgressBar);
+
+impl Progress {
+    pub fn start(stage: &str) -> Progress {
+        use std::io::IsTerminal;
+        let bar = if std::io::stderr().is_terminal() {
+            let bar = indicatif::ProgressBar::new_spinner();
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        bar.set_message(stage.to_string());
+        Progress(bar)
+    }
+
+    pub fn stage(&self, stage: &str) {
+        self.0.set_message(stage.to_string());
+    }
+
+    /// Clears the spinner before anything else is printed.
+    pub fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
