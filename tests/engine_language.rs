@@ -274,3 +274,35 @@ law JOINS "Join directions" {
         "two city flows ran in 2025, none in 2026"
     );
 }
+
+#[test]
+fn huge_durations_in_a_rule_file_neither_hang_nor_overflow() {
+    const HUGE: &str = r#"
+law HUGE "Durations at the edge" {
+  rule H-1 "Far future" {
+    cite "Art. 1"
+    for each flow f
+      where as-of + 999_999_999_999 working days > as-of
+        and as-of - 9_000_000_000_000_000 years < as-of
+        and 9_000_000_000_000_000_000 days > 1 days
+  }
+}
+"#;
+    let program = compile_texts(&[("huge.policy", HUGE)], true)
+        .unwrap_or_else(|e| panic!("{:?}", e.reports()));
+    let (set, _) =
+        load_sources(vec![("m.yaml".into(), MANIFEST.into())], &program.vocab).expect("loads");
+    let result = check(
+        &program,
+        &set,
+        &CheckOptions {
+            as_of: Date::parse("2026-06-01").unwrap(),
+            laws: None,
+        },
+    );
+    assert_eq!(
+        result.findings.iter().filter(|f| f.rule == "H-1").count(),
+        4,
+        "every flow, evaluated in bounded time"
+    );
+}

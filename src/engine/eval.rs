@@ -195,7 +195,11 @@ fn opt_texts<'a>(v: &'a Option<Vec<String>>, e: Ent, f: Field) -> Val<'a> {
 
 fn add_months(date: Date, months: i64) -> Date {
     let (y, m, d) = date.ymd();
-    let total = i64::from(y) * 12 + i64::from(m) - 1 + months;
+    // Saturating: a rule file may state any duration; dates clamp at the calendar's ends.
+    let total = (i64::from(y).saturating_mul(12))
+        .saturating_add(i64::from(m) - 1)
+        .saturating_add(months)
+        .clamp(12, 9999 * 12 + 11);
     let year = total.div_euclid(12) as i32;
     let month = (total.rem_euclid(12) + 1) as u32;
     // Clamp the day to the month's length (31 January + 1 month = 28/29 February).
@@ -205,16 +209,27 @@ fn add_months(date: Date, months: i64) -> Date {
 }
 
 fn add_duration(date: Date, dur: Duration, sign: i64) -> Date {
-    let mut result = add_months(date, sign * dur.months).add_days(sign * dur.days);
-    let mut remaining = dur.working_days;
+    let mut result =
+        add_months(date, sign.saturating_mul(dur.months)).add_days(sign.saturating_mul(dur.days));
+    // Working days: whole weeks at once (5 working days = 7 days), then day by day for the
+    // rest, so a huge duration in a rule file costs no more than a small one.
+    let working = dur.working_days.max(0);
+    result = result.add_days(sign.saturating_mul((working / 5).saturating_mul(7)));
+    let mut remaining = working % 5;
     while remaining > 0 {
         result = result.add_days(sign);
         if result.weekday() < 5 {
             remaining -= 1;
         }
-        // Bounded by the duration the rule file states.
     }
     result
+}
+
+/// A duration in approximate days, for comparing durations and showing them.
+pub fn approx_days(d: &Duration) -> i64 {
+    d.days
+        .saturating_add(d.months.saturating_mul(30))
+        .saturating_add(d.working_days.saturating_mul(7) / 5)
 }
 
 impl<'a> Evaluator<'a> {
@@ -823,7 +838,7 @@ impl<'a> Evaluator<'a> {
                     continue 'each;
                 }
             }
-            count += 1;
+            count = count.saturating_add(1);
             any = true;
             match agg.op {
                 AggregateOp::Sum => match agg.value.as_ref().map(|v| self.eval(v)) {
@@ -882,10 +897,7 @@ pub fn compare<'a>(op: CmpOp, a: &Val<'a>, b: &Val<'a>) -> Val<'a> {
         (Val::Unknown(m), _) | (_, Val::Unknown(m)) => return Val::Unknown(*m),
         (Val::Num(x), Val::Num(y)) => Some(x.cmp(y)),
         (Val::Date(x), Val::Date(y)) => Some(x.cmp(y)),
-        (Val::Dur(x), Val::Dur(y)) => {
-            let days = |d: &Duration| d.days + d.months * 30 + d.working_days * 7 / 5;
-            Some(days(x).cmp(&days(y)))
-        }
+        (Val::Dur(x), Val::Dur(y)) => Some(approx_days(x).cmp(&approx_days(y))),
         (Val::Text(x), Val::Text(y)) => Some(x.cmp(y)),
         (Val::Bool(x), Val::Bool(y)) => Some(x.cmp(y)),
         (Val::Ent(x), Val::Ent(y)) => Some(if x == y {

@@ -383,7 +383,7 @@ fn witness(world: &World, pred: &[Option<(u32, bool)>], target: u32) -> WitnessP
     let mut flows = Vec::new();
     let mut systems = vec![target];
     let mut node = target;
-    let limit = pred.len() + 1;
+    let limit = pred.len().saturating_add(1);
     while let Some(Some((flow, from_source))) = pred.get(node as usize) {
         flows.push(*flow);
         let Some(f) = world.set.flows.get(*flow as usize) else {
@@ -441,7 +441,7 @@ fn describe_entity(set: &ManifestSet, entity: Ent) -> String {
         ),
         Ent::Collection(s, c) => format!(
             "collection #{} of system `{}`",
-            c + 1,
+            c.saturating_add(1),
             set.systems
                 .get(s as usize)
                 .map(|s| s.id.as_str())
@@ -469,7 +469,7 @@ fn render_value(set: &ManifestSet, value: &Val) -> String {
         Val::Bool(b) => if *b { "yes" } else { "no" }.into(),
         Val::Num(n) => n.to_string(),
         Val::Date(d) => d.to_string(),
-        Val::Dur(d) => format!("{} days", d.days + d.months * 30 + d.working_days),
+        Val::Dur(d) => format!("{} days", eval::approx_days(d)),
         Val::Text(t) => (*t).to_string(),
         Val::Ent(e) => match e {
             Ent::Org(i) => set

@@ -62,7 +62,7 @@ impl<'t> Parser<'t> {
 
     /// Position of byte `offset` (>= every offset asked before).
     fn pos(&mut self, offset: usize, len: usize) -> Pos {
-        for &b in &self.bytes[self.cursor..offset] {
+        for &b in self.bytes.get(self.cursor..offset).unwrap_or(&[]) {
             if b == b'\n' {
                 self.line += 1;
                 self.column = 1;
@@ -211,7 +211,11 @@ impl<'t> Parser<'t> {
 
     fn word(&mut self, word: &str, value: Value) -> Option<Node> {
         let start = self.at;
-        if !self.bytes[start..].starts_with(word.as_bytes()) {
+        if !self
+            .bytes
+            .get(start..)
+            .is_some_and(|rest| rest.starts_with(word.as_bytes()))
+        {
             return None;
         }
         self.at += word.len();
@@ -228,7 +232,7 @@ impl<'t> Parser<'t> {
         while let Some(b'0'..=b'9') = self.peek() {
             self.at += 1;
         }
-        if self.at == digits || (self.bytes[digits] == b'0' && self.at - digits > 1) {
+        if self.at == digits || (self.bytes.get(digits) == Some(&b'0') && self.at - digits > 1) {
             return None;
         }
         let mut float = false;
@@ -319,7 +323,11 @@ impl<'t> Parser<'t> {
                             self.at += 1;
                             let high = self.hex4()?;
                             let code = if (0xD800..0xDC00).contains(&high) {
-                                if !self.bytes[self.at..].starts_with(b"\\u") {
+                                if !self
+                                    .bytes
+                                    .get(self.at..)
+                                    .is_some_and(|rest| rest.starts_with(b"\\u"))
+                                {
                                     return None;
                                 }
                                 self.at += 2;
