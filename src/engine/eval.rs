@@ -17,7 +17,10 @@ pub struct World<'a> {
     pub set: &'a ManifestSet,
     pub as_of: Date,
     pub year_start: Date,
-    pub country_sets: Vec<HashSet<&'a str>>,
+    /// Country sets resolved at the as-of date, as membership over [`country_slot`]s.
+    pub country_sets: Vec<Vec<bool>>,
+    /// The country slot of each system's location (the hot input of `leaves` / `enters`).
+    pub system_country: Vec<Option<usize>>,
     pub flow_cats: Vec<Vec<u32>>,
     pub collection_cats: Vec<Vec<Vec<u32>>>,
     pub system_cats: Vec<Vec<u32>>,
@@ -50,14 +53,22 @@ impl<'a> World<'a> {
             .country_sets
             .iter()
             .map(|s| {
-                s.entries
-                    .iter()
-                    .filter(|e| {
-                        e.from.is_none_or(|d| d <= as_of) && e.until.is_none_or(|d| as_of < d)
-                    })
-                    .map(|e| e.code.as_str())
-                    .collect()
+                let mut members = vec![false; COUNTRY_SLOTS];
+                let in_force = s.entries.iter().filter(|e| {
+                    e.from.is_none_or(|d| d <= as_of) && e.until.is_none_or(|d| as_of < d)
+                });
+                for entry in in_force {
+                    if let Some(m) = country_slot(&entry.code).and_then(|i| members.get_mut(i)) {
+                        *m = true;
+                    }
+                }
+                members
             })
+            .collect();
+        let system_country = set
+            .systems
+            .iter()
+            .map(|s| country_slot(&s.location))
             .collect();
         let flow_cats = set
             .flows
@@ -101,6 +112,7 @@ impl<'a> World<'a> {
             as_of,
             year_start,
             country_sets,
+            system_country,
             flow_cats,
             collection_cats,
             system_cats,
@@ -132,6 +144,21 @@ impl<'a> World<'a> {
                 .collect(),
             Kind::Transfer | Kind::Exemption | Kind::Path => Vec::new(),
         }
+    }
+}
+
+/// Country codes are two capital letters: 26 × 26 slots, so a country test is an array
+/// look-up, not a string hash (it runs for every border test of every rule).
+pub const COUNTRY_SLOTS: usize = 26 * 26;
+
+/// The slot of a location's country (`CN-GD` → the slot of `CN`); `None` when the
+/// location is not a two-letter code, optionally followed by `-` and a subdivision.
+pub fn country_slot(location: &str) -> Option<usize> {
+    match location.as_bytes() {
+        [a @ b'A'..=b'Z', b @ b'A'..=b'Z'] | [a @ b'A'..=b'Z', b @ b'A'..=b'Z', b'-', ..] => {
+            Some(usize::from(a - b'A') * 26 + usize::from(b - b'A'))
+        }
+        _ => None,
     }
 }
 
@@ -490,21 +517,16 @@ impl<'a> Evaluator<'a> {
 
     fn country_in(&self, value: &Val<'a>, set: usize) -> Option<bool> {
         match value {
-            Val::Text(code) => Some(
-                self.world
-                    .country_sets
-                    .get(set)
-                    .is_some_and(|s| s.contains(country_of(code))),
-            ),
+            Val::Text(code) => Some(self.slot_in(country_slot(code), set)),
             _ => None,
         }
     }
 
-    fn location_of_end(&self, flow: u32, from: bool) -> Option<&'a str> {
-        let set: &'a ManifestSet = self.world.set;
-        let f = set.flows.get(flow as usize)?;
-        let sys = if from { f.from } else { f.to };
-        set.systems.get(sys.0 as usize).map(|s| s.location.as_str())
+    fn slot_in(&self, slot: Option<usize>, set: usize) -> bool {
+        match (slot, self.world.country_sets.get(set)) {
+            (Some(i), Some(members)) => members.get(i).copied().unwrap_or(false),
+            _ => false,
+        }
     }
 
     pub fn eval(&mut self, ex: &'a Ex) -> Val<'a> {
@@ -653,14 +675,18 @@ impl<'a> Evaluator<'a> {
             Ex::Leaves(flow, set) | Ex::Enters(flow, set) => {
                 let v = self.eval(flow);
                 let Val::Ent(Ent::Flow(i)) = v else { return v };
-                let (Some(from), Some(to)) = (
-                    self.location_of_end(i, true),
-                    self.location_of_end(i, false),
-                ) else {
+                let Some(f) = self.world.set.flows.get(i as usize) else {
                     return Val::unknown();
                 };
-                let from_in = self.country_in(&Val::Text(from), *set) == Some(true);
-                let to_in = self.country_in(&Val::Text(to), *set) == Some(true);
+                let country = |sys: u32| {
+                    self.world
+                        .system_country
+                        .get(sys as usize)
+                        .copied()
+                        .flatten()
+                };
+                let from_in = self.slot_in(country(f.from.0), *set);
+                let to_in = self.slot_in(country(f.to.0), *set);
                 Val::Bool(if matches!(ex, Ex::Leaves(..)) {
                     from_in && !to_in
                 } else {
