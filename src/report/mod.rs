@@ -164,6 +164,27 @@ pub fn render(
 /// Writes `contents` to `path` so that readers never see a half-written file: a temporary
 /// file in the same directory, flushed to disk, then renamed over `path`.
 pub fn write_atomically(path: &Path, contents: &str) -> io::Result<()> {
+    // Only a regular file (or a new one) is replaced by rename. A device, a pipe or a
+    // symbolic link is written through: renaming over `/dev/null` or `/dev/stdout` would
+    // replace the device with a plain file, and over a link would cut the link.
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if meta.file_type().is_symlink() {
+            if let Ok(target) = std::fs::canonicalize(path) {
+                if std::fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_file()) {
+                    return write_atomically(&target, contents);
+                }
+            }
+        }
+        if !meta.file_type().is_file() && !meta.is_dir() {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(path)?;
+            return file
+                .write_all(contents.as_bytes())
+                .and_then(|()| file.flush());
+        }
+    }
     let dir = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
