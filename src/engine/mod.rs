@@ -400,54 +400,51 @@ fn witness(world: &World, pred: &[Option<(u32, bool)>], target: u32) -> WitnessP
     WitnessPath { systems, flows }
 }
 
-fn describe_entity(set: &ManifestSet, entity: Ent) -> String {
+/// The declared entity a runtime reference stands for: its kind as a finding names it, its
+/// id and its position. A collection stands for its system (at the collects entry); a
+/// transfer or exemption for its flow.
+fn declared(set: &ManifestSet, entity: Ent) -> Option<(&'static str, &str, Loc)> {
     match entity {
-        Ent::Org(i) => format!(
-            "organization `{}`",
-            set.organizations
-                .get(i as usize)
-                .map(|o| o.id.as_str())
-                .unwrap_or("?")
-        ),
-        Ent::Sys(i) => format!(
-            "system `{}`",
-            set.systems
-                .get(i as usize)
-                .map(|s| s.id.as_str())
-                .unwrap_or("?")
-        ),
-        Ent::Flow(i) | Ent::Transfer(i) | Ent::Exemption(i) => {
-            format!(
-                "flow `{}`",
-                set.flows
-                    .get(i as usize)
-                    .map(|f| f.id.as_str())
-                    .unwrap_or("?")
-            )
+        Ent::Org(i) => set
+            .organizations
+            .get(i as usize)
+            .map(|o| ("organization", o.id.as_str(), o.loc)),
+        Ent::Sys(i) => set
+            .systems
+            .get(i as usize)
+            .map(|s| ("system", s.id.as_str(), s.loc)),
+        Ent::Flow(i) | Ent::Transfer(i) | Ent::Exemption(i) => set
+            .flows
+            .get(i as usize)
+            .map(|f| ("flow", f.id.as_str(), f.loc)),
+        Ent::Contract(i) => set
+            .contracts
+            .get(i as usize)
+            .map(|c| ("contract", c.id.as_str(), c.loc)),
+        Ent::Assessment(i) => set
+            .assessments
+            .get(i as usize)
+            .map(|a| ("assessment", a.id.as_str(), a.loc)),
+        Ent::Collection(s, c) => set.systems.get(s as usize).map(|sys| {
+            let loc = sys
+                .collects
+                .get(c as usize)
+                .map(|col| col.loc)
+                .unwrap_or(sys.loc);
+            ("system", sys.id.as_str(), loc)
+        }),
+        Ent::Path(_) => None,
+    }
+}
+
+fn describe_entity(set: &ManifestSet, entity: Ent) -> String {
+    match (entity, declared(set, entity)) {
+        (Ent::Collection(_, c), Some((_, id, _))) => {
+            format!("collection #{} of system `{id}`", c.saturating_add(1))
         }
-        Ent::Contract(i) => format!(
-            "contract `{}`",
-            set.contracts
-                .get(i as usize)
-                .map(|c| c.id.as_str())
-                .unwrap_or("?")
-        ),
-        Ent::Assessment(i) => format!(
-            "assessment `{}`",
-            set.assessments
-                .get(i as usize)
-                .map(|a| a.id.as_str())
-                .unwrap_or("?")
-        ),
-        Ent::Collection(s, c) => format!(
-            "collection #{} of system `{}`",
-            c.saturating_add(1),
-            set.systems
-                .get(s as usize)
-                .map(|s| s.id.as_str())
-                .unwrap_or("?")
-        ),
-        Ent::Path(_) => "path".into(),
+        (_, Some((kind, id, _))) => format!("{kind} `{id}`"),
+        (Ent::Path(_), None) => "path".into(),
+        (_, None) => "an entity not in the manifests".into(),
     }
 }
 
@@ -471,34 +468,12 @@ fn render_value(set: &ManifestSet, value: &Val) -> String {
         Val::Date(d) => d.to_string(),
         Val::Dur(d) => format!("{} days", eval::approx_days(d)),
         Val::Text(t) => (*t).to_string(),
-        Val::Ent(e) => match e {
-            Ent::Org(i) => set
-                .organizations
-                .get(*i as usize)
-                .map(|o| o.id.clone())
-                .unwrap_or_default(),
-            Ent::Sys(i) => set
-                .systems
-                .get(*i as usize)
-                .map(|s| s.id.clone())
-                .unwrap_or_default(),
-            Ent::Flow(i) => set
-                .flows
-                .get(*i as usize)
-                .map(|f| f.id.clone())
-                .unwrap_or_default(),
-            Ent::Contract(i) => set
-                .contracts
-                .get(*i as usize)
-                .map(|c| c.id.clone())
-                .unwrap_or_default(),
-            Ent::Assessment(i) => set
-                .assessments
-                .get(*i as usize)
-                .map(|a| a.id.clone())
-                .unwrap_or_default(),
-            other => describe_entity(set, *other),
-        },
+        Val::Ent(
+            e @ (Ent::Org(_) | Ent::Sys(_) | Ent::Flow(_) | Ent::Contract(_) | Ent::Assessment(_)),
+        ) => declared(set, *e)
+            .map(|(_, id, _)| id.to_string())
+            .unwrap_or_default(),
+        Val::Ent(other) => describe_entity(set, *other),
         Val::List(items) => items
             .iter()
             .map(|v| render_value(set, v))
@@ -509,44 +484,11 @@ fn render_value(set: &ManifestSet, value: &Val) -> String {
 }
 
 fn subject_of(set: &ManifestSet, entity: Ent) -> (Subject, Loc) {
-    let (kind, id, loc) = match entity {
-        Ent::Org(i) => set
-            .organizations
-            .get(i as usize)
-            .map(|o| ("organization", o.id.clone(), o.loc)),
-        Ent::Sys(i) => set
-            .systems
-            .get(i as usize)
-            .map(|s| ("system", s.id.clone(), s.loc)),
-        Ent::Flow(i) | Ent::Transfer(i) | Ent::Exemption(i) => set
-            .flows
-            .get(i as usize)
-            .map(|f| ("flow", f.id.clone(), f.loc)),
-        Ent::Contract(i) => set
-            .contracts
-            .get(i as usize)
-            .map(|c| ("contract", c.id.clone(), c.loc)),
-        Ent::Assessment(i) => set
-            .assessments
-            .get(i as usize)
-            .map(|a| ("assessment", a.id.clone(), a.loc)),
-        Ent::Collection(s, c) => set.systems.get(s as usize).map(|sys| {
-            (
-                "system",
-                sys.id.clone(),
-                sys.collects
-                    .get(c as usize)
-                    .map(|col| col.loc)
-                    .unwrap_or(sys.loc),
-            )
-        }),
-        Ent::Path(_) => None,
-    }
-    .unwrap_or(("manifest", "?".into(), Loc::default()));
+    let (kind, id, loc) = declared(set, entity).unwrap_or(("manifest", "?", Loc::default()));
     (
         Subject {
             kind: kind.into(),
-            id,
+            id: id.to_string(),
         },
         loc,
     )
