@@ -16,17 +16,7 @@ pub fn fmt(paths: &[PathBuf], check: bool) -> Result<i32, InputError> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let mut found: Vec<PathBuf> = walkdir::WalkDir::new(path)
-                .follow_links(false)
-                .into_iter()
-                .filter_map(|e| e.ok())
-                .filter(|e| {
-                    e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "policy")
-                })
-                .map(|e| e.into_path())
-                .collect();
-            found.sort();
-            files.extend(found);
+            files.extend(crate::lang::policy_files_in(path));
         } else {
             files.push(path.clone());
         }

@@ -47,36 +47,7 @@ pub struct PolicyArgs {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Check manifests (files or folders) against the law packs.
-    Check {
-        #[arg(required = true, value_name = "PATH")]
-        paths: Vec<PathBuf>,
-        #[command(flatten)]
-        policies: PolicyArgs,
-        /// Output format; may be repeated, paired in order with --output.
-        #[arg(long, value_name = "FORMAT")]
-        format: Vec<String>,
-        /// Output file for the format at the same position (default: stdout).
-        #[arg(long, value_name = "FILE")]
-        output: Vec<PathBuf>,
-        /// Date of judgement, YYYY-MM-DD (default: today).
-        #[arg(long, value_name = "DATE")]
-        as_of: Option<String>,
-        /// Lowest severity that makes the exit code 1.
-        #[arg(long, value_name = "SEVERITY", default_value = "error")]
-        fail_on: String,
-        /// Report only findings not recorded in this baseline.
-        #[arg(long, value_name = "FILE")]
-        baseline: Option<PathBuf>,
-        /// Record the current findings' fingerprints in this file.
-        #[arg(long, value_name = "FILE")]
-        write_baseline: Option<PathBuf>,
-        /// Accepted findings (rule, subject, justification, approver, ticket, expires).
-        #[arg(long, value_name = "FILE")]
-        waivers: Option<PathBuf>,
-        /// Colours in the human format: auto, always, never.
-        #[arg(long, default_value = "auto", value_name = "WHEN")]
-        color: String,
-    },
+    Check(CheckArgs),
     /// List the loaded laws and their rules.
     Rules {
         #[command(flatten)]
@@ -211,29 +182,7 @@ fn parse_date(text: &str, what: &str) -> Result<Date, InputError> {
 /// Runs the CLI; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
     let outcome = match cli.command {
-        Command::Check {
-            paths,
-            policies,
-            format,
-            output,
-            as_of,
-            fail_on,
-            baseline,
-            write_baseline,
-            waivers,
-            color,
-        } => check(CheckArgs {
-            paths,
-            policies,
-            format,
-            output,
-            as_of,
-            fail_on,
-            baseline,
-            write_baseline,
-            waivers,
-            color,
-        }),
+        Command::Check(args) => check(args),
         Command::Rules { policies } => rules(&policies),
         Command::Explain { rule, policies } => explain(&rule, &policies),
         Command::Test { path } => testing::run_tests(&path),
@@ -249,17 +198,37 @@ pub fn run(cli: Cli) -> i32 {
     outcome.unwrap_or(2)
 }
 
-struct CheckArgs {
-    paths: Vec<PathBuf>,
-    policies: PolicyArgs,
-    format: Vec<String>,
-    output: Vec<PathBuf>,
-    as_of: Option<String>,
-    fail_on: String,
-    baseline: Option<PathBuf>,
-    write_baseline: Option<PathBuf>,
-    waivers: Option<PathBuf>,
-    color: String,
+/// `lexflow check` options.
+#[derive(clap::Args, Debug)]
+pub struct CheckArgs {
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub policies: PolicyArgs,
+    /// Output format; may be repeated, paired in order with --output.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Vec<String>,
+    /// Output file for the format at the same position (default: stdout).
+    #[arg(long, value_name = "FILE")]
+    pub output: Vec<PathBuf>,
+    /// Date of judgement, YYYY-MM-DD (default: today).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+    /// Lowest severity that makes the exit code 1.
+    #[arg(long, value_name = "SEVERITY", default_value = "error")]
+    pub fail_on: String,
+    /// Report only findings not recorded in this baseline.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record the current findings' fingerprints in this file.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
+    /// Accepted findings (rule, subject, justification, approver, ticket, expires).
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+    /// Colours in the human format: auto, always, never.
+    #[arg(long, default_value = "auto", value_name = "WHEN")]
+    pub color: String,
 }
 
 fn read_text(path: &PathBuf, what: &str) -> Result<String, InputError> {

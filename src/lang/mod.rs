@@ -80,6 +80,19 @@ pub fn load_program(selection: &PolicySelection) -> Result<Program, PolicyErrors
     loader.finish()
 }
 
+/// The `.policy` files under a folder, walked recursively (links not followed), sorted.
+pub fn policy_files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(dir)
+        .follow_links(false)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "policy"))
+        .map(|e| e.into_path())
+        .collect();
+    files.sort();
+    files
+}
+
 fn user_file_names(paths: &[PathBuf]) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     for path in paths {
@@ -166,16 +179,7 @@ struct Loader {
 impl Loader {
     fn add_path(&mut self, path: &Path) {
         if path.is_dir() {
-            let mut entries: Vec<PathBuf> = walkdir::WalkDir::new(path)
-                .follow_links(false)
-                .into_iter()
-                .filter_map(|e| e.ok())
-                .filter(|e| {
-                    e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "policy")
-                })
-                .map(|e| e.into_path())
-                .collect();
-            entries.sort();
+            let entries = policy_files_in(path);
             for entry in entries {
                 self.add_file(&entry);
             }
