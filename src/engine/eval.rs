@@ -123,26 +123,24 @@ impl<'a> World<'a> {
     }
 
     /// Every entity of a kind, as quantifiers range over them.
-    pub fn entities(&self, kind: Kind, whole_year: bool) -> Vec<Ent> {
+    /// Every entity of a kind, as quantifiers range over them, streamed (a rule over 100k
+    /// flows should not allocate a 100k-entry list first).
+    pub fn entities(&self, kind: Kind, whole_year: bool) -> Box<dyn Iterator<Item = Ent> + '_> {
         let set = self.set;
+        let count = |n: usize| 0..u32::try_from(n).unwrap_or(u32::MAX);
         match kind {
-            Kind::Organization => (0..set.organizations.len() as u32).map(Ent::Org).collect(),
-            Kind::System => (0..set.systems.len() as u32).map(Ent::Sys).collect(),
-            Kind::Flow if whole_year => (0..set.flows.len() as u32).map(Ent::Flow).collect(),
-            Kind::Flow => self.active_flows.iter().map(|&i| Ent::Flow(i)).collect(),
-            Kind::Contract => (0..set.contracts.len() as u32).map(Ent::Contract).collect(),
-            Kind::Assessment => (0..set.assessments.len() as u32)
-                .map(Ent::Assessment)
-                .collect(),
-            Kind::Collection => set
-                .systems
-                .iter()
-                .enumerate()
-                .flat_map(|(s, sys)| {
-                    (0..sys.collects.len() as u32).map(move |c| Ent::Collection(s as u32, c))
-                })
-                .collect(),
-            Kind::Transfer | Kind::Exemption | Kind::Path => Vec::new(),
+            Kind::Organization => Box::new(count(set.organizations.len()).map(Ent::Org)),
+            Kind::System => Box::new(count(set.systems.len()).map(Ent::Sys)),
+            Kind::Flow if whole_year => Box::new(count(set.flows.len()).map(Ent::Flow)),
+            Kind::Flow => Box::new(self.active_flows.iter().map(|&i| Ent::Flow(i))),
+            Kind::Contract => Box::new(count(set.contracts.len()).map(Ent::Contract)),
+            Kind::Assessment => Box::new(count(set.assessments.len()).map(Ent::Assessment)),
+            Kind::Collection => {
+                Box::new(set.systems.iter().zip(0u32..).flat_map(move |(sys, s)| {
+                    count(sys.collects.len()).map(move |c| Ent::Collection(s, c))
+                }))
+            }
+            Kind::Transfer | Kind::Exemption | Kind::Path => Box::new(std::iter::empty()),
         }
     }
 }
@@ -754,7 +752,8 @@ impl<'a> Evaluator<'a> {
         let mut by_key: HashMap<Key<'a>, Vec<Ent>> = HashMap::new();
         let mut all = Vec::new();
         let saved = self.env.get(agg.var).cloned().flatten();
-        'candidates: for entity in self.world.entities(agg.kind, agg.whole_year) {
+        let world = self.world;
+        'candidates: for entity in world.entities(agg.kind, agg.whole_year) {
             self.bind(agg.var, Val::Ent(entity));
             for conjunct in &agg.local {
                 if self.truth(conjunct) != Truth::True {
