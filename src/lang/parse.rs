@@ -38,28 +38,76 @@ pub fn parse_policy(file: FileId, text: &str) -> Result<PolicyFile, LangError> {
     Ok(PolicyFile { file, items })
 }
 
+/// Where a character of rule-file text stands.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Lexical {
+    Code,
+    /// Inside a quoted text (escapes `\"` and `\\` honoured).
+    Text,
+    /// From `#` to the end of the line.
+    Comment,
+}
+
+/// A character-by-character view of rule-file text that tells code from quoted text and
+/// comments, without parsing: the nesting guard and the language server both need it.
+#[derive(Clone, Copy, Debug)]
+pub struct LexicalScanner {
+    state: Lexical,
+    escaped: bool,
+}
+
+impl Default for LexicalScanner {
+    fn default() -> Self {
+        LexicalScanner {
+            state: Lexical::Code,
+            escaped: false,
+        }
+    }
+}
+
+impl LexicalScanner {
+    /// Where `c` stands, then moves past it.
+    pub fn step(&mut self, c: char) -> Lexical {
+        let here = self.state;
+        match here {
+            Lexical::Comment if c == '\n' => self.state = Lexical::Code,
+            Lexical::Comment => {}
+            Lexical::Text => match (self.escaped, c) {
+                (true, _) => self.escaped = false,
+                (false, '\\') => self.escaped = true,
+                (false, '"') => self.state = Lexical::Code,
+                _ => {}
+            },
+            Lexical::Code if c == '#' => self.state = Lexical::Comment,
+            Lexical::Code if c == '"' => self.state = Lexical::Text,
+            Lexical::Code => {}
+        }
+        here
+    }
+
+    /// Where the position after all characters stepped over stands.
+    pub fn state(&self) -> Lexical {
+        self.state
+    }
+
+    /// Where byte `offset` of `text` stands (in code, a quoted text or a comment).
+    pub fn at(text: &str, offset: usize) -> Lexical {
+        let mut scanner = LexicalScanner::default();
+        for c in text.get(..offset).unwrap_or(text).chars() {
+            scanner.step(c);
+        }
+        scanner.state()
+    }
+}
+
 fn check_nesting(file: FileId, text: &str) -> Result<(), LangError> {
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut in_comment = false;
-    let mut escaped = false;
+    let mut scanner = LexicalScanner::default();
     for (offset, ch) in text.char_indices() {
-        if in_comment {
-            in_comment = ch != '\n';
-            continue;
-        }
-        if in_string {
-            match (escaped, ch) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
-            }
+        if scanner.step(ch) != Lexical::Code {
             continue;
         }
         match ch {
-            '#' => in_comment = true,
-            '"' => in_string = true,
             '(' | '[' | '{' => {
                 depth = depth.saturating_add(1);
                 if depth > MAX_NESTING {
@@ -925,4 +973,28 @@ pub fn layout(file: FileId, text: &str) -> Result<Vec<LayoutMark>, LangError> {
     }
     marks.sort_by_key(|m| (m.start, m.kind == LayoutKind::Statement));
     Ok(marks)
+}
+
+#[cfg(test)]
+mod lexical_tests {
+    use super::{Lexical, LexicalScanner};
+
+    #[test]
+    fn tells_code_from_texts_and_comments() {
+        let text = "rule X \"a \\\" # (\" # note (\nwhere (";
+        let at = |needle: &str| LexicalScanner::at(text, text.find(needle).unwrap());
+        assert_eq!(at("rule"), Lexical::Code);
+        assert_eq!(at("a \\"), Lexical::Text);
+        assert_eq!(
+            at("# ("),
+            Lexical::Text,
+            "a # inside a quoted text is not a comment"
+        );
+        assert_eq!(at("note"), Lexical::Comment);
+        assert_eq!(
+            at("where"),
+            Lexical::Code,
+            "a comment ends at the line's end"
+        );
+    }
 }

@@ -227,49 +227,7 @@ fn path_prefix_at(text: &str, offset: usize) -> Option<(usize, usize, String, St
 }
 
 fn in_string_or_comment(text: &str, offset: usize) -> bool {
-    let line_start = text[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
-    let line = &text[line_start..offset];
-    let mut in_string = line_is_in_multiline_string(text, line_start);
-    let mut escaped = false;
-    for c in line.chars() {
-        if in_string {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
-            }
-        } else if c == '"' {
-            in_string = true;
-        } else if c == '#' {
-            return true;
-        }
-    }
-    in_string
-}
-
-/// Whether a multi-line string is open at the start of the line at `line_start`.
-fn line_is_in_multiline_string(text: &str, line_start: usize) -> bool {
-    let mut in_string = false;
-    let mut in_comment = false;
-    let mut escaped = false;
-    for c in text[..line_start].chars() {
-        if in_comment {
-            in_comment = c != '\n';
-        } else if in_string {
-            match (escaped, c) {
-                (true, _) => escaped = false,
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => {}
-            }
-        } else if c == '"' {
-            in_string = true;
-        } else if c == '#' {
-            in_comment = true;
-        }
-    }
-    in_string
+    crate::lang::parse::LexicalScanner::at(text, offset) != crate::lang::parse::Lexical::Code
 }
 
 // ---------------------------------------------------------------------- looking names up
