@@ -229,6 +229,9 @@ pub struct CheckArgs {
     /// Colours in the human format: auto, always, never.
     #[arg(long, default_value = "auto", value_name = "WHEN")]
     pub color: String,
+    /// Print how long each stage took (load, evaluate, report) on stderr.
+    #[arg(long)]
+    pub timings: bool,
 }
 
 fn read_text(path: &PathBuf, what: &str) -> Result<String, InputError> {
@@ -288,10 +291,13 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
         Some(path) => Some(read_text(path, "baseline")?),
         None => None,
     };
+    let mut stages = scale::StageTimer::new(args.timings);
     let program = load_policies(&args.policies)?;
+    stages.done("compile rules");
     let progress = scale::Progress::start("loading manifests");
     let loaded = manifest::load_paths(&args.paths, &program.vocab);
     progress.finish();
+    stages.done("load manifests");
     let (set, load_report) = match loaded {
         Ok(loaded) => loaded,
         Err(errors) => {
@@ -324,6 +330,7 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
     let progress = scale::Progress::start("evaluating rules");
     let mut result = engine::check(&program, &set, &options);
     progress.finish();
+    stages.done("evaluate rules");
     // Waivers before the baseline, so that a waiver of a baselined finding is not reported
     // as matching nothing.
     if let Some(waivers) = &waivers {
@@ -376,7 +383,9 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
                 let _ = out.flush();
             }
         }
+        stages.done(&format!("report {format:?}"));
     }
+    stages.finish();
     Ok(if report::fails(&result, fail_on) {
         1
     } else {

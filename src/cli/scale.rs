@@ -123,3 +123,47 @@ impl Progress {
         self.0.finish_and_clear();
     }
 }
+
+/// `check --timings`: wall time of each stage, printed on stderr at the end (never into a
+/// report, so reports stay deterministic).
+pub struct StageTimer {
+    enabled: bool,
+    last: std::time::Instant,
+    start: std::time::Instant,
+    stages: Vec<(String, std::time::Duration)>,
+}
+
+impl StageTimer {
+    pub fn new(enabled: bool) -> Self {
+        let now = std::time::Instant::now();
+        StageTimer {
+            enabled,
+            last: now,
+            start: now,
+            stages: Vec::new(),
+        }
+    }
+
+    /// Closes the stage that started at the previous call.
+    pub fn done(&mut self, stage: &str) {
+        if !self.enabled {
+            return;
+        }
+        let now = std::time::Instant::now();
+        self.stages.push((stage.to_string(), now - self.last));
+        self.last = now;
+    }
+
+    pub fn finish(self) {
+        if !self.enabled {
+            return;
+        }
+        for (stage, took) in &self.stages {
+            eprintln!("lexflow: {:>9.1} ms  {stage}", took.as_secs_f64() * 1000.0);
+        }
+        eprintln!(
+            "lexflow: {:>9.1} ms  total",
+            self.start.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+}

@@ -2,6 +2,7 @@
 //! category tests, and aggregates answered from hash indexes built once per rule.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
 
 use super::value::{Ent, Key, Missing, Truth, Val};
 use crate::date::Date;
@@ -167,24 +168,45 @@ pub struct WitnessPath {
     pub flows: Vec<u32>,
 }
 
-/// Index of one correlated aggregate: candidates by join key, and results by key where the
-/// result does not depend on anything but the key.
+/// Index of one correlated aggregate: candidates by join key (or all candidates, when the
+/// aggregate has no join). Built once per rule, on first use, and shared by every thread
+/// evaluating the rule.
 #[derive(Default)]
-struct AggregateIndex<'a> {
-    built: bool,
+pub struct AggregateIndex<'a> {
     by_key: HashMap<Key<'a>, Vec<Ent>>,
     all: Vec<Ent>,
-    cache: HashMap<Key<'a>, Val<'a>>,
+}
+
+/// The aggregate indexes of one rule (or one law's scope test), each built on first use.
+pub struct RuleIndexes<'a> {
+    cells: Vec<OnceLock<AggregateIndex<'a>>>,
+}
+
+impl<'a> RuleIndexes<'a> {
+    pub fn new(aggregates: &[Aggregate]) -> Self {
+        RuleIndexes {
+            cells: (0..aggregates.len()).map(|_| OnceLock::new()).collect(),
+        }
+    }
+}
+
+/// Results of aggregates that depend only on their join key, per evaluator (so threads never
+/// contend on them).
+#[derive(Default)]
+struct AggregateCache<'a> {
+    by_key: HashMap<Key<'a>, Val<'a>>,
     constant: Option<Val<'a>>,
 }
 
-/// Evaluation state of one rule: variable slots, witness paths, aggregate indexes.
+/// Evaluation state of one rule on one thread: variable slots, witness paths, the rule's
+/// shared aggregate indexes and this evaluator's cache of their results.
 pub struct Evaluator<'a> {
     pub world: &'a World<'a>,
     pub env: Vec<Option<Val<'a>>>,
     pub paths: Vec<WitnessPath>,
     aggregates: &'a [Aggregate],
-    indexes: Vec<AggregateIndex<'a>>,
+    indexes: &'a RuleIndexes<'a>,
+    caches: Vec<AggregateCache<'a>>,
 }
 
 fn missing(entity: Ent, field: Field) -> Val<'static> {
@@ -258,14 +280,20 @@ pub fn approx_days(d: &Duration) -> i64 {
 }
 
 impl<'a> Evaluator<'a> {
-    pub fn new(world: &'a World<'a>, slots: usize, aggregates: &'a [Aggregate]) -> Self {
+    pub fn new(
+        world: &'a World<'a>,
+        slots: usize,
+        aggregates: &'a [Aggregate],
+        indexes: &'a RuleIndexes<'a>,
+    ) -> Self {
         Evaluator {
             world,
             env: vec![None; slots],
             paths: Vec::new(),
             aggregates,
-            indexes: (0..aggregates.len())
-                .map(|_| AggregateIndex::default())
+            indexes,
+            caches: (0..aggregates.len())
+                .map(|_| AggregateCache::default())
                 .collect(),
         }
     }
@@ -744,10 +772,11 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn build_index(&mut self, id: usize) {
+    /// Builds aggregate `id`'s index: one pass over its entities.
+    fn build_index(&mut self, id: usize) -> AggregateIndex<'a> {
         let aggregates: &'a [Aggregate] = self.aggregates;
         let Some(agg) = aggregates.get(id) else {
-            return;
+            return AggregateIndex::default();
         };
         let mut by_key: HashMap<Key<'a>, Vec<Ent>> = HashMap::new();
         let mut all = Vec::new();
@@ -778,11 +807,7 @@ impl<'a> Evaluator<'a> {
         if let Some(s) = self.env.get_mut(agg.var) {
             *s = saved;
         }
-        if let Some(index) = self.indexes.get_mut(id) {
-            index.by_key = by_key;
-            index.all = all;
-            index.built = true;
-        }
+        AggregateIndex { by_key, all }
     }
 
     fn aggregate(&mut self, id: usize) -> Val<'a> {
@@ -790,9 +815,18 @@ impl<'a> Evaluator<'a> {
         let Some(agg) = aggregates.get(id) else {
             return Val::unknown();
         };
-        if !self.indexes.get(id).is_some_and(|i| i.built) {
-            self.build_index(id);
-        }
+        let indexes: &'a RuleIndexes<'a> = self.indexes;
+        let Some(cell) = indexes.cells.get(id) else {
+            return Val::unknown();
+        };
+        let index: &'a AggregateIndex<'a> = match cell.get() {
+            Some(index) => index,
+            None => {
+                let built = self.build_index(id);
+                // Another thread may have built it meanwhile: both are the same, keep either.
+                cell.get_or_init(|| built)
+            }
+        };
         let keys: Option<Vec<Key<'a>>> = match &agg.join {
             Some(join) => {
                 let outer = self.eval(&join.outer);
@@ -825,30 +859,35 @@ impl<'a> Evaluator<'a> {
         };
         let cacheable = agg.correlated.is_empty() && (keys.is_none() || key.is_some());
         if cacheable {
-            if let Some(index) = self.indexes.get(id) {
+            if let Some(cache) = self.caches.get(id) {
                 let cached = match &key {
-                    Some(k) => index.cache.get(k).cloned(),
-                    None => index.constant.clone(),
+                    Some(k) => cache.by_key.get(k).cloned(),
+                    None => cache.constant.clone(),
                 };
                 if let Some(v) = cached {
                     return v;
                 }
             }
         }
-        let candidates: Vec<Ent> = match (&keys, self.indexes.get(id)) {
-            (Some(list), Some(index)) => {
+        // Candidates borrow the shared index; only several keys need a merged list.
+        let merged: Vec<Ent>;
+        let candidates: &[Ent] = match &keys {
+            Some(list) if list.len() == 1 => list
+                .first()
+                .and_then(|k| index.by_key.get(k))
+                .map(Vec::as_slice)
+                .unwrap_or(&[]),
+            Some(list) => {
                 let mut all: Vec<Ent> = list
                     .iter()
                     .flat_map(|k| index.by_key.get(k).into_iter().flatten().copied())
                     .collect();
-                if list.len() > 1 {
-                    all.sort_unstable();
-                    all.dedup();
-                }
-                all
+                all.sort_unstable();
+                all.dedup();
+                merged = all;
+                &merged
             }
-            (None, Some(index)) => index.all.clone(),
-            _ => Vec::new(),
+            None => &index.all,
         };
         let saved = self.env.get(agg.var).cloned().flatten();
         let mut count: i64 = 0;
@@ -856,7 +895,7 @@ impl<'a> Evaluator<'a> {
         let mut sum_missing = None;
         let mut distinct: HashSet<Key<'a>> = HashSet::new();
         let mut any = false;
-        'each: for entity in candidates {
+        'each: for &entity in candidates {
             self.bind(agg.var, Val::Ent(entity));
             for conjunct in &agg.correlated {
                 if self.truth(conjunct) != Truth::True {
@@ -902,12 +941,12 @@ impl<'a> Evaluator<'a> {
             AggregateOp::NoneExists => Val::Bool(!any),
         };
         if cacheable {
-            if let Some(index) = self.indexes.get_mut(id) {
+            if let Some(cache) = self.caches.get_mut(id) {
                 match key {
                     Some(k) => {
-                        index.cache.insert(k, result.clone());
+                        cache.by_key.insert(k, result.clone());
                     }
-                    None => index.constant = Some(result.clone()),
+                    None => cache.constant = Some(result.clone()),
                 }
             }
         }

@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 use petgraph::visit::EdgeRef;
 
-use eval::{Evaluator, WitnessPath, World};
+use eval::{Evaluator, RuleIndexes, WitnessPath, World};
 use value::{Ent, Missing, Truth, Val};
 
 use crate::date::Date;
@@ -78,7 +78,8 @@ pub fn check_graph(
             continue;
         }
         if let Some((applies, slots, aggregates)) = &law.applies {
-            let mut evaluator = Evaluator::new(&world, *slots, aggregates);
+            let indexes = RuleIndexes::new(aggregates);
+            let mut evaluator = Evaluator::new(&world, *slots, aggregates, &indexes);
             if evaluator.truth(applies) == Truth::False {
                 continue;
             }
@@ -91,17 +92,11 @@ pub fn check_graph(
             rules.push(rule);
         }
     }
-    // Rules are independent: evaluate them on every core (rayon), then concatenate their
-    // findings in rule order, so the result is the same as a sequential run.
-    use rayon::prelude::*;
-    let per_rule: Vec<Vec<Finding>> = rules
-        .par_iter()
-        .map(|rule| {
-            let mut findings = Vec::new();
-            evaluate_rule(&world, rule, &mut findings);
-            findings
-        })
+    let indexes: Vec<RuleIndexes> = rules
+        .iter()
+        .map(|rule| RuleIndexes::new(&rule.aggregates))
         .collect();
+    let per_rule = evaluate_rules(&world, &rules, &indexes);
     result.findings = per_rule.into_iter().flatten().collect();
     result.rules_checked.sort_by(|a, b| a.id.cmp(&b.id));
     result
@@ -175,22 +170,133 @@ fn judge<'a>(ev: &mut Evaluator<'a>, rule: &'a RuleIr, mut missing: Vec<Missing>
     Verdict::Violation(missing)
 }
 
-fn evaluate_rule<'a>(world: &'a World<'a>, rule: &'a RuleIr, findings: &mut Vec<Finding>) {
-    let mut ev = Evaluator::new(world, rule.slots, &rule.aggregates);
-    match &rule.query {
-        Query::Each { kind, var, clauses } => {
-            for entity in world.entities(*kind, false) {
-                ev.bind(*var, Val::Ent(entity));
-                let mut missing = Vec::new();
-                if !run_clauses(&mut ev, clauses, &mut missing) {
-                    continue;
-                }
-                if let Verdict::Violation(missing) = judge(&mut ev, rule, missing) {
-                    let finding = make_finding(&mut ev, rule, entity, None, &missing);
-                    findings.push(finding);
-                }
-            }
+/// Entities per unit of parallel work in a fused pass.
+const CHUNK: usize = 2048;
+
+/// One unit of parallel work.
+enum Job {
+    /// A path rule: one multi-source search.
+    Path(usize),
+    /// A slice of one kind's entities, judged by every `for each` rule over that kind.
+    Chunk {
+        rules: std::sync::Arc<[usize]>,
+        entities: std::sync::Arc<[Ent]>,
+        range: std::ops::Range<usize>,
+    },
+}
+
+/// Evaluates the rules on every core (rayon) and returns each rule's findings, in the same
+/// order as a sequential run of one rule after another.
+///
+/// The `for each` rules over one kind are fused: each entity is judged by all of them while
+/// its facts (the flow, its systems and their operators) are in cache, instead of one pass
+/// over the whole model per rule. Path rules are one job each.
+fn evaluate_rules<'a>(
+    world: &'a World<'a>,
+    rules: &[&'a RuleIr],
+    indexes: &'a [RuleIndexes<'a>],
+) -> Vec<Vec<Finding>> {
+    use rayon::prelude::*;
+    use std::sync::Arc;
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut kinds: Vec<(crate::lang::ir::Kind, Vec<usize>)> = Vec::new();
+    for (r, rule) in rules.iter().enumerate() {
+        match &rule.query {
+            Query::Path { .. } => jobs.push(Job::Path(r)),
+            Query::Each { kind, .. } => match kinds.iter_mut().find(|(k, _)| k == kind) {
+                Some((_, members)) => members.push(r),
+                None => kinds.push((*kind, vec![r])),
+            },
         }
+    }
+    for (kind, members) in kinds {
+        let entities: Arc<[Ent]> = world.entities(kind, false).collect();
+        let members: Arc<[usize]> = members.into();
+        let mut start = 0;
+        while start < entities.len() {
+            let end = start.saturating_add(CHUNK).min(entities.len());
+            jobs.push(Job::Chunk {
+                rules: Arc::clone(&members),
+                entities: Arc::clone(&entities),
+                range: start..end,
+            });
+            start = end;
+        }
+    }
+    let done: Vec<Vec<(usize, Vec<Finding>)>> = jobs
+        .par_iter()
+        .map(|job| match job {
+            Job::Path(r) => {
+                let mut findings = Vec::new();
+                if let (Some(rule), Some(index)) = (rules.get(*r), indexes.get(*r)) {
+                    evaluate_path_rule(world, rule, index, &mut findings);
+                }
+                vec![(*r, findings)]
+            }
+            Job::Chunk {
+                rules: members,
+                entities,
+                range,
+            } => {
+                let mut judges: Vec<(usize, &'a RuleIr, Evaluator<'a>, Vec<Finding>)> = members
+                    .iter()
+                    .filter_map(|&r| {
+                        let rule: &'a RuleIr = rules.get(r)?;
+                        let index = indexes.get(r)?;
+                        let ev = Evaluator::new(world, rule.slots, &rule.aggregates, index);
+                        Some((r, rule, ev, Vec::new()))
+                    })
+                    .collect();
+                for &entity in entities.get(range.clone()).unwrap_or(&[]) {
+                    for (_, rule, ev, findings) in judges.iter_mut() {
+                        judge_entity(ev, rule, entity, findings);
+                    }
+                }
+                judges
+                    .into_iter()
+                    .map(|(r, _, _, findings)| (r, findings))
+                    .collect()
+            }
+        })
+        .collect();
+    let mut per_rule: Vec<Vec<Finding>> = rules.iter().map(|_| Vec::new()).collect();
+    for (r, findings) in done.into_iter().flatten() {
+        if let Some(slot) = per_rule.get_mut(r) {
+            slot.extend(findings);
+        }
+    }
+    per_rule
+}
+
+/// Judges one entity by one `for each` rule.
+fn judge_entity<'a>(
+    ev: &mut Evaluator<'a>,
+    rule: &'a RuleIr,
+    entity: Ent,
+    findings: &mut Vec<Finding>,
+) {
+    let Query::Each { var, clauses, .. } = &rule.query else {
+        return;
+    };
+    ev.bind(*var, Val::Ent(entity));
+    let mut missing = Vec::new();
+    if !run_clauses(ev, clauses, &mut missing) {
+        return;
+    }
+    if let Verdict::Violation(missing) = judge(ev, rule, missing) {
+        findings.push(make_finding(ev, rule, entity, None, &missing));
+    }
+}
+
+fn evaluate_path_rule<'a>(
+    world: &'a World<'a>,
+    rule: &'a RuleIr,
+    indexes: &'a RuleIndexes<'a>,
+    findings: &mut Vec<Finding>,
+) {
+    let mut ev = Evaluator::new(world, rule.slots, &rule.aggregates, indexes);
+    match &rule.query {
+        Query::Each { .. } => {}
         Query::Path {
             path_var,
             source,
