@@ -236,3 +236,66 @@ fn a_user_policy_adds_rules_and_no_bundled_leaves_the_packs_out() {
         .collect();
     assert_eq!(rules, ["T-PATH"]);
 }
+
+#[test]
+fn a_report_that_cannot_be_written_exits_2() {
+    // /dev/full refuses every write: the run must say so, not exit as if reported.
+    let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+        eprintln!("SKIPPED: no /dev/full on this system");
+        return;
+    };
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("lexflow"));
+    let out = cmd
+        .args([
+            "check",
+            "--as-of",
+            "2026-06-01",
+            "--format",
+            "json",
+            "examples/",
+        ])
+        .stdout(full)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot write the report"), "{stderr}");
+}
+
+#[test]
+fn timings_go_to_stderr_and_leave_the_report_unchanged() {
+    let plain = lexflow()
+        .args([
+            "check",
+            "--as-of",
+            "2026-06-01",
+            "--format",
+            "json",
+            "examples/",
+        ])
+        .output()
+        .expect("runs");
+    let timed = lexflow()
+        .args([
+            "check",
+            "--timings",
+            "--as-of",
+            "2026-06-01",
+            "--format",
+            "json",
+            "examples/",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(plain.stdout, timed.stdout);
+    let stderr = String::from_utf8_lossy(&timed.stderr);
+    for stage in [
+        "compile rules",
+        "load manifests",
+        "evaluate rules",
+        "report Json",
+        "total",
+    ] {
+        assert!(stderr.contains(stage), "{stage} missing from {stderr}");
+    }
+}

@@ -368,19 +368,30 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
         ..RenderContext::default()
     };
     for (i, format) in formats.iter().enumerate() {
-        let text = report::render(*format, &result, &ctx)
-            .map_err(|e| input_error(&e.to_string(), "please report this as a lexflow bug"))?;
         match args.output.get(i) {
-            Some(path) => report::write_atomically(path, &text).map_err(|e| {
+            Some(path) => report::write_atomically_with(path, |out| {
+                report::render_to(*format, &result, &ctx, out)
+            })
+            .map_err(|e| {
                 input_error(
                     &format!("cannot write {}: {e}", path.display()),
                     "check the folder exists and is writable",
                 )
             })?,
             None => {
-                let mut out = std::io::stdout().lock();
-                let _ = out.write_all(text.as_bytes());
-                let _ = out.flush();
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                let written =
+                    report::render_to(*format, &result, &ctx, &mut out).and_then(|()| out.flush());
+                // A closed pipe (`lexflow check ... | head`) is the reader's choice, not an
+                // error; anything else is.
+                if let Err(e) = written {
+                    if e.kind() != std::io::ErrorKind::BrokenPipe {
+                        return Err(input_error(
+                            &format!("cannot write the report: {e}"),
+                            "check the output device",
+                        ));
+                    }
+                }
             }
         }
         stages.done(&format!("report {format:?}"));

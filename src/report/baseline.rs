@@ -62,7 +62,7 @@ pub enum BaselineError {
 /// sorted, pretty-printed JSON ending with a newline.
 pub fn write_baseline(result: &CheckResult) -> Result<String, super::RenderError> {
     let mut entries: BTreeMap<String, Entry> = BTreeMap::new();
-    for finding in super::sorted_findings(result) {
+    for finding in super::sorted_findings(result).iter() {
         entries
             .entry(finding.fingerprint.clone())
             .or_insert_with(|| Entry {

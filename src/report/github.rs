@@ -51,7 +51,7 @@ fn command(severity: Severity) -> &'static str {
 /// The annotations, then a plain summary line.
 pub fn render_github(result: &CheckResult) -> String {
     let mut out = String::new();
-    for finding in super::sorted_findings(result) {
+    for finding in super::sorted_findings(result).iter() {
         let (cmd, prefix) = match finding.status {
             Status::Open => (command(finding.severity), String::new()),
             Status::Waived => ("notice", "[waived] ".to_string()),

@@ -63,7 +63,7 @@ pub fn render_human(result: &CheckResult, ctx: &RenderContext) -> String {
     let p = Paint { on: ctx.color };
     let mut out = String::new();
     let findings = super::sorted_findings(result);
-    for finding in &findings {
+    for finding in findings.iter() {
         let (label, style) = match finding.status {
             Status::Open => (
                 finding.severity.as_str().to_string(),

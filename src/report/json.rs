@@ -12,6 +12,20 @@ struct Document<'a> {
     summary: &'a Summary,
 }
 
+/// Streams the JSON report of [`render_json`] into `out`.
+pub fn write_json(result: &CheckResult, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let findings = super::sorted_findings(result);
+    let problems = super::sorted_problems(result);
+    let document = Document {
+        lexflow: 1,
+        findings: &findings,
+        problems: &problems,
+        summary: &result.summary,
+    };
+    serde_json::to_writer_pretty(&mut *out, &document).map_err(std::io::Error::other)?;
+    out.write_all(b"\n")
+}
+
 /// The JSON report: pretty-printed, keys in a fixed order, findings sorted as SPEC §3 says,
 /// ending with a newline. Strings are JSON-escaped (control characters as `\u001b`), so
 /// manifest text cannot break the document.

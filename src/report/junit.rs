@@ -65,7 +65,7 @@ pub fn render_junit(result: &CheckResult) -> Result<String, super::RenderError> 
             .entry(rule.id.as_str())
             .or_default();
     }
-    for finding in &findings {
+    for finding in findings.iter() {
         laws.entry(finding.law.as_str())
             .or_default()
             .entry(finding.rule.as_str())

@@ -66,7 +66,7 @@ pub fn render_markdown(result: &CheckResult, ctx: &RenderContext) -> String {
         let _ = writeln!(out, "No findings.\n");
     } else {
         let mut by_law: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
-        for finding in &findings {
+        for finding in findings.iter() {
             by_law
                 .entry(finding.law.as_str())
                 .or_default()

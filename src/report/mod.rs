@@ -161,9 +161,34 @@ pub fn render(
     })
 }
 
+/// Renders `result` in `format` into `out`. JSON is streamed (a city-scale report is tens of
+/// megabytes, not worth holding twice); the other formats are rendered, then written.
+pub fn render_to(
+    format: Format,
+    result: &CheckResult,
+    ctx: &RenderContext,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        Format::Json => json::write_json(result, out),
+        _ => {
+            let text = render(format, result, ctx).map_err(io::Error::other)?;
+            out.write_all(text.as_bytes())
+        }
+    }
+}
+
 /// Writes `contents` to `path` so that readers never see a half-written file: a temporary
 /// file in the same directory, flushed to disk, then renamed over `path`.
 pub fn write_atomically(path: &Path, contents: &str) -> io::Result<()> {
+    write_atomically_with(path, |out| out.write_all(contents.as_bytes()))
+}
+
+/// As [`write_atomically`], with the contents written by `write` (buffered).
+pub fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     // Only a regular file (or a new one) is replaced by rename. A device, a pipe or a
     // symbolic link is written through: renaming over `/dev/null` or `/dev/stdout` would
     // replace the device with a plain file, and over a link would cut the link.
@@ -171,18 +196,18 @@ pub fn write_atomically(path: &Path, contents: &str) -> io::Result<()> {
         if meta.file_type().is_symlink() {
             if let Ok(target) = std::fs::canonicalize(path) {
                 if std::fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_file()) {
-                    return write_atomically(&target, contents);
+                    return write_atomically_with(&target, write);
                 }
             }
         }
         if !meta.file_type().is_file() && !meta.is_dir() {
-            let mut file = std::fs::OpenOptions::new()
+            let file = std::fs::OpenOptions::new()
                 .write(true)
                 .truncate(true)
                 .open(path)?;
-            return file
-                .write_all(contents.as_bytes())
-                .and_then(|()| file.flush());
+            let mut out = io::BufWriter::new(file);
+            write(&mut out)?;
+            return out.flush();
         }
     }
     let dir = match path.parent() {
@@ -209,9 +234,11 @@ pub fn write_atomically(path: &Path, contents: &str) -> io::Result<()> {
             Err(e) => return Err(e),
         }
     };
-    let written = file
-        .write_all(contents.as_bytes())
-        .and_then(|()| file.sync_all());
+    let written = {
+        let mut out = io::BufWriter::new(&mut file);
+        write(&mut out).and_then(|()| out.flush())
+    }
+    .and_then(|()| file.sync_all());
     drop(file);
     if let Err(e) = written.and_then(|()| std::fs::rename(&tmp_path, path)) {
         let _ = std::fs::remove_file(&tmp_path);
@@ -229,7 +256,17 @@ pub fn fails(result: &CheckResult, fail_on: Severity) -> bool {
 }
 
 /// The findings in SPEC §3 order, with any missing fingerprint filled in.
-pub(crate) fn sorted_findings(result: &CheckResult) -> Vec<Finding> {
+///
+/// The engine already returns them so: then they are borrowed, not copied (a city-scale run
+/// has about a finding per flow, each with its own strings).
+pub(crate) fn sorted_findings(result: &CheckResult) -> std::borrow::Cow<'_, [Finding]> {
+    let ready = result.findings.iter().all(|f| !f.fingerprint.is_empty())
+        && result
+            .findings
+            .is_sorted_by(|a, b| a.sort_key() <= b.sort_key());
+    if ready {
+        return std::borrow::Cow::Borrowed(&result.findings);
+    }
     let mut findings = result.findings.clone();
     for finding in &mut findings {
         if finding.fingerprint.is_empty() {
@@ -238,7 +275,7 @@ pub(crate) fn sorted_findings(result: &CheckResult) -> Vec<Finding> {
         }
     }
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    findings
+    std::borrow::Cow::Owned(findings)
 }
 
 /// The problems in a stable order: by location (file, line, column), then kind and message.

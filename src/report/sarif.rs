@@ -226,7 +226,7 @@ pub fn render_sarif(result_in: &CheckResult, ctx: &RenderContext) -> Result<Stri
         .iter()
         .map(|r| (r.id.clone(), r.clone()))
         .collect();
-    for finding in &findings {
+    for finding in findings.iter() {
         rules
             .entry(finding.rule.clone())
             .or_insert_with(|| rule_from_finding(finding));
