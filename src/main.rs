@@ -11,6 +11,12 @@
 
 use clap::Parser;
 
+// mimalloc instead of the system allocator: a city-scale check allocates and frees millions
+// of small blocks (the parsed tree, the model's strings, findings), and glibc's malloc spent
+// a quarter of the run consolidating free lists.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = lexflow::cli::Cli::parse();
     std::process::exit(lexflow::cli::run(cli));
