@@ -1,6 +1,8 @@
 //! Findings: what the engine produces and every report format renders (SPEC §3).
 //! Plain data, already resolved to file names and ids, so that reports need nothing else.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize)]
@@ -49,7 +51,8 @@ pub struct Subject {
 
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize)]
 pub struct Location {
-    pub file: String,
+    /// Shared by every finding in the file (a city-scale run has ~100,000 findings).
+    pub file: Arc<str>,
     pub line: u32,
     pub column: u32,
 }
@@ -65,10 +68,10 @@ pub struct WaiverInfo {
 
 #[derive(Clone, PartialEq, Eq, Debug, Serialize)]
 pub struct Finding {
-    pub rule: String,
-    pub title: String,
-    pub law: String,
-    pub citation: String,
+    pub rule: Arc<str>,
+    pub title: Arc<str>,
+    pub law: Arc<str>,
+    pub citation: Arc<str>,
     pub severity: Severity,
     pub status: Status,
     pub subject: Subject,
@@ -79,7 +82,7 @@ pub struct Finding {
     pub path_flows: Vec<String>,
     pub fingerprint: String,
     pub message: String,
-    pub remediation: String,
+    pub remediation: Arc<str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waiver: Option<WaiverInfo>,
 }

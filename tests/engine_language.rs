@@ -99,7 +99,7 @@ fn fired(result: &CheckResult, rule: &str) -> Vec<String> {
     result
         .findings
         .iter()
-        .filter(|f| f.rule == rule)
+        .filter(|f| *f.rule == *rule)
         .map(|f| f.subject.id.clone())
         .collect()
 }
@@ -110,7 +110,7 @@ fn path_query_reports_the_witness_path() {
     let finding = result
         .findings
         .iter()
-        .find(|f| f.rule == "EU-PATH-US")
+        .find(|f| &*f.rule == "EU-PATH-US")
         .expect("path rule fires");
     assert_eq!(finding.path, ["sensors", "hub", "analytics"]);
     assert_eq!(finding.path_flows, ["s-to-hub", "hub-to-us"]);
@@ -123,9 +123,9 @@ fn path_query_reports_the_witness_path() {
         "{}",
         finding.message
     );
-    assert_eq!(finding.citation, "EUTEST Art. 44");
+    assert_eq!(&*finding.citation, "EUTEST Art. 44");
     assert_eq!(
-        (finding.location.file.as_str(), finding.location.line),
+        (&*finding.location.file, finding.location.line),
         ("city.yaml", 19)
     );
 }
@@ -160,7 +160,7 @@ fn a_missing_fact_is_reported_for_review_not_passed() {
     let finding = result
         .findings
         .iter()
-        .find(|f| f.rule == "EU-BASIS")
+        .find(|f| &*f.rule == "EU-BASIS")
         .expect("fires on hub-to-us");
     assert_eq!(finding.subject.id, "hub-to-us");
     // `is present` decides definitely: the rule's own severity applies.
@@ -195,7 +195,7 @@ fn cycles_do_not_hang_and_paths_stay_simple() {
     let finding = result
         .findings
         .iter()
-        .find(|f| f.rule == "EU-PATH-US")
+        .find(|f| &*f.rule == "EU-PATH-US")
         .expect("reaches US");
     assert_eq!(finding.path_flows, ["exit"], "the shortest witness");
 }
@@ -210,7 +210,7 @@ fn a_sum_over_a_missing_count_is_a_missing_fact_not_zero() {
     let finding = result
         .findings
         .iter()
-        .find(|f| f.rule == "EU-VOLUME")
+        .find(|f| &*f.rule == "EU-VOLUME")
         .expect("reported for review");
     assert_eq!(finding.severity, Severity::Review);
     assert!(
@@ -259,7 +259,7 @@ law JOINS "Join directions" {
         result
             .findings
             .iter()
-            .filter(|f| f.rule == rule)
+            .filter(|f| *f.rule == *rule)
             .map(|f| f.subject.id.clone())
             .collect()
     };
@@ -301,7 +301,7 @@ law HUGE "Durations at the edge" {
         },
     );
     assert_eq!(
-        result.findings.iter().filter(|f| f.rule == "H-1").count(),
+        result.findings.iter().filter(|f| &*f.rule == "H-1").count(),
         4,
         "every flow, evaluated in bounded time"
     );

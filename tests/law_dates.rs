@@ -59,13 +59,13 @@ fn fired_on(result: &CheckResult, rule: &str) -> Vec<String> {
     result
         .findings
         .iter()
-        .filter(|f| f.rule == rule)
+        .filter(|f| *f.rule == *rule)
         .map(|f| f.subject.id.clone())
         .collect()
 }
 
 fn rules(result: &CheckResult) -> Vec<String> {
-    let mut r: Vec<String> = result.findings.iter().map(|f| f.rule.clone()).collect();
+    let mut r: Vec<String> = result.findings.iter().map(|f| f.rule.to_string()).collect();
     r.sort();
     r.dedup();
     r

@@ -305,7 +305,7 @@ fn keys(result: &CheckResult) -> BTreeSet<Key> {
         .iter()
         .map(|f| {
             (
-                f.rule.clone(),
+                f.rule.to_string(),
                 f.subject.kind.clone(),
                 f.subject.id.clone(),
                 f.path.clone(),
@@ -365,7 +365,7 @@ proptest! {
         let order: Vec<(Entity, usize)> = entities(&model).into_iter().map(|e| (e, 0)).collect();
         let result = run(files(&model, &order, 1), "2026-06-01");
         let eea = ["DE", "FR"];
-        for finding in result.findings.iter().filter(|f| f.rule == "PROPS-PATH") {
+        for finding in result.findings.iter().filter(|f| &*f.rule == "PROPS-PATH") {
             let systems: Vec<usize> = finding.path.iter().map(|s| s[1..].parse().unwrap()).collect();
             let flows: Vec<usize> = finding.path_flows.iter().map(|f| f[1..].parse().unwrap()).collect();
             prop_assert!(!flows.is_empty(), "{:#?}", finding);
@@ -447,7 +447,7 @@ fn parallel_flows_give_the_same_witness_in_either_order() {
         run(vec![("m.yaml".into(), text)], "2026-06-01")
             .findings
             .iter()
-            .filter(|f| f.rule == "PROPS-PATH")
+            .filter(|f| &*f.rule == "PROPS-PATH")
             .map(|f| (f.subject.id.clone(), f.path_flows.clone()))
             .collect()
     };

@@ -41,9 +41,9 @@ fn finding(
     };
     Finding {
         rule: rule.into(),
-        title: format!("{rule} title"),
+        title: format!("{rule} title").into(),
         law: law.into(),
-        citation: format!("{law} Art. 1"),
+        citation: format!("{law} Art. 1").into(),
         severity,
         status: Status::Open,
         fingerprint: Finding::compute_fingerprint(rule, &subject, &[]),
@@ -56,7 +56,7 @@ fn finding(
         path: vec![],
         path_flows: vec![],
         message: format!("{rule} fired on {id}"),
-        remediation: format!("Fix {rule}."),
+        remediation: format!("Fix {rule}.").into(),
         waiver: None,
     }
 }
@@ -111,7 +111,7 @@ fn fixture() -> CheckResult {
     );
     hostile.message =
         format!("system {SCRIPT} | {ESC}red{ESC}\nerror[FAKE] forged line %0A ::error::x");
-    hostile.title = format!("Face recognition in {SCRIPT}");
+    hostile.title = format!("Face recognition in {SCRIPT}").into();
 
     let review = finding(
         "PIPL-13",

@@ -12,9 +12,9 @@ fn finding(rule: &str, id: &str, line: u32, path: &[&str]) -> Finding {
     let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
     Finding {
         rule: rule.into(),
-        title: format!("{rule} title"),
+        title: format!("{rule} title").into(),
         law: rule.split('-').next().unwrap().into(),
-        citation: format!("{rule} citation"),
+        citation: format!("{rule} citation").into(),
         severity: Severity::Error,
         status: Status::Open,
         fingerprint: Finding::compute_fingerprint(rule, &subject, &path),
@@ -80,7 +80,7 @@ fn loads_waivers_with_locations() {
     assert_eq!(waivers[0].expires, date("2026-12-31"));
     assert_eq!(
         (
-            waivers[0].location.file.as_str(),
+            &*waivers[0].location.file,
             waivers[0].location.line,
             waivers[0].location.column
         ),

@@ -80,7 +80,7 @@ pub fn lexflow_violations(program: &Program, set: &ManifestSet) -> Violations {
                 Some(target) => target.clone(),
                 None => f.subject.id.clone(),
             };
-            (f.rule.clone(), subject)
+            (f.rule.to_string(), subject)
         })
         .collect()
 }

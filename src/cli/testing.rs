@@ -178,7 +178,7 @@ fn run_case(
     let subjects: BTreeSet<&str> = result
         .findings
         .iter()
-        .filter(|f| f.rule == rule)
+        .filter(|f| *f.rule == *rule)
         .map(|f| f.subject.id.as_str())
         .collect();
     if fires {

@@ -31,6 +31,8 @@ pub struct World<'a> {
     pub graph: &'a FlowGraph,
     /// Whether each flow is active on the as-of date (path searches skip the others).
     pub flow_active: Vec<bool>,
+    /// Each manifest file's name, shared by the findings located in it.
+    pub file_names: Vec<std::sync::Arc<str>>,
 }
 
 fn category_ids(program: &Program, data: &[String]) -> Vec<u32> {
@@ -120,6 +122,12 @@ impl<'a> World<'a> {
             active_flows,
             graph,
             flow_active,
+            file_names: set
+                .sources
+                .files
+                .iter()
+                .map(|f| std::sync::Arc::from(f.name.as_str()))
+                .collect(),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod eval;
 pub mod value;
 
 use std::collections::{BTreeSet, VecDeque};
+use std::sync::Arc;
 
 use petgraph::visit::EdgeRef;
 
@@ -197,7 +198,7 @@ fn evaluate_rules<'a>(
     indexes: &'a [RuleIndexes<'a>],
 ) -> Vec<Vec<Finding>> {
     use rayon::prelude::*;
-    use std::sync::Arc;
+    let texts: Vec<RuleText> = rules.iter().map(|rule| RuleText::of(rule)).collect();
     let mut jobs: Vec<Job> = Vec::new();
     let mut kinds: Vec<(crate::lang::ir::Kind, Vec<usize>)> = Vec::new();
     for (r, rule) in rules.iter().enumerate() {
@@ -228,8 +229,10 @@ fn evaluate_rules<'a>(
         .map(|job| match job {
             Job::Path(r) => {
                 let mut findings = Vec::new();
-                if let (Some(rule), Some(index)) = (rules.get(*r), indexes.get(*r)) {
-                    evaluate_path_rule(world, rule, index, &mut findings);
+                if let (Some(rule), Some(index), Some(text)) =
+                    (rules.get(*r), indexes.get(*r), texts.get(*r))
+                {
+                    evaluate_path_rule(world, rule, text, index, &mut findings);
                 }
                 vec![(*r, findings)]
             }
@@ -238,23 +241,23 @@ fn evaluate_rules<'a>(
                 entities,
                 range,
             } => {
-                let mut judges: Vec<(usize, &'a RuleIr, Evaluator<'a>, Vec<Finding>)> = members
+                let mut judges: Vec<Judge<'a, '_>> = members
                     .iter()
                     .filter_map(|&r| {
                         let rule: &'a RuleIr = rules.get(r)?;
                         let index = indexes.get(r)?;
                         let ev = Evaluator::new(world, rule.slots, &rule.aggregates, index);
-                        Some((r, rule, ev, Vec::new()))
+                        Some((r, rule, texts.get(r)?, ev, Vec::new()))
                     })
                     .collect();
                 for &entity in entities.get(range.clone()).unwrap_or(&[]) {
-                    for (_, rule, ev, findings) in judges.iter_mut() {
-                        judge_entity(ev, rule, entity, findings);
+                    for (_, rule, text, ev, findings) in judges.iter_mut() {
+                        judge_entity(ev, rule, text, entity, findings);
                     }
                 }
                 judges
                     .into_iter()
-                    .map(|(r, _, _, findings)| (r, findings))
+                    .map(|(r, _, _, _, findings)| (r, findings))
                     .collect()
             }
         })
@@ -268,10 +271,14 @@ fn evaluate_rules<'a>(
     per_rule
 }
 
+/// A rule in a fused pass: its index, IR, shared strings, evaluator and findings so far.
+type Judge<'a, 't> = (usize, &'a RuleIr, &'t RuleText, Evaluator<'a>, Vec<Finding>);
+
 /// Judges one entity by one `for each` rule.
 fn judge_entity<'a>(
     ev: &mut Evaluator<'a>,
     rule: &'a RuleIr,
+    text: &RuleText,
     entity: Ent,
     findings: &mut Vec<Finding>,
 ) {
@@ -284,13 +291,14 @@ fn judge_entity<'a>(
         return;
     }
     if let Verdict::Violation(missing) = judge(ev, rule, missing) {
-        findings.push(make_finding(ev, rule, entity, None, &missing));
+        findings.push(make_finding(ev, rule, text, entity, None, &missing));
     }
 }
 
 fn evaluate_path_rule<'a>(
     world: &'a World<'a>,
     rule: &'a RuleIr,
+    text: &RuleText,
     indexes: &'a RuleIndexes<'a>,
     findings: &mut Vec<Finding>,
 ) {
@@ -386,6 +394,7 @@ fn evaluate_path_rule<'a>(
                         let finding = make_finding(
                             &mut ev,
                             rule,
+                            text,
                             subject,
                             Some(path_index as usize),
                             &missing,
@@ -600,9 +609,31 @@ fn subject_of(set: &ManifestSet, entity: Ent) -> (Subject, Loc) {
     )
 }
 
+/// The strings every finding of a rule repeats, made once per run and shared by its findings.
+struct RuleText {
+    id: Arc<str>,
+    title: Arc<str>,
+    law: Arc<str>,
+    citation: Arc<str>,
+    remedy: Arc<str>,
+}
+
+impl RuleText {
+    fn of(rule: &RuleIr) -> RuleText {
+        RuleText {
+            id: rule.id.as_str().into(),
+            title: rule.title.as_str().into(),
+            law: rule.law.as_str().into(),
+            citation: rule.citation.as_str().into(),
+            remedy: rule.remedy.as_str().into(),
+        }
+    }
+}
+
 fn make_finding<'a>(
     ev: &mut Evaluator<'a>,
     rule: &'a RuleIr,
+    text: &RuleText,
     subject_entity: Ent,
     path: Option<usize>,
     missing: &[Missing],
@@ -660,16 +691,20 @@ fn make_finding<'a>(
         );
     }
     let fingerprint = Finding::compute_fingerprint(&rule.id, &subject, &path_systems);
+    let file = match ev.world.file_names.get(loc.file.0 as usize) {
+        Some(name) => Arc::clone(name),
+        None => set.sources.name(loc.file).into(),
+    };
     Finding {
-        rule: rule.id.clone(),
-        title: rule.title.clone(),
-        law: rule.law.clone(),
-        citation: rule.citation.clone(),
+        rule: Arc::clone(&text.id),
+        title: Arc::clone(&text.title),
+        law: Arc::clone(&text.law),
+        citation: Arc::clone(&text.citation),
         severity,
         status: Status::Open,
         subject,
         location: Location {
-            file: set.sources.name(loc.file).to_string(),
+            file,
             line: loc.line.max(1),
             column: loc.column.max(1),
         },
@@ -677,7 +712,7 @@ fn make_finding<'a>(
         path_flows,
         fingerprint,
         message,
-        remediation: rule.remedy.clone(),
+        remediation: Arc::clone(&text.remedy),
         waiver: None,
     }
 }

@@ -67,7 +67,7 @@ pub fn write_baseline(result: &CheckResult) -> Result<String, super::RenderError
             .entry(finding.fingerprint.clone())
             .or_insert_with(|| Entry {
                 fingerprint: finding.fingerprint.clone(),
-                rule: finding.rule.clone(),
+                rule: finding.rule.to_string(),
                 subject: format!("{}:{}", finding.subject.kind, finding.subject.id),
                 path: finding.path.clone(),
             });

@@ -88,7 +88,7 @@ pub struct AssessmentSummary {
 
 fn location(set: &ManifestSet, loc: Loc) -> Location {
     Location {
-        file: set.sources.name(loc.file).to_string(),
+        file: set.sources.name(loc.file).into(),
         line: loc.line,
         column: loc.column,
     }
@@ -282,12 +282,16 @@ impl Marks {
             match f.subject.kind.as_str() {
                 "flow" => {
                     if let Some(i) = summary.flow_index(&f.subject.id) {
-                        marks.flows.entry(i).or_default().insert(f.rule.clone());
+                        marks.flows.entry(i).or_default().insert(f.rule.to_string());
                     }
                 }
                 "system" | "collection" => {
                     if let Some(i) = summary.system_index(&f.subject.id) {
-                        marks.systems.entry(i).or_default().insert(f.rule.clone());
+                        marks
+                            .systems
+                            .entry(i)
+                            .or_default()
+                            .insert(f.rule.to_string());
                     }
                 }
                 _ => {}

@@ -158,7 +158,7 @@ fn finding_html(
         h(&f.citation),
     );
     let _ = writeln!(out, "<dt>finding</dt><dd>{}</dd>", h(&f.message));
-    if let Some(info) = result.rules_checked.iter().find(|r| r.id == f.rule) {
+    if let Some(info) = result.rules_checked.iter().find(|r| *r.id == *f.rule) {
         if !info.explanation.is_empty() {
             let _ = writeln!(
                 out,
@@ -547,10 +547,7 @@ pub fn render_html(result: &CheckResult, ctx: &RenderContext) -> String {
         }
         let mut by_law: BTreeMap<&str, Vec<(usize, &Finding)>> = BTreeMap::new();
         for (k, finding) in findings.iter().enumerate() {
-            by_law
-                .entry(finding.law.as_str())
-                .or_default()
-                .push((k, finding));
+            by_law.entry(&*finding.law).or_default().push((k, finding));
         }
         for (law, group) in by_law {
             let _ = writeln!(out, "<h3>{}</h3>", law_heading(result, law));

@@ -66,9 +66,9 @@ pub fn render_junit(result: &CheckResult) -> Result<String, super::RenderError> 
             .or_default();
     }
     for finding in findings.iter() {
-        laws.entry(finding.law.as_str())
+        laws.entry(&*finding.law)
             .or_default()
-            .entry(finding.rule.as_str())
+            .entry(&*finding.rule)
             .or_default()
             .entry((finding.subject.kind.as_str(), finding.subject.id.as_str()))
             .or_default()

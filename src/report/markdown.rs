@@ -67,10 +67,7 @@ pub fn render_markdown(result: &CheckResult, ctx: &RenderContext) -> String {
     } else {
         let mut by_law: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
         for finding in findings.iter() {
-            by_law
-                .entry(finding.law.as_str())
-                .or_default()
-                .push(finding);
+            by_law.entry(&*finding.law).or_default().push(finding);
         }
         let _ = writeln!(out, "## Findings\n");
         for (law, group) in by_law {

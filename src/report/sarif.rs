@@ -112,14 +112,14 @@ fn rule_descriptor(rule: &RuleInfo) -> Value {
 /// A rule descriptor for a finding whose rule is not among `rules_checked`.
 fn rule_from_finding(finding: &Finding) -> RuleInfo {
     RuleInfo {
-        id: finding.rule.clone(),
-        title: finding.title.clone(),
-        law: finding.law.clone(),
+        id: finding.rule.to_string(),
+        title: finding.title.to_string(),
+        law: finding.law.to_string(),
         law_title: String::new(),
-        citation: finding.citation.clone(),
+        citation: finding.citation.to_string(),
         severity: finding.severity,
         explanation: String::new(),
-        remediation: finding.remediation.clone(),
+        remediation: finding.remediation.to_string(),
         source: None,
     }
 }
@@ -228,7 +228,7 @@ pub fn render_sarif(result_in: &CheckResult, ctx: &RenderContext) -> Result<Stri
         .collect();
     for finding in findings.iter() {
         rules
-            .entry(finding.rule.clone())
+            .entry(finding.rule.to_string())
             .or_insert_with(|| rule_from_finding(finding));
     }
     let index: BTreeMap<&str, usize> = rules
@@ -238,7 +238,7 @@ pub fn render_sarif(result_in: &CheckResult, ctx: &RenderContext) -> Result<Stri
         .collect();
     let results: Vec<Value> = findings
         .iter()
-        .map(|f| result(f, index.get(f.rule.as_str()).copied()))
+        .map(|f| result(f, index.get(&*f.rule).copied()))
         .collect();
     let notifications: Vec<Value> = super::sorted_problems(result_in)
         .iter()

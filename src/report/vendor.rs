@@ -310,12 +310,17 @@ pub fn findings_by_vendor<'a>(
         let mut placed = false;
         for org in &orgs {
             if let Some((_, laws)) = groups.iter_mut().find(|(o, _)| o.as_deref() == Some(org)) {
-                laws.entry(finding.law.clone()).or_default().push(finding);
+                laws.entry(finding.law.to_string())
+                    .or_default()
+                    .push(finding);
                 placed = true;
             }
         }
         if !placed {
-            other.entry(finding.law.clone()).or_default().push(finding);
+            other
+                .entry(finding.law.to_string())
+                .or_default()
+                .push(finding);
         }
     }
     groups.retain(|(_, laws)| !laws.is_empty());

@@ -366,7 +366,7 @@ pub fn load_waivers(name: &str, text: &str) -> Result<Vec<Waiver>, WaiverError> 
             ticket: ticket.value.0.trim().to_string(),
             expires: date,
             location: Location {
-                file: name.to_string(),
+                file: name.into(),
                 line: at.0,
                 column: at.1,
             },
