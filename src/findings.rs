@@ -84,7 +84,8 @@ pub struct Finding {
     pub message: String,
     pub remediation: Arc<str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub waiver: Option<WaiverInfo>,
+    /// Boxed: almost every finding has none, and a finding is copied several times.
+    pub waiver: Option<Box<WaiverInfo>>,
 }
 
 impl Finding {

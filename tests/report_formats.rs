@@ -92,12 +92,12 @@ fn fixture() -> CheckResult {
         3,
     );
     waived.status = Status::Waived;
-    waived.waiver = Some(WaiverInfo {
+    waived.waiver = Some(Box::new(WaiverInfo {
         justification: "SCCs signed, TIA pending".into(),
         approver: "dpo@city.example".into(),
         ticket: "PRIV-1234".into(),
         expires: "2026-12-31".into(),
-    });
+    }));
 
     let mut hostile = finding(
         "CAC-FRT-6",

@@ -1,7 +1,11 @@
 //! Expression evaluation over the manifest set: field access, Kleene logic, country and
 //! category tests, and aggregates answered from hash indexes built once per rule.
 
-use std::collections::{HashMap, HashSet};
+// The indexes hash ids and vocabulary values millions of times a run: foldhash's fast
+// hasher instead of SipHash, still seeded at random per process so that a crafted manifest
+// cannot choose colliding ids. Nothing iterates these maps, so output stays deterministic.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 use std::sync::OnceLock;
 
 use super::value::{Ent, Key, Missing, Truth, Val};
@@ -786,7 +790,7 @@ impl<'a> Evaluator<'a> {
         let Some(agg) = aggregates.get(id) else {
             return AggregateIndex::default();
         };
-        let mut by_key: HashMap<Key<'a>, Vec<Ent>> = HashMap::new();
+        let mut by_key: HashMap<Key<'a>, Vec<Ent>> = HashMap::default();
         let mut all = Vec::new();
         let saved = self.env.get(agg.var).cloned().flatten();
         let world = self.world;
@@ -901,7 +905,7 @@ impl<'a> Evaluator<'a> {
         let mut count: i64 = 0;
         let mut sum: i64 = 0;
         let mut sum_missing = None;
-        let mut distinct: HashSet<Key<'a>> = HashSet::new();
+        let mut distinct: HashSet<Key<'a>> = HashSet::default();
         let mut any = false;
         'each: for &entity in candidates {
             self.bind(agg.var, Val::Ent(entity));

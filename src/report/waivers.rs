@@ -389,7 +389,7 @@ pub fn apply_waivers(result: &mut CheckResult, waivers: &[Waiver], as_of: Date) 
             *matched = true;
             if waiver.in_force(as_of) && finding.status == Status::Open {
                 finding.status = Status::Waived;
-                finding.waiver = Some(waiver.info());
+                finding.waiver = Some(Box::new(waiver.info()));
             }
         }
     }
