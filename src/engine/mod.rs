@@ -97,8 +97,7 @@ pub fn check_graph(
         .iter()
         .map(|rule| RuleIndexes::new(&rule.aggregates))
         .collect();
-    let per_rule = evaluate_rules(&world, &rules, &indexes);
-    result.findings = per_rule.into_iter().flatten().collect();
+    result.findings = evaluate_rules(&world, &rules, &indexes);
     result.rules_checked.sort_by(|a, b| a.id.cmp(&b.id));
     result
         .findings
@@ -186,8 +185,8 @@ enum Job {
     },
 }
 
-/// Evaluates the rules on every core (rayon) and returns each rule's findings, in the same
-/// order as a sequential run of one rule after another.
+/// Evaluates the rules on every core (rayon) and returns their findings in the same order
+/// as a sequential run of one rule after another.
 ///
 /// The `for each` rules over one kind are fused: each entity is judged by all of them while
 /// its facts (the flow, its systems and their operators) are in cache, instead of one pass
@@ -196,7 +195,7 @@ fn evaluate_rules<'a>(
     world: &'a World<'a>,
     rules: &[&'a RuleIr],
     indexes: &'a [RuleIndexes<'a>],
-) -> Vec<Vec<Finding>> {
+) -> Vec<Finding> {
     use rayon::prelude::*;
     let texts: Vec<RuleText> = rules.iter().map(|rule| RuleText::of(rule)).collect();
     let mut jobs: Vec<Job> = Vec::new();
@@ -262,13 +261,16 @@ fn evaluate_rules<'a>(
             }
         })
         .collect();
-    let mut per_rule: Vec<Vec<Finding>> = rules.iter().map(|_| Vec::new()).collect();
-    for (r, findings) in done.into_iter().flatten() {
-        if let Some(slot) = per_rule.get_mut(r) {
-            slot.extend(findings);
-        }
+    // Rule order, and within a rule the order of its chunks (a stable sort of the lists,
+    // not of the findings): one copy of each finding into the result.
+    let mut parts: Vec<(usize, Vec<Finding>)> = done.into_iter().flatten().collect();
+    parts.sort_by_key(|(r, _)| *r);
+    let total = parts.iter().map(|(_, f)| f.len()).sum();
+    let mut all = Vec::with_capacity(total);
+    for (_, findings) in parts {
+        all.extend(findings);
     }
-    per_rule
+    all
 }
 
 /// A rule in a fused pass: its index, IR, shared strings, evaluator and findings so far.
