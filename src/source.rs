@@ -42,6 +42,15 @@ impl SourceMap {
         FileId(self.files.len().saturating_sub(1) as u32)
     }
 
+    /// Lets go of every file's text, keeping the names. For a caller that is done with
+    /// diagnostics (a check after a clean load): at city scale the texts are as large as
+    /// the manifests on disk, and findings need only names, lines and columns.
+    pub fn release_texts(&mut self) {
+        for file in &mut self.files {
+            file.text = Arc::from("");
+        }
+    }
+
     pub fn get(&self, id: FileId) -> Option<&SourceFile> {
         self.files.get(id.0 as usize)
     }

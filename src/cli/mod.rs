@@ -298,7 +298,7 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
     let loaded = manifest::load_paths(&args.paths, &program.vocab);
     progress.finish();
     stages.done("load manifests");
-    let (set, load_report) = match loaded {
+    let (mut set, load_report) = match loaded {
         Ok(loaded) => loaded,
         Err(errors) => {
             let count = errors.len();
@@ -309,6 +309,8 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
             return Err(InputError);
         }
     };
+    // The manifests loaded cleanly: no diagnostic will quote them any more.
+    set.sources.release_texts();
     if load_report.loaded.is_empty() {
         return Err(input_error("no manifests found", "a manifest is a .yaml, .yml or .json file whose top-level mapping has the key `lexflow`"));
     }
