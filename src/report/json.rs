@@ -1,5 +1,7 @@
 //! `--format json`: the one object of SPEC §3, validated by `findings.schema.json`.
 
+use std::io::Write;
+
 use serde::Serialize;
 
 use crate::findings::{CheckResult, Finding, Problem, Summary};
@@ -22,8 +24,12 @@ pub fn write_json(result: &CheckResult, out: &mut dyn std::io::Write) -> std::io
         problems: &problems,
         summary: &result.summary,
     };
-    serde_json::to_writer_pretty(&mut *out, &document).map_err(std::io::Error::other)?;
-    out.write_all(b"\n")
+    // serde_json writes in small pieces (quotes, keys, indentation): a concrete buffer here
+    // keeps those calls inlined instead of going through `dyn Write` one by one.
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut buffered, &document).map_err(std::io::Error::other)?;
+    buffered.write_all(b"\n")?;
+    buffered.flush()
 }
 
 /// The JSON report: pretty-printed, keys in a fixed order, findings sorted as SPEC §3 says,
