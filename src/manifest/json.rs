@@ -71,12 +71,7 @@ impl<'t> Parser<'t> {
             }
         }
         self.cursor = offset;
-        Pos {
-            line: self.line,
-            column: self.column,
-            offset: Some(offset),
-            len: Some(len),
-        }
+        Pos::new(self.line, self.column, Some(offset), Some(len))
     }
 
     fn count(&mut self) -> Option<()> {
@@ -95,12 +90,12 @@ impl<'t> Parser<'t> {
                 let pos = self.pos(start, 1);
                 self.at += 1;
                 let mut entries: Vec<(Node, Node)> = Vec::new();
-                let mut seen: Option<HashSet<String>> = None;
+                let mut seen: Option<HashSet<Box<str>>> = None;
                 self.skip_ws();
                 if self.peek() == Some(b'}') {
                     self.at += 1;
                     return Some(Node {
-                        value: Value::Map(entries),
+                        value: Value::Map(Box::default()),
                         pos,
                     });
                 }
@@ -150,9 +145,8 @@ impl<'t> Parser<'t> {
                         b',' => self.at += 1,
                         b'}' => {
                             self.at += 1;
-                            entries.shrink_to_fit();
                             return Some(Node {
-                                value: Value::Map(entries),
+                                value: Value::Map(entries.into_boxed_slice()),
                                 pos,
                             });
                         }
@@ -171,7 +165,7 @@ impl<'t> Parser<'t> {
                 if self.peek() == Some(b']') {
                     self.at += 1;
                     return Some(Node {
-                        value: Value::Seq(items),
+                        value: Value::Seq(Box::default()),
                         pos,
                     });
                 }
@@ -183,9 +177,8 @@ impl<'t> Parser<'t> {
                         b',' => self.at += 1,
                         b']' => {
                             self.at += 1;
-                            items.shrink_to_fit();
                             return Some(Node {
-                                value: Value::Seq(items),
+                                value: Value::Seq(items.into_boxed_slice()),
                                 pos,
                             });
                         }
@@ -270,14 +263,14 @@ impl<'t> Parser<'t> {
             Value::Float(f)
         } else {
             // Integers beyond i64 are left to the YAML parser's own reading.
-            Value::Int(i128::from(literal.parse::<i64>().ok()?))
+            Value::Int(literal.parse::<i64>().ok()?)
         };
         let pos = self.pos(start, self.at - start);
         Some(Node { value, pos })
     }
 
     /// A string starting at the opening quote.
-    fn string(&mut self) -> Option<String> {
+    fn string(&mut self) -> Option<Box<str>> {
         self.at += 1;
         let start = self.at;
         // Fast scan: no escapes, no control characters.
@@ -286,7 +279,7 @@ impl<'t> Parser<'t> {
                 b'"' => {
                     let raw = &self.text[start..self.at];
                     self.at += 1;
-                    return Some(raw.to_string());
+                    return Some(raw.into());
                 }
                 b'\\' => break,
                 b if b < 0x20 => return None,
@@ -306,7 +299,7 @@ impl<'t> Parser<'t> {
             match self.peek()? {
                 b'"' => {
                     self.at += 1;
-                    return Some(out);
+                    return Some(out.into_boxed_str());
                 }
                 b'\\' => {
                     self.at += 1;

@@ -378,12 +378,7 @@ impl<'v> Loader<'v> {
                 let mut cx = self.file_cx(name, lossy);
                 // The lossy text equals the original up to the first bad byte.
                 let (line, column) = crate::source::line_col_of_offset(&cx.text, valid_up_to);
-                let pos = Pos {
-                    line,
-                    column,
-                    offset: Some(valid_up_to),
-                    len: Some(1),
-                };
+                let pos = Pos::new(line, column, Some(valid_up_to), Some(1));
                 cx.error(
                     LoadErrorKind::InvalidUtf8,
                     pos,
@@ -429,12 +424,7 @@ impl<'v> Loader<'v> {
                     LoadErrorKind::Limit => "refused here",
                     _ => "here",
                 };
-                let pos = Pos {
-                    line: error.line.max(1),
-                    column: error.column.max(1),
-                    offset: None,
-                    len: Some(1),
-                };
+                let pos = Pos::new(error.line.max(1), error.column.max(1), None, Some(1));
                 cx.error(kind, pos, error.message, label, help);
                 self.absorb(cx);
                 return;
@@ -443,7 +433,7 @@ impl<'v> Loader<'v> {
         let is_manifest = match &root.value {
             Value::Map(entries) => entries
                 .iter()
-                .any(|(k, _)| matches!(&k.value, Value::Str(s) if s == "lexflow")),
+                .any(|(k, _)| matches!(&k.value, Value::Str(s) if &**s == "lexflow")),
             _ => false,
         };
         if !explicit && !is_manifest {
@@ -671,7 +661,7 @@ impl<'n> Obj<'n> {
 
 impl<'v> FileCx<'v> {
     fn loc(&self, pos: Pos) -> Loc {
-        let offset = match pos.offset {
+        let offset = match pos.byte_offset() {
             Some(o) if o <= self.text.len() => o,
             _ => offset_of_line_col(&self.text, pos.line, pos.column),
         };
@@ -693,7 +683,7 @@ impl<'v> FileCx<'v> {
     ) {
         let loc = self.loc(pos);
         let len = pos
-            .len
+            .byte_len()
             .unwrap_or(0)
             .min(self.text.len().saturating_sub(loc.offset as usize));
         self.errors.push(LoadError {
@@ -754,7 +744,7 @@ impl<'v> FileCx<'v> {
         let id = entries
             .iter()
             .find_map(|(k, v)| match (&k.value, &v.value) {
-                (Value::Str(k), Value::Str(v)) if k == "id" => Some(v),
+                (Value::Str(k), Value::Str(v)) if &**k == "id" => Some(v),
                 _ => None,
             });
         let what = match (named, id) {
@@ -764,7 +754,10 @@ impl<'v> FileCx<'v> {
         let mut obj = Obj {
             pos: node.pos,
             what,
-            first_key_len: entries.first().and_then(|(k, _)| k.pos.len).unwrap_or(1),
+            first_key_len: entries
+                .first()
+                .and_then(|(k, _)| k.pos.byte_len())
+                .unwrap_or(1),
             fields: Vec::with_capacity(entries.len()),
             entity,
         };
@@ -779,7 +772,7 @@ impl<'v> FileCx<'v> {
                 );
                 continue;
             };
-            if obj.fields.iter().any(|(k, _)| k == name) {
+            if obj.fields.iter().any(|(k, _)| *k == &**name) {
                 self.error(
                     LoadErrorKind::DuplicateKey,
                     key.pos,
@@ -806,16 +799,13 @@ impl<'v> FileCx<'v> {
                 );
                 continue;
             }
-            obj.fields.push((name.as_str(), value));
+            obj.fields.push((&**name, value));
         }
         Some(obj)
     }
 
     fn missing(&mut self, obj: &Obj, field: &str) {
-        let pos = Pos {
-            len: Some(obj.first_key_len),
-            ..obj.pos
-        };
+        let pos = obj.pos.with_len(obj.first_key_len);
         self.error(
             LoadErrorKind::MissingField,
             pos,
@@ -829,8 +819,8 @@ impl<'v> FileCx<'v> {
 
     fn text_of(&mut self, obj: &Obj, field: &str, node: &Node) -> Option<String> {
         match &node.value {
-            Value::Str(s) => Some(s.clone()),
-            Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
+            Value::Str(s) => Some(s.to_string()),
+            Value::Int(_) | Value::BigInt(_) | Value::Float(_) | Value::Bool(_) => {
                 self.wrong_type(
                     node,
                     field,
@@ -887,8 +877,8 @@ impl<'v> FileCx<'v> {
     fn opt_u64(&mut self, obj: &Obj, field: &str) -> Option<u64> {
         debug_check_field(obj.entity, field, false, |t| matches!(t, Type::Count));
         let node = obj.get(field)?;
-        match node.value {
-            Value::Int(i) if i >= 0 => match u64::try_from(i) {
+        match node.value.as_int() {
+            Some(i) if i >= 0 => match u64::try_from(i) {
                 Ok(n) => Some(n),
                 Err(_) => {
                     self.wrong_type(node, field, obj, "a whole number up to 2^64", None);
@@ -1111,7 +1101,7 @@ impl<'v> FileCx<'v> {
             name,
             want,
             loc,
-            len: pos.len.unwrap_or(0),
+            len: pos.byte_len().unwrap_or(0),
         });
     }
 
@@ -1144,13 +1134,14 @@ impl<'v> FileCx<'v> {
                     " (an assessment without `id` is named `<kind>-<n>`: give it an explicit `id`)",
                 );
             }
-            let len = if defaulted { 1 } else { pos.len.unwrap_or(0) };
+            let len = if defaulted {
+                1
+            } else {
+                pos.byte_len().unwrap_or(0)
+            };
             self.error(
                 LoadErrorKind::DuplicateId,
-                Pos {
-                    len: Some(len),
-                    ..pos
-                },
+                pos.with_len(len),
                 format!("duplicate id `{id}`"),
                 "declared again here",
                 Some(help),
@@ -1194,9 +1185,9 @@ impl<'v> FileCx<'v> {
                 self.missing(&top, "lexflow");
                 1
             }
-            Some(node) => match node.value {
-                Value::Int(v) if SUPPORTED_VERSIONS.contains(&v) => v as u32,
-                Value::Int(v) => {
+            Some(node) => match node.value.as_int() {
+                Some(v) if SUPPORTED_VERSIONS.contains(&v) => v as u32,
+                Some(v) => {
                     self.error(
                         LoadErrorKind::UnsupportedVersion,
                         node.pos,

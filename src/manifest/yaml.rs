@@ -9,14 +9,58 @@ use serde_saphyr::Spanned;
 
 /// Where a node starts: 1-based line and column (characters), byte offset and byte length
 /// of the node's text when known.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+///
+/// Four `u32` (16 bytes: a large manifest has millions of nodes): an offset or length that
+/// is unknown, or does not fit (files are limited to 64 MiB), is stored as [`Pos::UNKNOWN`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pos {
     pub line: u32,
     pub column: u32,
-    pub offset: Option<usize>,
-    pub len: Option<usize>,
+    offset: u32,
+    len: u32,
 }
 
+impl Default for Pos {
+    fn default() -> Self {
+        Pos::new(0, 0, None, None)
+    }
+}
+
+impl Pos {
+    /// The stored value of an unknown offset or length.
+    const UNKNOWN: u32 = u32::MAX;
+
+    pub fn new(line: u32, column: u32, offset: Option<usize>, len: Option<usize>) -> Pos {
+        let pack = |v: Option<usize>| {
+            v.and_then(|v| u32::try_from(v).ok())
+                .filter(|v| *v != Pos::UNKNOWN)
+                .unwrap_or(Pos::UNKNOWN)
+        };
+        Pos {
+            line,
+            column,
+            offset: pack(offset),
+            len: pack(len),
+        }
+    }
+
+    /// Byte offset of the node's text, when known.
+    pub fn byte_offset(&self) -> Option<usize> {
+        (self.offset != Pos::UNKNOWN).then_some(self.offset as usize)
+    }
+
+    /// Byte length of the node's text, when known.
+    pub fn byte_len(&self) -> Option<usize> {
+        (self.len != Pos::UNKNOWN).then_some(self.len as usize)
+    }
+
+    /// The same position with another length.
+    pub fn with_len(self, len: usize) -> Pos {
+        Pos::new(self.line, self.column, self.byte_offset(), Some(len))
+    }
+}
+
+/// A node: 40 bytes (a 24-byte value and its position).
 #[derive(Clone, Debug)]
 pub struct Node {
     pub value: Value,
@@ -27,11 +71,31 @@ pub struct Node {
 pub enum Value {
     Null,
     Bool(bool),
-    Int(i128),
+    Int(i64),
+    /// An integer outside `i64` (rare: boxed, so that every value stays 24 bytes).
+    BigInt(Box<i128>),
     Float(f64),
-    Str(String),
-    Seq(Vec<Node>),
-    Map(Vec<(Node, Node)>),
+    Str(Box<str>),
+    Seq(Box<[Node]>),
+    Map(Box<[(Node, Node)]>),
+}
+
+impl Value {
+    /// An integer value (boxed only when outside `i64`).
+    pub fn int(v: i128) -> Value {
+        i64::try_from(v)
+            .map(Value::Int)
+            .unwrap_or_else(|_| Value::BigInt(Box::new(v)))
+    }
+
+    /// The integer, if the value is one.
+    pub fn as_int(&self) -> Option<i128> {
+        match self {
+            Value::Int(i) => Some(i128::from(*i)),
+            Value::BigInt(i) => Some(**i),
+            _ => None,
+        }
+    }
 }
 
 impl Value {
@@ -41,6 +105,7 @@ impl Value {
             Value::Null => "nothing (null)".to_string(),
             Value::Bool(b) => format!("the boolean `{b}`"),
             Value::Int(i) => format!("the number `{i}`"),
+            Value::BigInt(i) => format!("the number `{i}`"),
             Value::Float(f) => format!("the number `{f}`"),
             Value::Str(s) => format!("the text `{}`", shorten(s)),
             Value::Seq(_) => "a list".to_string(),
@@ -60,12 +125,12 @@ fn shorten(s: &str) -> String {
 
 fn pos_of(loc: &serde_saphyr::Location) -> Pos {
     let span = loc.span();
-    Pos {
-        line: u32::try_from(loc.line()).unwrap_or(u32::MAX),
-        column: u32::try_from(loc.column()).unwrap_or(u32::MAX),
-        offset: span.byte_offset().and_then(|o| usize::try_from(o).ok()),
-        len: span.byte_len().and_then(|o| usize::try_from(o).ok()),
-    }
+    Pos::new(
+        u32::try_from(loc.line()).unwrap_or(u32::MAX),
+        u32::try_from(loc.column()).unwrap_or(u32::MAX),
+        span.byte_offset().and_then(|o| usize::try_from(o).ok()),
+        span.byte_len().and_then(|o| usize::try_from(o).ok()),
+    )
 }
 
 impl<'de> Deserialize<'de> for Node {
@@ -90,30 +155,30 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Bool(v))
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Int(i128::from(v)))
-    }
-    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
         Ok(Value::Int(v))
     }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
+        Ok(Value::int(v))
+    }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::Int(i128::from(v)))
+        Ok(Value::int(i128::from(v)))
     }
     fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
         Ok(i128::try_from(v)
-            .map(Value::Int)
+            .map(Value::int)
             .unwrap_or(Value::Float(v as f64)))
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
         Ok(Value::Float(v))
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::Str(v.to_string()))
+        Ok(Value::Str(v.into()))
     }
     fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
-        Ok(Value::Str(v))
+        Ok(Value::Str(v.into_boxed_str()))
     }
     fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Value, E> {
-        Ok(Value::Str(String::from_utf8_lossy(v).into_owned()))
+        Ok(Value::Str(String::from_utf8_lossy(v).into()))
     }
     fn visit_none<E: de::Error>(self) -> Result<Value, E> {
         Ok(Value::Null)
@@ -133,8 +198,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
             items.push(item);
         }
         // Growth slack would stay for the whole load (a flow's mapping: ~16 of 10 slots).
-        items.shrink_to_fit();
-        Ok(Value::Seq(items))
+        Ok(Value::Seq(items.into_boxed_slice()))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut entries = Vec::new();
@@ -142,8 +206,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
             let value = map.next_value::<Node>()?;
             entries.push((key, value));
         }
-        entries.shrink_to_fit();
-        Ok(Value::Map(entries))
+        Ok(Value::Map(entries.into_boxed_slice()))
     }
 }
 
@@ -320,9 +383,44 @@ mod tests {
             panic!()
         };
         // `NO` stays text (strict booleans: no Norway problem); a date stays text.
-        assert!(matches!(&org[1].1.value, Value::Str(s) if s == "NO"));
-        assert!(matches!(&org[2].1.value, Value::Str(s) if s == "2025-03-01"));
+        assert!(matches!(&org[1].1.value, Value::Str(s) if &**s == "NO"));
+        assert!(matches!(&org[2].1.value, Value::Str(s) if &**s == "2025-03-01"));
         assert!(matches!(&org[3].1.value, Value::Null));
+    }
+
+    #[test]
+    fn nodes_stay_small() {
+        // Millions of nodes in a city-scale file: a wider node is a visible memory cost.
+        assert_eq!(std::mem::size_of::<Pos>(), 16);
+        assert_eq!(std::mem::size_of::<Value>(), 24);
+        assert_eq!(std::mem::size_of::<Node>(), 40);
+    }
+
+    #[test]
+    fn positions_pack_unknown_and_huge_offsets() {
+        let pos = Pos::new(2, 3, Some(10), None);
+        assert_eq!((pos.byte_offset(), pos.byte_len()), (Some(10), None));
+        assert_eq!(pos.with_len(4).byte_len(), Some(4));
+        let huge = Pos::new(1, 1, Some(usize::MAX), Some(u32::MAX as usize));
+        assert_eq!((huge.byte_offset(), huge.byte_len()), (None, None));
+    }
+
+    #[test]
+    fn integers_beyond_i64_keep_their_value() {
+        let root =
+            parse("a: 18446744073709551615\nb: 18446744073709551616\nc: -9223372036854775809\n")
+                .unwrap();
+        let Value::Map(top) = &root.value else {
+            panic!()
+        };
+        assert_eq!(top[0].1.value.as_int(), Some(i128::from(u64::MAX)));
+        // Past u64, serde-saphyr reads a float (as before the compact tree).
+        assert!(matches!(top[1].1.value, Value::Float(_)));
+        assert!(matches!(top[2].1.value, Value::Float(_)));
+        assert_eq!(
+            top[0].1.value.describe(),
+            "the number `18446744073709551615`"
+        );
     }
 
     #[test]
