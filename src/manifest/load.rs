@@ -18,6 +18,7 @@ use crate::vocab::{did_you_mean, Vocabulary};
 
 use super::error::{LoadError, LoadErrorKind, LoadErrors};
 use super::fields::{self, Entity, Field, Type};
+use super::json;
 use super::model::*;
 use super::yaml::{self, Node, Pos, Value};
 
@@ -101,12 +102,20 @@ enum Prepared {
 
 enum Parsed {
     BadUtf8(std::string::FromUtf8Error),
-    Text(String, Result<Node, yaml::ParseError>),
+    Text(Arc<str>, Result<Node, yaml::ParseError>),
+    /// A JSON text, parsed later while it is converted ([`Loader::load_json`]).
+    Json(Arc<str>),
 }
 
 fn parse_bytes(bytes: Vec<u8>) -> Parsed {
     match String::from_utf8(bytes) {
         Ok(text) => {
+            // The one copy of the text that the run keeps (for diagnostics), made before the
+            // parse so that the read buffer is gone when the tree is built.
+            let text: Arc<str> = Arc::from(text);
+            if json::looks_like_json(&text) {
+                return Parsed::Json(text);
+            }
             let parsed = yaml::parse(&text);
             Parsed::Text(text, parsed)
         }
@@ -307,11 +316,15 @@ struct Loader<'v> {
     errors: Vec<LoadError>,
     ids: HashMap<String, Declared>,
     pending: Vec<Pending>,
+    /// Convert JSON texts while they are parsed ([`Loader::load_json`]); off only in the
+    /// tests that compare it with the whole-tree conversion.
+    stream_json: bool,
 }
 
 impl<'v> Loader<'v> {
     fn new(vocab: &'v Vocabulary) -> Self {
         Loader {
+            stream_json: true,
             vocab,
             set: ManifestSet::default(),
             report: LoadReport::default(),
@@ -365,8 +378,13 @@ impl<'v> Loader<'v> {
     }
 
     fn load_parsed(&mut self, name: String, parsed: Parsed, explicit: bool) {
-        let (text, parsed) = match parsed {
-            Parsed::Text(text, parsed) => (text, parsed),
+        match parsed {
+            Parsed::Text(text, parsed) => self.load_tree(name, text, parsed, explicit),
+            Parsed::Json(text) if self.stream_json => self.load_json(name, text, explicit),
+            Parsed::Json(text) => {
+                let parsed = yaml::parse(&text);
+                self.load_tree(name, text, parsed, explicit);
+            }
             Parsed::BadUtf8(error) => {
                 let valid_up_to = error.utf8_error().valid_up_to();
                 let bad = error.as_bytes().get(valid_up_to).copied().unwrap_or(0);
@@ -375,7 +393,7 @@ impl<'v> Loader<'v> {
                     self.report.skipped.push(name);
                     return;
                 }
-                let mut cx = self.file_cx(name, lossy);
+                let mut cx = self.file_cx(name, Arc::from(lossy));
                 // The lossy text equals the original up to the first bad byte.
                 let (line, column) = crate::source::line_col_of_offset(&cx.text, valid_up_to);
                 let pos = Pos::new(line, column, Some(valid_up_to), Some(1));
@@ -389,9 +407,54 @@ impl<'v> Loader<'v> {
                     Some("save the manifest as UTF-8 (without a legacy encoding such as GBK or Latin-1)".into()),
                 );
                 self.absorb(cx);
-                return;
             }
+        }
+    }
+
+    /// Converts a JSON text while it is parsed: each item of the top-level lists is converted
+    /// as soon as it is read, then dropped, so that the whole file's tree never exists.
+    /// Whatever the streaming reader does not take (a syntax error, a duplicate key, a
+    /// number out of range, the lists not in the order they are converted in...) is undone
+    /// and the file is loaded as before, from its whole tree or serde-saphyr's diagnostics.
+    fn load_json(&mut self, name: String, text: Arc<str>, explicit: bool) {
+        let mark = Mark::of(&self.set);
+        let mut cx = self.file_cx(name.clone(), Arc::clone(&text));
+        let root = {
+            let mut stream = Stream {
+                cx: &mut cx,
+                last: 0,
+            };
+            json::parse_streaming(&text, &mut stream)
         };
+        match root {
+            Some(root) if explicit || is_manifest(&root) => {
+                self.report.loaded.push(name);
+                cx.manifest(&root);
+                self.absorb(cx);
+            }
+            root => {
+                cx.rollback(&mark);
+                self.absorb(cx);
+                self.set.sources.files.truncate(mark.sources);
+                if root.is_some() {
+                    // Parsed, but not a manifest (and found in a walked folder).
+                    self.report.skipped.push(name);
+                    return;
+                }
+                let parsed = yaml::parse(&text);
+                self.load_tree(name, text, parsed, explicit);
+            }
+        }
+    }
+
+    /// Converts a file parsed into a whole tree (or reports why it did not parse).
+    fn load_tree(
+        &mut self,
+        name: String,
+        text: Arc<str>,
+        parsed: Result<Node, yaml::ParseError>,
+        explicit: bool,
+    ) {
         let root = match parsed {
             Ok(root) => root,
             Err(error) => {
@@ -430,13 +493,7 @@ impl<'v> Loader<'v> {
                 return;
             }
         };
-        let is_manifest = match &root.value {
-            Value::Map(entries) => entries
-                .iter()
-                .any(|(k, _)| matches!(&k.value, Value::Str(s) if &**s == "lexflow")),
-            _ => false,
-        };
-        if !explicit && !is_manifest {
+        if !explicit && !is_manifest(&root) {
             self.report.skipped.push(name);
             return;
         }
@@ -446,8 +503,7 @@ impl<'v> Loader<'v> {
         self.absorb(cx);
     }
 
-    fn file_cx(&mut self, name: String, text: String) -> FileCx<'v> {
-        let text: Arc<str> = Arc::from(text);
+    fn file_cx(&mut self, name: String, text: Arc<str>) -> FileCx<'v> {
         let file = self.set.sources.add(name.clone(), Arc::clone(&text));
         FileCx {
             vocab: self.vocab,
@@ -615,6 +671,88 @@ impl<'v> Loader<'v> {
     }
 }
 
+/// Whether a parsed file is a manifest: its top-level mapping has a `lexflow` key.
+fn is_manifest(root: &Node) -> bool {
+    match &root.value {
+        Value::Map(entries) => entries
+            .iter()
+            .any(|(k, _)| matches!(&k.value, Value::Str(s) if &**s == "lexflow")),
+        _ => false,
+    }
+}
+
+/// The lengths of what a file adds to the set, to undo a file's streamed conversion.
+struct Mark {
+    sources: usize,
+    manifests: usize,
+    organizations: usize,
+    systems: usize,
+    flows: usize,
+    contracts: usize,
+    assessments: usize,
+}
+
+impl Mark {
+    fn of(set: &ManifestSet) -> Mark {
+        Mark {
+            sources: set.sources.files.len(),
+            manifests: set.manifests.len(),
+            organizations: set.organizations.len(),
+            systems: set.systems.len(),
+            flows: set.flows.len(),
+            contracts: set.contracts.len(),
+            assessments: set.assessments.len(),
+        }
+    }
+}
+
+/// The top-level lists, in the order [`FileCx::manifest`] converts them.
+const LISTS: [&str; 5] = [
+    "organizations",
+    "systems",
+    "flows",
+    "contracts",
+    "assessments",
+];
+
+/// Converts the items of the top-level lists of a JSON text as they are read. The ids are
+/// declared (and duplicates found) in conversion order, so the items must come in the order
+/// the whole-tree conversion takes them: lists in [`LISTS`] order (a list may be absent).
+/// Items of a list that comes after a later one stop the reading (the file is then loaded
+/// from its whole tree).
+struct Stream<'c, 'v> {
+    cx: &'c mut FileCx<'v>,
+    /// Rank in [`LISTS`] of the last list whose items were converted.
+    last: usize,
+}
+
+impl json::Sink for Stream<'_, '_> {
+    fn streams(&self, key: &Value) -> bool {
+        matches!(key, Value::Str(k) if LISTS.contains(&&**k))
+    }
+
+    fn item(&mut self, key: &Value, index: usize, node: Node) -> bool {
+        let Value::Str(key) = key else {
+            return false;
+        };
+        let Some(rank) = LISTS.iter().position(|list| *list == &**key) else {
+            return false;
+        };
+        if rank < self.last {
+            return false;
+        }
+        self.last = rank;
+        match rank {
+            0 => self.cx.organization(&node),
+            1 => self.cx.system(&node),
+            2 => self.cx.flow(&node),
+            3 => self.cx.contract(&node),
+            _ => self.cx.assessment(&node, index + 1),
+        }
+        true
+    }
+}
+
 fn article(word: &str) -> &'static str {
     match word.chars().next() {
         Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
@@ -660,6 +798,21 @@ impl<'n> Obj<'n> {
 }
 
 impl<'v> FileCx<'v> {
+    /// Undoes what this file added (its streamed conversion), back to `mark`.
+    fn rollback(&mut self, mark: &Mark) {
+        let set = &mut self.set;
+        set.manifests.truncate(mark.manifests);
+        set.organizations.truncate(mark.organizations);
+        set.systems.truncate(mark.systems);
+        set.flows.truncate(mark.flows);
+        set.contracts.truncate(mark.contracts);
+        set.assessments.truncate(mark.assessments);
+        let file = self.file;
+        self.ids.retain(|_, declared| declared.loc.file != file);
+        self.errors.clear();
+        self.pending.clear();
+    }
+
     fn loc(&self, pos: Pos) -> Loc {
         let offset = match pos.byte_offset() {
             Some(o) if o <= self.text.len() => o,
@@ -1575,6 +1728,116 @@ impl<'v> FileCx<'v> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Everything a load gives (model, report, errors with positions), as text.
+    fn outcome(files: &[(&str, &str, bool)], stream_json: bool) -> String {
+        let program = crate::lang::load_program(&crate::lang::PolicySelection {
+            bundled: true,
+            paths: Vec::new(),
+        })
+        .unwrap();
+        let mut loader = Loader::new(&program.vocab);
+        loader.stream_json = stream_json;
+        for (name, text, explicit) in files {
+            let parsed = parse_bytes(text.as_bytes().to_vec());
+            loader.load_parsed(name.to_string(), parsed, *explicit);
+        }
+        match loader.finish() {
+            Ok((set, report)) => format!("{set:#?}\n{report:#?}"),
+            Err(errors) => {
+                let mut out = format!("{:?}\n", errors.sources);
+                for e in errors.iter() {
+                    out.push_str(&format!(
+                        "{:?} {} {} {:?} {} {} {:?} {}\n",
+                        e.kind,
+                        e.message,
+                        e.file,
+                        e.loc,
+                        e.len,
+                        e.label,
+                        e.help,
+                        e.source.is_some()
+                    ));
+                }
+                out
+            }
+        }
+    }
+
+    /// Converting JSON items while they are read gives exactly what converting the whole
+    /// tree gives: the same model, report and diagnostics (messages and positions).
+    #[track_caller]
+    fn same_streamed(files: &[(&str, &str, bool)]) {
+        let streamed = outcome(files, true);
+        let whole = outcome(files, false);
+        assert_eq!(streamed, whole);
+    }
+
+    #[test]
+    fn streamed_json_loads_like_the_whole_tree() {
+        let city = crate::gen::generate(&crate::gen::GenOptions {
+            flows: 300,
+            seed: 7,
+            files: 2,
+            format: crate::gen::Format::Json,
+        });
+        let city: Vec<(&str, &str, bool)> = city
+            .files
+            .iter()
+            .map(|(name, text)| (name.as_str(), text.as_str(), true))
+            .collect();
+        same_streamed(&city);
+        let longgang = include_str!("../../tests/data/manifests/longgang.json");
+        same_streamed(&[("longgang.json", longgang, true)]);
+        // Twice: every id is a duplicate of the first file's.
+        same_streamed(&[("a.json", longgang, true), ("b.json", longgang, true)]);
+
+        let org = r#"{"id": "o1", "country": "CN", "kind": "company"}"#;
+        let sys = r#"{"id": "s1", "kind": "camera", "operator": "o1", "location": "CN"}"#;
+        let flow = r#"{"id": "f1", "from": "s1", "to": "s9", "data": ["identifier.name"]}"#;
+        let cases = [
+            // Lists in conversion order, with top-level problems before and after them.
+            format!(r#"{{"lexflow": 1, "organizations": [{org}], "systems": [{sys}], "flows": [{flow}], "bogus": 1}}"#),
+            format!(r#"{{"organizations": [{org}], "systems": [{sys}, {sys}], "flows": [{flow}, 3, "x"], "lexflow": 2}}"#),
+            format!(r#"{{"name": 5, "flows": [{flow}], "assessments": [{{"kind": "pia", "covers": ["f1"]}}, {{"kind": "pia", "covers": []}}, {{"id": "pia-1", "kind": "pia", "covers": ["f1"]}}]}}"#),
+            // Out of order: systems after flows, organizations last (the whole tree decides).
+            format!(r#"{{"lexflow": 1, "flows": [{flow}], "systems": [{sys}], "organizations": [{org}]}}"#),
+            // The same id for an organization and a flow, in both orders.
+            format!(r#"{{"lexflow": 1, "organizations": [{org}], "flows": [{{"id": "o1", "from": "s1", "to": "s1", "data": ["x.y"]}}]}}"#),
+            format!(r#"{{"lexflow": 1, "flows": [{{"id": "o1", "from": "s1", "to": "s1", "data": []}}], "organizations": [{org}]}}"#),
+            // Lists that are not lists, empty or null.
+            r#"{"lexflow": 1, "organizations": {}, "systems": null, "flows": [], "contracts": "c"}"#.to_string(),
+            // What the strict reader refuses, found after items were converted.
+            format!(r#"{{"lexflow": 1, "organizations": [{org}], "flows": [{{"id": "f", "individuals": 99999999999999999999}}]}}"#),
+            format!(r#"{{"lexflow": 1, "organizations": [{org}], "flows": [{{"id": "f", "individuals": 18446744073709551615}}]}}"#),
+            format!(r#"{{"lexflow": 1, "organizations": [{org}], "flows": [{{"id": "f", "id": "g"}}]}}"#),
+            format!(r#"{{"lexflow": 1, "organizations": [{org}], "organizations": []}}"#),
+            format!(r#"{{"lexflow": 1, "organizations": [{org}], "systems": [{sys}]"#),
+            format!(r#"{{"lexflow": 1, "organizations": [{org}]}} trailing"#),
+            format!("{{\"lexflow\": 1,\n \"organizations\": [{org},\n {{\"id\": \"o2\", \"name\": \"\\ud800\"}}]}}"),
+        ];
+        for case in &cases {
+            same_streamed(&[("m.json", case, true)]);
+            // After a file that declares the same ids.
+            same_streamed(&[("first.json", longgang, true), ("m.json", case, true)]);
+        }
+        // Found in a walked folder: a JSON file without `lexflow` is skipped, whatever it
+        // converted, and the next file gets the same file id either way.
+        let other = format!(r#"{{"organizations": [{org}], "flows": [{flow}]}}"#);
+        same_streamed(&[
+            ("other.json", &other, false),
+            ("m.json", &cases[0], false),
+            ("broken.json", "{\"lexflow\": 1, \"flows\": [", false),
+        ]);
+        let streamed = outcome(
+            &[("other.json", &other, false), ("m.json", longgang, true)],
+            true,
+        );
+        assert!(
+            streamed.contains("skipped: [\n        \"other.json\""),
+            "{streamed}"
+        );
+    }
 
     #[test]
     fn recognises_manifests_that_fail_to_parse() {
