@@ -105,9 +105,12 @@ enum Parsed {
     Text(Arc<str>, Result<Node, yaml::ParseError>),
     /// A JSON text, parsed later while it is converted ([`Loader::load_json`]).
     Json(Arc<str>),
+    /// A YAML text being parsed on its own thread ([`Loader::load_yaml`]).
+    Yaml(Arc<str>, yaml::Streaming),
 }
 
-fn parse_bytes(bytes: Vec<u8>) -> Parsed {
+/// `stream`: parse YAML texts while they are converted (off only in tests that compare).
+fn parse_bytes(bytes: Vec<u8>, stream: bool) -> Parsed {
     match String::from_utf8(bytes) {
         Ok(text) => {
             // The one copy of the text that the run keeps (for diagnostics), made before the
@@ -115,6 +118,11 @@ fn parse_bytes(bytes: Vec<u8>) -> Parsed {
             let text: Arc<str> = Arc::from(text);
             if json::looks_like_json(&text) {
                 return Parsed::Json(text);
+            }
+            if stream {
+                if let Some(streaming) = yaml::spawn_streaming(Arc::clone(&text), &LISTS) {
+                    return Parsed::Yaml(text, streaming);
+                }
             }
             let parsed = yaml::parse(&text);
             Parsed::Text(text, parsed)
@@ -126,10 +134,10 @@ fn parse_bytes(bytes: Vec<u8>) -> Parsed {
 fn prepare(job: Job) -> Prepared {
     match job {
         Job::Read(name, path, explicit) => match read_limited(&path) {
-            Ok(bytes) => Prepared::Parsed(name, explicit, parse_bytes(bytes)),
+            Ok(bytes) => Prepared::Parsed(name, explicit, parse_bytes(bytes, true)),
             Err(error) => Prepared::Failed(name, error),
         },
-        Job::Text(name, text) => Prepared::Parsed(name, true, parse_bytes(text.into_bytes())),
+        Job::Text(name, text) => Prepared::Parsed(name, true, parse_bytes(text.into_bytes(), true)),
         Job::Failed(name, error) => Prepared::Failed(name, error),
     }
 }
@@ -385,6 +393,7 @@ impl<'v> Loader<'v> {
                 let parsed = yaml::parse(&text);
                 self.load_tree(name, text, parsed, explicit);
             }
+            Parsed::Yaml(text, streaming) => self.load_yaml(name, text, streaming, explicit),
             Parsed::BadUtf8(error) => {
                 let valid_up_to = error.utf8_error().valid_up_to();
                 let bad = error.as_bytes().get(valid_up_to).copied().unwrap_or(0);
@@ -417,6 +426,42 @@ impl<'v> Loader<'v> {
     /// number out of range, the lists not in the order they are converted in...) is undone
     /// and the file is loaded as before, from its whole tree or serde-saphyr's diagnostics.
     fn load_json(&mut self, name: String, text: Arc<str>, explicit: bool) {
+        let source = Arc::clone(&text);
+        self.load_streamed(name, text, explicit, |stream| {
+            json::parse_streaming(&source, stream)
+        });
+    }
+
+    /// Converts a YAML text while its thread parses it, like [`Loader::load_json`].
+    fn load_yaml(
+        &mut self,
+        name: String,
+        text: Arc<str>,
+        streaming: yaml::Streaming,
+        explicit: bool,
+    ) {
+        self.load_streamed(name, text, explicit, |stream| {
+            for item in streaming.items.iter() {
+                if !stream.convert(item.list, item.index, &item.node) {
+                    // Stops the parse (its next item finds no receiver).
+                    streaming.finish();
+                    return None;
+                }
+            }
+            streaming.finish()
+        });
+    }
+
+    /// Converts a file with `parse`, which hands the items of the top-level lists to the
+    /// stream as they are read and gives the rest of the tree; whatever it does not take
+    /// (`None`) is undone and loaded from the whole tree.
+    fn load_streamed(
+        &mut self,
+        name: String,
+        text: Arc<str>,
+        explicit: bool,
+        parse: impl FnOnce(&mut Stream<'_, 'v>) -> Option<Node>,
+    ) {
         let mark = Mark::of(&self.set);
         let mut cx = self.file_cx(name.clone(), Arc::clone(&text));
         let root = {
@@ -424,7 +469,7 @@ impl<'v> Loader<'v> {
                 cx: &mut cx,
                 last: 0,
             };
-            json::parse_streaming(&text, &mut stream)
+            parse(&mut stream)
         };
         match root {
             Some(root) if explicit || is_manifest(&root) => {
@@ -735,19 +780,27 @@ impl json::Sink for Stream<'_, '_> {
         let Value::Str(key) = key else {
             return false;
         };
-        let Some(rank) = LISTS.iter().position(|list| *list == &**key) else {
-            return false;
-        };
+        match LISTS.iter().position(|list| *list == &**key) {
+            Some(rank) => self.convert(rank, index, &node),
+            None => false,
+        }
+    }
+}
+
+impl Stream<'_, '_> {
+    /// Converts item `index` of the list of this rank in [`LISTS`]; `false` if it comes
+    /// after a later list.
+    fn convert(&mut self, rank: usize, index: usize, node: &Node) -> bool {
         if rank < self.last {
             return false;
         }
         self.last = rank;
         match rank {
-            0 => self.cx.organization(&node),
-            1 => self.cx.system(&node),
-            2 => self.cx.flow(&node),
-            3 => self.cx.contract(&node),
-            _ => self.cx.assessment(&node, index + 1),
+            0 => self.cx.organization(node),
+            1 => self.cx.system(node),
+            2 => self.cx.flow(node),
+            3 => self.cx.contract(node),
+            _ => self.cx.assessment(node, index + 1),
         }
         true
     }
@@ -1739,7 +1792,7 @@ mod tests {
         let mut loader = Loader::new(&program.vocab);
         loader.stream_json = stream_json;
         for (name, text, explicit) in files {
-            let parsed = parse_bytes(text.as_bytes().to_vec());
+            let parsed = parse_bytes(text.as_bytes().to_vec(), stream_json);
             loader.load_parsed(name.to_string(), parsed, *explicit);
         }
         match loader.finish() {
@@ -1837,6 +1890,61 @@ mod tests {
             streamed.contains("skipped: [\n        \"other.json\""),
             "{streamed}"
         );
+    }
+
+    #[test]
+    fn streamed_yaml_loads_like_the_whole_tree() {
+        let city = crate::gen::generate(&crate::gen::GenOptions {
+            flows: 300,
+            seed: 7,
+            files: 2,
+            format: crate::gen::Format::Yaml,
+        });
+        let city: Vec<(&str, &str, bool)> = city
+            .files
+            .iter()
+            .map(|(name, text)| (name.as_str(), text.as_str(), true))
+            .collect();
+        same_streamed(&city);
+        let longgang = include_str!("../../tests/data/manifests/longgang.yaml");
+        let all = include_str!("../../tests/data/manifests/all-fields.yaml");
+        same_streamed(&[("longgang.yaml", longgang, true), ("all.yaml", all, true)]);
+        same_streamed(&[("a.yaml", longgang, true), ("b.yaml", longgang, true)]);
+
+        let org = "  - id: o1\n    country: CN\n    kind: company\n";
+        let sys = "  - id: s1\n    kind: camera\n    operator: o1\n    location: CN\n";
+        let flow = "  - id: f1\n    from: s1\n    to: s9\n    data: [identifier.name]\n";
+        let cases = [
+            format!("lexflow: 1\norganizations:\n{org}systems:\n{sys}{sys}flows:\n{flow}  - 3\n  - x\nbogus: 1\n"),
+            format!("organizations:\n{org}flows:\n{flow}lexflow: 2\nname: [1]\n"),
+            format!("lexflow: 1\nflows:\n{flow}systems:\n{sys}organizations:\n{org}"),
+            format!("lexflow: 1\nflows:\n  - id: o1\n    from: s1\n    to: s1\n    data: []\norganizations:\n{org}"),
+            format!("lexflow: 1\norganizations:\n{org}flows:\n  - id: o1\n    from: s1\n    to: s1\n    data: []\n"),
+            "lexflow: 1\norganizations: {}\nsystems:\nflows: []\ncontracts: c\nassessments: 5\n".to_string(),
+            format!("lexflow: 1\norganizations:\n{org}flows:\n  - id: f\n    individuals: 99999999999999999999\n    encrypted: yes\n"),
+            format!("lexflow: 1\norganizations:\n{org}flows:\n  - id: f\n    id: g\n"),
+            format!("lexflow: 1\norganizations:\n{org}organizations: []\n"),
+            format!("lexflow: 1\norganizations:\n{org}systems: [\n"),
+            format!("lexflow: 1\norganizations: &o\n{org}contracts: *o\n"),
+            format!("base: &b\n  lexflow: 1\n<<: *b\norganizations:\n{org}"),
+            format!("--- !manifest\nlexflow: 1\norganizations: !list\n{org}"),
+            format!("lexflow: 1\norganizations:\n{org}---\nlexflow: 1\n"),
+            "- lexflow: 1\n".to_string(),
+            "# nothing\n".to_string(),
+            "lexflow: 1\n? [a]\n: 1\norganizations: [{id: o2, country: CN, kind: company}]\n".to_string(),
+            "{lexflow: 1, organizations: [{id: o3, country: XX, kind: company}]}\n".to_string(),
+        ];
+        for case in &cases {
+            same_streamed(&[("m.yaml", case, true)]);
+            same_streamed(&[("first.yaml", longgang, true), ("m.yaml", case, true)]);
+        }
+        let other = format!("organizations:\n{org}flows:\n{flow}");
+        same_streamed(&[
+            ("other.yaml", &other, false),
+            ("m.yaml", &cases[0], false),
+            ("broken.yaml", "lexflow: 1\nflows: [\n", false),
+            ("bare.yml", "just text\n", false),
+        ]);
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //! budget. The loader walks this tree by hand so that it can report every problem of a
 //! file (not only the first) and suggest the nearest valid name.
 
+use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
@@ -294,6 +297,180 @@ pub fn parse(text: &str) -> Result<Node, ParseError> {
             Err(_) => Err(failed("cannot start the YAML parser thread")),
         }
     })
+}
+
+/// One item of a top-level list, read by [`spawn_streaming`]: the rank of its list (in the
+/// `lists` given), its index in the list and its tree.
+pub struct Item {
+    pub list: usize,
+    pub index: usize,
+    pub node: Node,
+}
+
+/// A YAML text being parsed on its own thread, the items of its top-level lists handed over
+/// as they are read ([`spawn_streaming`]).
+pub struct Streaming {
+    /// The items, in the order of the text; closed when the parse ends.
+    pub items: Receiver<Item>,
+    done: std::thread::JoinHandle<Option<Node>>,
+}
+
+impl Streaming {
+    /// The tree of the text, the streamed lists empty (with their positions); `None` if the
+    /// parse failed or was stopped (by dropping the items), or the top level is not a
+    /// mapping. Then parse the text with [`parse`], which reports why.
+    pub fn finish(self) -> Option<Node> {
+        drop(self.items);
+        self.done.join().ok().flatten()
+    }
+}
+
+thread_local! {
+    /// The streaming parse running on this thread: where items go, and the lists streamed.
+    static STREAM: RefCell<Option<(Sender<Item>, &'static [&'static str])>> = const { RefCell::new(None) };
+    /// The rank of the list whose value is being read.
+    static LIST: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Starts parsing a YAML text on a thread of its own (under the same options and limits as
+/// [`parse`]), handing each item of the top-level lists named in `lists` over as soon as it
+/// is read, so that the whole file's tree is never built. `None` if the thread cannot start.
+pub fn spawn_streaming(text: Arc<str>, lists: &'static [&'static str]) -> Option<Streaming> {
+    let (sender, items) = std::sync::mpsc::channel();
+    let done = std::thread::Builder::new()
+        .name("lexflow-yaml".into())
+        .stack_size(PARSE_STACK_BYTES)
+        .spawn(move || {
+            STREAM.with(|stream| *stream.borrow_mut() = Some((sender, lists)));
+            let top = serde_saphyr::from_str_with_options::<Spanned<Top>>(&text, options()).ok();
+            STREAM.with(|stream| *stream.borrow_mut() = None);
+            top.map(|top| Node {
+                pos: pos_of(&top.referenced),
+                value: top.value.0,
+            })
+        })
+        .ok()?;
+    Some(Streaming { items, done })
+}
+
+/// The top-level mapping of a streamed parse (a mapping, or an error).
+struct Top(Value);
+
+impl<'de> Deserialize<'de> for Top {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TopVisitor)
+    }
+}
+
+struct TopVisitor;
+
+impl<'de> Visitor<'de> for TopVisitor {
+    type Value = Top;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a mapping")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top, A::Error> {
+        let lists = STREAM.with(|stream| stream.borrow().as_ref().map(|(_, lists)| *lists));
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key::<Node>()? {
+            let list = match (&key.value, lists) {
+                (Value::Str(k), Some(lists)) => lists.iter().position(|l| *l == &**k),
+                _ => None,
+            };
+            let value = match list {
+                Some(list) => {
+                    LIST.with(|current| current.set(list));
+                    let spanned: Spanned<Listed> = map.next_value()?;
+                    Node {
+                        pos: pos_of(&spanned.referenced),
+                        value: spanned.value.0,
+                    }
+                }
+                None => map.next_value::<Node>()?,
+            };
+            entries.push((key, value));
+        }
+        Ok(Top(Value::Map(entries.into_boxed_slice())))
+    }
+}
+
+/// The value of a streamed top-level list: a sequence's items are handed over, and the
+/// sequence kept empty; any other value is read as usual.
+struct Listed(Value);
+
+impl<'de> Deserialize<'de> for Listed {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ListedVisitor).map(Listed)
+    }
+}
+
+struct ListedVisitor;
+
+impl<'de> Visitor<'de> for ListedVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let list = LIST.with(Cell::get);
+        let sender = STREAM.with(|stream| stream.borrow().as_ref().map(|(s, _)| s.clone()));
+        let Some(sender) = sender else {
+            return Err(de::Error::custom("no streaming parse on this thread"));
+        };
+        let mut index = 0;
+        while let Some(node) = seq.next_element::<Node>()? {
+            if sender.send(Item { list, index, node }).is_err() {
+                return Err(de::Error::custom("streaming stopped"));
+            }
+            index += 1;
+        }
+        Ok(Value::Seq(Box::default()))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        ValueVisitor.visit_bool(v)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        ValueVisitor.visit_i64(v)
+    }
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
+        ValueVisitor.visit_i128(v)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        ValueVisitor.visit_u64(v)
+    }
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
+        ValueVisitor.visit_u128(v)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        ValueVisitor.visit_f64(v)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        ValueVisitor.visit_str(v)
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        ValueVisitor.visit_string(v)
+    }
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Value, E> {
+        ValueVisitor.visit_bytes(v)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        ValueVisitor.visit_none()
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        ValueVisitor.visit_unit()
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        ValueVisitor.visit_some(d)
+    }
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        ValueVisitor.visit_newtype_struct(d)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
+        ValueVisitor.visit_map(map)
+    }
 }
 
 fn parse_here(text: &str) -> Result<Node, ParseError> {
