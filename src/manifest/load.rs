@@ -565,8 +565,17 @@ impl<'v> Loader<'v> {
     fn absorb(&mut self, cx: FileCx<'v>) {
         self.set = cx.set;
         self.ids = cx.ids;
-        self.errors.extend(cx.errors);
-        self.pending.extend(cx.pending);
+        // The first file's lists are taken as they are (no copy of a large list).
+        if self.errors.is_empty() {
+            self.errors = cx.errors;
+        } else {
+            self.errors.extend(cx.errors);
+        }
+        if self.pending.is_empty() {
+            self.pending = cx.pending;
+        } else {
+            self.pending.extend(cx.pending);
+        }
     }
 
     fn finish(mut self) -> Result<(ManifestSet, LoadReport), LoadErrors> {
@@ -585,61 +594,10 @@ impl<'v> Loader<'v> {
         let found = self
             .ids
             .get(&reference.name)
-            .map(|d| (d.entity, d.loc))
-            .filter(|(entity, _)| reference.want.accepts(*entity));
-        let Some((entity, _)) = found else {
-            self.dangling(&reference);
-            return;
-        };
-        let set = &mut self.set;
-        match (reference.slot, entity) {
-            (Slot::Operator(s), EntityRef::Organization(o)) => {
-                if let Some(system) = set.systems.get_mut(s.0 as usize) {
-                    system.operator = o;
-                }
-            }
-            (Slot::Processor(s), EntityRef::Organization(o)) => {
-                if let Some(system) = set.systems.get_mut(s.0 as usize) {
-                    system.processor = Some(o);
-                }
-            }
-            (Slot::From(f), EntityRef::System(s)) => {
-                if let Some(flow) = set.flows.get_mut(f.0 as usize) {
-                    flow.from = s;
-                }
-            }
-            (Slot::To(f), EntityRef::System(s)) => {
-                if let Some(flow) = set.flows.get_mut(f.0 as usize) {
-                    flow.to = s;
-                }
-            }
-            (Slot::TransferContract(f), EntityRef::Contract(c)) => {
-                if let Some(transfer) = set
-                    .flows
-                    .get_mut(f.0 as usize)
-                    .and_then(|flow| flow.transfer.as_mut())
-                {
-                    transfer.contract = Some(c);
-                }
-            }
-            (Slot::Party(c, i), EntityRef::Organization(o)) => {
-                if let Some(party) = set
-                    .contracts
-                    .get_mut(c.0 as usize)
-                    .and_then(|contract| contract.parties.get_mut(i))
-                {
-                    *party = o;
-                }
-            }
-            (Slot::Cover(a, i), entity) => {
-                if let Some(cover) = set
-                    .assessments
-                    .get_mut(a.0 as usize)
-                    .and_then(|assessment| assessment.covers.get_mut(i))
-                {
-                    *cover = entity;
-                }
-            }
+            .map(|d| d.entity)
+            .filter(|entity| reference.want.accepts(*entity));
+        match found {
+            Some(entity) if fill(&mut self.set, reference.slot, entity) => {}
             _ => self.dangling(&reference),
         }
     }
@@ -806,6 +764,61 @@ impl Stream<'_, '_> {
     }
 }
 
+/// Writes a resolved reference into its slot; `false` if the entity does not fit the slot.
+fn fill(set: &mut ManifestSet, slot: Slot, entity: EntityRef) -> bool {
+    match (slot, entity) {
+        (Slot::Operator(s), EntityRef::Organization(o)) => {
+            if let Some(system) = set.systems.get_mut(s.0 as usize) {
+                system.operator = o;
+            }
+        }
+        (Slot::Processor(s), EntityRef::Organization(o)) => {
+            if let Some(system) = set.systems.get_mut(s.0 as usize) {
+                system.processor = Some(o);
+            }
+        }
+        (Slot::From(f), EntityRef::System(s)) => {
+            if let Some(flow) = set.flows.get_mut(f.0 as usize) {
+                flow.from = s;
+            }
+        }
+        (Slot::To(f), EntityRef::System(s)) => {
+            if let Some(flow) = set.flows.get_mut(f.0 as usize) {
+                flow.to = s;
+            }
+        }
+        (Slot::TransferContract(f), EntityRef::Contract(c)) => {
+            if let Some(transfer) = set
+                .flows
+                .get_mut(f.0 as usize)
+                .and_then(|flow| flow.transfer.as_mut())
+            {
+                transfer.contract = Some(c);
+            }
+        }
+        (Slot::Party(c, i), EntityRef::Organization(o)) => {
+            if let Some(party) = set
+                .contracts
+                .get_mut(c.0 as usize)
+                .and_then(|contract| contract.parties.get_mut(i))
+            {
+                *party = o;
+            }
+        }
+        (Slot::Cover(a, i), entity) => {
+            if let Some(cover) = set
+                .assessments
+                .get_mut(a.0 as usize)
+                .and_then(|assessment| assessment.covers.get_mut(i))
+            {
+                *cover = entity;
+            }
+        }
+        _ => return false,
+    }
+    true
+}
+
 fn article(word: &str) -> &'static str {
     match word.chars().next() {
         Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
@@ -851,6 +864,30 @@ impl<'n> Obj<'n> {
 }
 
 impl<'v> FileCx<'v> {
+    /// Resolves the references recorded since `start` (those of the entity just pushed)
+    /// whose target is already declared: ids are never redeclared, so the end of the load
+    /// would resolve them to the same entity. The others stay for [`Loader::finish`]. Keeps
+    /// the list of pending references short (a city's flows name systems declared before).
+    fn settle(&mut self, start: usize) {
+        let mut keep = start;
+        for i in start..self.pending.len() {
+            let resolved =
+                self.pending
+                    .get(i)
+                    .is_some_and(|reference| match self.ids.get(&reference.name) {
+                        Some(declared) if reference.want.accepts(declared.entity) => {
+                            fill(&mut self.set, reference.slot, declared.entity)
+                        }
+                        _ => false,
+                    });
+            if !resolved {
+                self.pending.swap(keep, i);
+                keep += 1;
+            }
+        }
+        self.pending.truncate(keep);
+    }
+
     /// Undoes what this file added (its streamed conversion), back to `mark`.
     fn rollback(&mut self, mark: &Mark) {
         let set = &mut self.set;
@@ -1486,6 +1523,7 @@ impl<'v> FileCx<'v> {
     }
 
     fn system(&mut self, node: &Node) {
+        let pending = self.pending.len();
         let Some(mut obj) = self.obj(node, "a system".into(), &fields::SYSTEM, Some("system"))
         else {
             return;
@@ -1548,6 +1586,7 @@ impl<'v> FileCx<'v> {
             significant_effect: self.opt_bool(&obj, "significant_effect"),
         };
         self.set.systems.push(system);
+        self.settle(pending);
     }
 
     fn collection(&mut self, node: &Node, system: &str) -> Option<Collection> {
@@ -1574,6 +1613,7 @@ impl<'v> FileCx<'v> {
     }
 
     fn flow(&mut self, node: &Node) {
+        let pending = self.pending.len();
         let Some(mut obj) = self.obj(node, "a flow".into(), &fields::FLOW, Some("flow")) else {
             return;
         };
@@ -1621,6 +1661,7 @@ impl<'v> FileCx<'v> {
             exemption,
         };
         self.set.flows.push(flow);
+        self.settle(pending);
     }
 
     fn transfer(&mut self, node: &Node, flow: FlowIdx, what: &str) -> Option<Transfer> {
@@ -1668,6 +1709,7 @@ impl<'v> FileCx<'v> {
     }
 
     fn contract(&mut self, node: &Node) {
+        let pending = self.pending.len();
         let Some(mut obj) = self.obj(
             node,
             "a contract".into(),
@@ -1719,9 +1761,11 @@ impl<'v> FileCx<'v> {
             clauses: self.opt_enum_list(&obj, "contract", "clauses"),
         };
         self.set.contracts.push(contract);
+        self.settle(pending);
     }
 
     fn assessment(&mut self, node: &Node, n: usize) {
+        let pending = self.pending.len();
         let Some(mut obj) = self.obj(
             node,
             "an assessment".into(),
@@ -1775,6 +1819,7 @@ impl<'v> FileCx<'v> {
             valid_until: self.opt_date(&obj, "valid_until"),
         };
         self.set.assessments.push(assessment);
+        self.settle(pending);
     }
 }
 
