@@ -311,9 +311,10 @@ struct Pending {
     len: usize,
 }
 
+/// A declared id (the map's key): the entity, whose `loc` is where it is declared. Small
+/// (12 bytes): a city declares hundreds of thousands of ids.
 struct Declared {
     entity: EntityRef,
-    loc: Loc,
     defaulted: bool,
 }
 
@@ -322,7 +323,7 @@ struct Loader<'v> {
     set: ManifestSet,
     report: LoadReport,
     errors: Vec<LoadError>,
-    ids: HashMap<String, Declared>,
+    ids: HashMap<Box<str>, Declared>,
     pending: Vec<Pending>,
     /// Convert JSON texts while they are parsed ([`Loader::load_json`]); off only in the
     /// tests that compare it with the whole-tree conversion.
@@ -593,7 +594,7 @@ impl<'v> Loader<'v> {
     fn resolve(&mut self, reference: Pending) {
         let found = self
             .ids
-            .get(&reference.name)
+            .get(reference.name.as_str())
             .map(|d| d.entity)
             .filter(|entity| reference.want.accepts(*entity));
         match found {
@@ -608,11 +609,11 @@ impl<'v> Loader<'v> {
             .ids
             .iter()
             .filter(|(_, d)| want.accepts(d.entity))
-            .map(|(id, _)| id.as_str())
+            .map(|(id, _)| &**id)
             .collect();
         candidates.sort_unstable();
         let suggestion = did_you_mean(&reference.name, candidates.iter().copied());
-        let (message, mut help) = match self.ids.get(&reference.name) {
+        let (message, mut help) = match self.ids.get(reference.name.as_str()) {
             Some(declared) => (
                 format!(
                     "`{}` must name {}, but `{}` is {} {}",
@@ -625,7 +626,7 @@ impl<'v> Loader<'v> {
                 Some(format!(
                     "`{}` is declared at {}",
                     reference.name,
-                    self.place(declared.loc)
+                    self.place(declared_loc(&self.set, declared))
                 )),
             ),
             None => (
@@ -696,6 +697,17 @@ struct Mark {
 }
 
 impl Mark {
+    /// Whether the entity was added after the mark.
+    fn added(&self, entity: EntityRef) -> bool {
+        match entity {
+            EntityRef::Organization(i) => i.0 as usize >= self.organizations,
+            EntityRef::System(i) => i.0 as usize >= self.systems,
+            EntityRef::Flow(i) => i.0 as usize >= self.flows,
+            EntityRef::Contract(i) => i.0 as usize >= self.contracts,
+            EntityRef::Assessment(i) => i.0 as usize >= self.assessments,
+        }
+    }
+
     fn of(set: &ManifestSet) -> Mark {
         Mark {
             sources: set.sources.files.len(),
@@ -762,6 +774,14 @@ impl Stream<'_, '_> {
         }
         true
     }
+}
+
+/// Where a declared entity is declared (its `loc`: an id is declared while its entity is
+/// converted, which is pushed to the set right after).
+fn declared_loc(set: &ManifestSet, declared: &Declared) -> Loc {
+    set.id_and_loc(declared.entity)
+        .map(|(_, loc)| loc)
+        .unwrap_or_default()
 }
 
 /// Writes a resolved reference into its slot; `false` if the entity does not fit the slot.
@@ -836,7 +856,7 @@ struct FileCx<'v> {
     text: Arc<str>,
     set: ManifestSet,
     errors: Vec<LoadError>,
-    ids: HashMap<String, Declared>,
+    ids: HashMap<Box<str>, Declared>,
     pending: Vec<Pending>,
 }
 
@@ -874,7 +894,7 @@ impl<'v> FileCx<'v> {
             let resolved =
                 self.pending
                     .get(i)
-                    .is_some_and(|reference| match self.ids.get(&reference.name) {
+                    .is_some_and(|reference| match self.ids.get(reference.name.as_str()) {
                         Some(declared) if reference.want.accepts(declared.entity) => {
                             fill(&mut self.set, reference.slot, declared.entity)
                         }
@@ -897,8 +917,7 @@ impl<'v> FileCx<'v> {
         set.flows.truncate(mark.flows);
         set.contracts.truncate(mark.contracts);
         set.assessments.truncate(mark.assessments);
-        let file = self.file;
-        self.ids.retain(|_, declared| declared.loc.file != file);
+        self.ids.retain(|_, declared| !mark.added(declared.entity));
         self.errors.clear();
         self.pending.clear();
     }
@@ -1358,14 +1377,14 @@ impl<'v> FileCx<'v> {
     /// Registers an id; a duplicate (in this file or an earlier one) is an error.
     /// `pos` is where the id is written (labelled on a duplicate), `at` the entity's position
     /// (named in the help of a later duplicate).
-    fn declare(&mut self, id: &str, pos: Pos, at: Pos, entity: EntityRef, defaulted: bool) {
-        let loc = self.loc(at);
+    fn declare(&mut self, id: &str, pos: Pos, entity: EntityRef, defaulted: bool) {
         if let Some(first) = self.ids.get(id) {
+            let first_loc = declared_loc(&self.set, first);
             let first_place = format!(
                 "{}:{}:{}",
-                self.set.sources.name(first.loc.file),
-                first.loc.line,
-                first.loc.column
+                self.set.sources.name(first_loc.file),
+                first_loc.line,
+                first_loc.column
             );
             let mut help = format!(
                 "`{id}` is first declared as {} {} at {first_place}; every id must be unique across all files of a run",
@@ -1391,14 +1410,7 @@ impl<'v> FileCx<'v> {
             );
             return;
         }
-        self.ids.insert(
-            id.to_string(),
-            Declared {
-                entity,
-                loc,
-                defaulted,
-            },
-        );
+        self.ids.insert(id.into(), Declared { entity, defaulted });
     }
 
     /// The entries of a top-level list (`organizations:` ...); `null` is an empty list.
@@ -1482,7 +1494,7 @@ impl<'v> FileCx<'v> {
         debug_check_field(obj.entity, "id", required, |t| matches!(t, Type::Id));
         match self.req_text(obj, "id") {
             Some((id, pos)) => {
-                self.declare(&id, pos, obj.pos, entity, false);
+                self.declare(&id, pos, entity, false);
                 obj.what = format!("{kind} `{id}`");
                 id
             }
@@ -1780,7 +1792,7 @@ impl<'v> FileCx<'v> {
             self.id(&mut obj, "assessment", EntityRef::Assessment(idx))
         } else {
             let id = format!("{}-{n}", kind.as_deref().unwrap_or("assessment"));
-            self.declare(&id, obj.pos, obj.pos, EntityRef::Assessment(idx), true);
+            self.declare(&id, obj.pos, EntityRef::Assessment(idx), true);
             obj.what = format!("assessment `{id}`");
             id
         };
