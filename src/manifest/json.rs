@@ -46,6 +46,8 @@ fn parse_with(text: &str, sink: Option<&mut dyn Sink>) -> Option<Node> {
         at: 0,
         nodes: 0,
         cursor: 0,
+        maps: Vec::new(),
+        seqs: Vec::new(),
         line: 1,
         column: 1,
     };
@@ -66,6 +68,10 @@ struct Parser<'t> {
     nodes: usize,
     /// Line and column (characters, 1-based) of byte `cursor`; advanced monotonically.
     cursor: usize,
+    /// Buffers for the entries of the mappings and sequences being read, reused from one
+    /// to the next (a node's list is then allocated once, at its size, instead of growing).
+    maps: Vec<Vec<(Node, Node)>>,
+    seqs: Vec<Vec<Node>>,
     line: u32,
     column: u32,
 }
@@ -111,7 +117,6 @@ impl<'t> Parser<'t> {
                 }
                 let pos = self.pos(start, 1);
                 self.at += 1;
-                let mut items = Vec::new();
                 self.skip_ws();
                 if self.peek() == Some(b']') {
                     self.at += 1;
@@ -120,6 +125,7 @@ impl<'t> Parser<'t> {
                         pos,
                     });
                 }
+                let mut items = self.seqs.pop().unwrap_or_default();
                 loop {
                     self.skip_ws();
                     items.push(self.value(depth + 1)?);
@@ -129,7 +135,7 @@ impl<'t> Parser<'t> {
                         b']' => {
                             self.at += 1;
                             return Some(Node {
-                                value: Value::Seq(items.into_boxed_slice()),
+                                value: Value::Seq(self.done_seq(items)),
                                 pos,
                             });
                         }
@@ -167,7 +173,6 @@ impl<'t> Parser<'t> {
         }
         let pos = self.pos(start, 1);
         self.at += 1;
-        let mut entries: Vec<(Node, Node)> = Vec::new();
         let mut seen: Option<HashSet<Box<str>>> = None;
         self.skip_ws();
         if self.peek() == Some(b'}') {
@@ -177,6 +182,7 @@ impl<'t> Parser<'t> {
                 pos,
             });
         }
+        let mut entries = self.maps.pop().unwrap_or_default();
         loop {
             self.skip_ws();
             if self.peek() != Some(b'"') {
@@ -229,7 +235,7 @@ impl<'t> Parser<'t> {
                 b'}' => {
                     self.at += 1;
                     return Some(Node {
-                        value: Value::Map(entries.into_boxed_slice()),
+                        value: Value::Map(self.done_map(entries)),
                         pos,
                     });
                 }
@@ -273,6 +279,19 @@ impl<'t> Parser<'t> {
             value: Value::Seq(Box::default()),
             pos,
         })
+    }
+
+    /// The entries read into a buffer, at their size; the buffer goes back for reuse.
+    fn done_map(&mut self, mut entries: Vec<(Node, Node)>) -> Box<[(Node, Node)]> {
+        let boxed = entries.drain(..).collect();
+        self.maps.push(entries);
+        boxed
+    }
+
+    fn done_seq(&mut self, mut items: Vec<Node>) -> Box<[Node]> {
+        let boxed = items.drain(..).collect();
+        self.seqs.push(items);
+        boxed
     }
 
     fn word(&mut self, word: &str, value: Value) -> Option<Node> {

@@ -891,15 +891,14 @@ impl<'v> FileCx<'v> {
     fn settle(&mut self, start: usize) {
         let mut keep = start;
         for i in start..self.pending.len() {
-            let resolved =
-                self.pending
-                    .get(i)
-                    .is_some_and(|reference| match self.ids.get(reference.name.as_str()) {
-                        Some(declared) if reference.want.accepts(declared.entity) => {
-                            fill(&mut self.set, reference.slot, declared.entity)
-                        }
-                        _ => false,
-                    });
+            let resolved = self.pending.get(i).is_some_and(|reference| {
+                match self.ids.get(reference.name.as_str()) {
+                    Some(declared) if reference.want.accepts(declared.entity) => {
+                        fill(&mut self.set, reference.slot, declared.entity)
+                    }
+                    _ => false,
+                }
+            });
             if !resolved {
                 self.pending.swap(keep, i);
                 keep += 1;
