@@ -20,12 +20,34 @@ pub fn looks_like_json(text: &str) -> bool {
 /// Parses a strict JSON document whose top level is an object; `None` if it is not one (or
 /// not within the limits).
 pub fn parse(text: &str) -> Option<Node> {
+    parse_with(text, None)
+}
+
+/// Receives the items of top-level lists as they are read ([`parse_streaming`]).
+pub trait Sink {
+    /// Whether the items of the top-level list under this key go to [`Sink::item`].
+    fn streams(&self, key: &Value) -> bool;
+    /// Item `index` of a streamed list; `false` stops the reading (the parse gives `None`).
+    fn item(&mut self, key: &Value, index: usize, node: Node) -> bool;
+}
+
+/// Parses like [`parse`], but hands each item of the top-level lists `sink` streams to it as
+/// soon as it is read, so that only one item's tree is alive at a time; in the returned tree
+/// those lists are empty (with their position). Accepts and refuses exactly what [`parse`]
+/// does (the same limits count the streamed items); the sink may also stop the reading.
+pub fn parse_streaming(text: &str, sink: &mut dyn Sink) -> Option<Node> {
+    parse_with(text, Some(sink))
+}
+
+fn parse_with(text: &str, sink: Option<&mut dyn Sink>) -> Option<Node> {
     let mut parser = Parser {
         bytes: text.as_bytes(),
         text,
         at: 0,
         nodes: 0,
         cursor: 0,
+        maps: Vec::new(),
+        seqs: Vec::new(),
         line: 1,
         column: 1,
     };
@@ -33,7 +55,8 @@ pub fn parse(text: &str) -> Option<Node> {
     if parser.peek() != Some(b'{') {
         return None;
     }
-    let root = parser.value(0)?;
+    parser.count()?;
+    let root = parser.object(parser.at, 0, sink)?;
     parser.skip_ws();
     (parser.at == parser.bytes.len()).then_some(root)
 }
@@ -45,6 +68,10 @@ struct Parser<'t> {
     nodes: usize,
     /// Line and column (characters, 1-based) of byte `cursor`; advanced monotonically.
     cursor: usize,
+    /// Buffers for the entries of the mappings and sequences being read, reused from one
+    /// to the next (a node's list is then allocated once, at its size, instead of growing).
+    maps: Vec<Vec<(Node, Node)>>,
+    seqs: Vec<Vec<Node>>,
     line: u32,
     column: u32,
 }
@@ -71,12 +98,7 @@ impl<'t> Parser<'t> {
             }
         }
         self.cursor = offset;
-        Pos {
-            line: self.line,
-            column: self.column,
-            offset: Some(offset),
-            len: Some(len),
-        }
+        Pos::new(self.line, self.column, Some(offset), Some(len))
     }
 
     fn count(&mut self) -> Option<()> {
@@ -88,93 +110,22 @@ impl<'t> Parser<'t> {
         self.count()?;
         let start = self.at;
         match self.peek()? {
-            b'{' => {
-                if depth >= MAX_DEPTH {
-                    return None;
-                }
-                let pos = self.pos(start, 1);
-                self.at += 1;
-                let mut entries: Vec<(Node, Node)> = Vec::new();
-                let mut seen: Option<HashSet<String>> = None;
-                self.skip_ws();
-                if self.peek() == Some(b'}') {
-                    self.at += 1;
-                    return Some(Node {
-                        value: Value::Map(entries),
-                        pos,
-                    });
-                }
-                loop {
-                    self.skip_ws();
-                    if self.peek() != Some(b'"') {
-                        return None;
-                    }
-                    self.count()?;
-                    let key_start = self.at;
-                    let key = self.string()?;
-                    // Duplicate keys: left to the YAML parser, which reports them.
-                    let duplicate = if entries.len() < 16 {
-                        entries
-                            .iter()
-                            .any(|(k, _)| matches!(&k.value, Value::Str(s) if *s == key))
-                    } else {
-                        let set = seen.get_or_insert_with(|| {
-                            entries
-                                .iter()
-                                .filter_map(|(k, _)| match &k.value {
-                                    Value::Str(s) => Some(s.clone()),
-                                    _ => None,
-                                })
-                                .collect()
-                        });
-                        !set.insert(key.clone())
-                    };
-                    if duplicate {
-                        return None;
-                    }
-                    let key_pos = self.pos(key_start, self.at - key_start);
-                    let key_node = Node {
-                        value: Value::Str(key),
-                        pos: key_pos,
-                    };
-                    self.skip_ws();
-                    if self.peek() != Some(b':') {
-                        return None;
-                    }
-                    self.at += 1;
-                    self.skip_ws();
-                    let value = self.value(depth + 1)?;
-                    entries.push((key_node, value));
-                    self.skip_ws();
-                    match self.peek()? {
-                        b',' => self.at += 1,
-                        b'}' => {
-                            self.at += 1;
-                            entries.shrink_to_fit();
-                            return Some(Node {
-                                value: Value::Map(entries),
-                                pos,
-                            });
-                        }
-                        _ => return None,
-                    }
-                }
-            }
+            b'{' => self.object(start, depth, None),
             b'[' => {
                 if depth >= MAX_DEPTH {
                     return None;
                 }
                 let pos = self.pos(start, 1);
                 self.at += 1;
-                let mut items = Vec::new();
                 self.skip_ws();
                 if self.peek() == Some(b']') {
                     self.at += 1;
                     return Some(Node {
-                        value: Value::Seq(items),
+                        value: Value::Seq(Box::default()),
                         pos,
                     });
                 }
+                let mut items = self.seqs.pop().unwrap_or_default();
                 loop {
                     self.skip_ws();
                     items.push(self.value(depth + 1)?);
@@ -183,9 +134,8 @@ impl<'t> Parser<'t> {
                         b',' => self.at += 1,
                         b']' => {
                             self.at += 1;
-                            items.shrink_to_fit();
                             return Some(Node {
-                                value: Value::Seq(items),
+                                value: Value::Seq(self.done_seq(items)),
                                 pos,
                             });
                         }
@@ -207,6 +157,141 @@ impl<'t> Parser<'t> {
             b'-' | b'0'..=b'9' => self.number(),
             _ => None,
         }
+    }
+
+    /// A mapping starting at `start` (its `{`). With a sink (the top level only), the items
+    /// of the lists the sink streams are handed to it one by one instead of being kept: the
+    /// list stays in the tree as an empty sequence at its position.
+    fn object(
+        &mut self,
+        start: usize,
+        depth: usize,
+        mut sink: Option<&mut dyn Sink>,
+    ) -> Option<Node> {
+        if depth >= MAX_DEPTH {
+            return None;
+        }
+        let pos = self.pos(start, 1);
+        self.at += 1;
+        let mut seen: Option<HashSet<Box<str>>> = None;
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.at += 1;
+            return Some(Node {
+                value: Value::Map(Box::default()),
+                pos,
+            });
+        }
+        let mut entries = self.maps.pop().unwrap_or_default();
+        loop {
+            self.skip_ws();
+            if self.peek() != Some(b'"') {
+                return None;
+            }
+            self.count()?;
+            let key_start = self.at;
+            let key = self.string()?;
+            // Duplicate keys: left to the YAML parser, which reports them.
+            let duplicate = if entries.len() < 16 {
+                entries
+                    .iter()
+                    .any(|(k, _)| matches!(&k.value, Value::Str(s) if *s == key))
+            } else {
+                let set = seen.get_or_insert_with(|| {
+                    entries
+                        .iter()
+                        .filter_map(|(k, _)| match &k.value {
+                            Value::Str(s) => Some(s.clone()),
+                            _ => None,
+                        })
+                        .collect()
+                });
+                !set.insert(key.clone())
+            };
+            if duplicate {
+                return None;
+            }
+            let key_pos = self.pos(key_start, self.at - key_start);
+            let key_node = Node {
+                value: Value::Str(key),
+                pos: key_pos,
+            };
+            self.skip_ws();
+            if self.peek() != Some(b':') {
+                return None;
+            }
+            self.at += 1;
+            self.skip_ws();
+            let value = match sink.as_deref_mut() {
+                Some(sink) if self.peek() == Some(b'[') && sink.streams(&key_node.value) => {
+                    self.stream(depth + 1, &key_node.value, sink)?
+                }
+                _ => self.value(depth + 1)?,
+            };
+            entries.push((key_node, value));
+            self.skip_ws();
+            match self.peek()? {
+                b',' => self.at += 1,
+                b'}' => {
+                    self.at += 1;
+                    return Some(Node {
+                        value: Value::Map(self.done_map(entries)),
+                        pos,
+                    });
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// A list whose items go to `sink` (`key`: the list's key).
+    fn stream(&mut self, depth: usize, key: &Value, sink: &mut dyn Sink) -> Option<Node> {
+        self.count()?;
+        if depth >= MAX_DEPTH {
+            return None;
+        }
+        let pos = self.pos(self.at, 1);
+        self.at += 1;
+        self.skip_ws();
+        if self.peek() == Some(b']') {
+            self.at += 1;
+        } else {
+            let mut index = 0;
+            loop {
+                self.skip_ws();
+                let item = self.value(depth + 1)?;
+                if !sink.item(key, index, item) {
+                    return None;
+                }
+                index += 1;
+                self.skip_ws();
+                match self.peek()? {
+                    b',' => self.at += 1,
+                    b']' => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        Some(Node {
+            value: Value::Seq(Box::default()),
+            pos,
+        })
+    }
+
+    /// The entries read into a buffer, at their size; the buffer goes back for reuse.
+    fn done_map(&mut self, mut entries: Vec<(Node, Node)>) -> Box<[(Node, Node)]> {
+        let boxed = entries.drain(..).collect();
+        self.maps.push(entries);
+        boxed
+    }
+
+    fn done_seq(&mut self, mut items: Vec<Node>) -> Box<[Node]> {
+        let boxed = items.drain(..).collect();
+        self.seqs.push(items);
+        boxed
     }
 
     fn word(&mut self, word: &str, value: Value) -> Option<Node> {
@@ -270,14 +355,14 @@ impl<'t> Parser<'t> {
             Value::Float(f)
         } else {
             // Integers beyond i64 are left to the YAML parser's own reading.
-            Value::Int(i128::from(literal.parse::<i64>().ok()?))
+            Value::Int(literal.parse::<i64>().ok()?)
         };
         let pos = self.pos(start, self.at - start);
         Some(Node { value, pos })
     }
 
     /// A string starting at the opening quote.
-    fn string(&mut self) -> Option<String> {
+    fn string(&mut self) -> Option<Box<str>> {
         self.at += 1;
         let start = self.at;
         // Fast scan: no escapes, no control characters.
@@ -286,7 +371,7 @@ impl<'t> Parser<'t> {
                 b'"' => {
                     let raw = &self.text[start..self.at];
                     self.at += 1;
-                    return Some(raw.to_string());
+                    return Some(raw.into());
                 }
                 b'\\' => break,
                 b if b < 0x20 => return None,
@@ -306,7 +391,7 @@ impl<'t> Parser<'t> {
             match self.peek()? {
                 b'"' => {
                     self.at += 1;
-                    return Some(out);
+                    return Some(out.into_boxed_str());
                 }
                 b'\\' => {
                     self.at += 1;

@@ -18,6 +18,7 @@ use crate::vocab::{did_you_mean, Vocabulary};
 
 use super::error::{LoadError, LoadErrorKind, LoadErrors};
 use super::fields::{self, Entity, Field, Type};
+use super::json;
 use super::model::*;
 use super::yaml::{self, Node, Pos, Value};
 
@@ -101,12 +102,28 @@ enum Prepared {
 
 enum Parsed {
     BadUtf8(std::string::FromUtf8Error),
-    Text(String, Result<Node, yaml::ParseError>),
+    Text(Arc<str>, Result<Node, yaml::ParseError>),
+    /// A JSON text, parsed later while it is converted ([`Loader::load_json`]).
+    Json(Arc<str>),
+    /// A YAML text being parsed on its own thread ([`Loader::load_yaml`]).
+    Yaml(Arc<str>, yaml::Streaming),
 }
 
-fn parse_bytes(bytes: Vec<u8>) -> Parsed {
+/// `stream`: parse YAML texts while they are converted (off only in tests that compare).
+fn parse_bytes(bytes: Vec<u8>, stream: bool) -> Parsed {
     match String::from_utf8(bytes) {
         Ok(text) => {
+            // The one copy of the text that the run keeps (for diagnostics), made before the
+            // parse so that the read buffer is gone when the tree is built.
+            let text: Arc<str> = Arc::from(text);
+            if json::looks_like_json(&text) {
+                return Parsed::Json(text);
+            }
+            if stream {
+                if let Some(streaming) = yaml::spawn_streaming(Arc::clone(&text), &LISTS) {
+                    return Parsed::Yaml(text, streaming);
+                }
+            }
             let parsed = yaml::parse(&text);
             Parsed::Text(text, parsed)
         }
@@ -117,10 +134,10 @@ fn parse_bytes(bytes: Vec<u8>) -> Parsed {
 fn prepare(job: Job) -> Prepared {
     match job {
         Job::Read(name, path, explicit) => match read_limited(&path) {
-            Ok(bytes) => Prepared::Parsed(name, explicit, parse_bytes(bytes)),
+            Ok(bytes) => Prepared::Parsed(name, explicit, parse_bytes(bytes, true)),
             Err(error) => Prepared::Failed(name, error),
         },
-        Job::Text(name, text) => Prepared::Parsed(name, true, parse_bytes(text.into_bytes())),
+        Job::Text(name, text) => Prepared::Parsed(name, true, parse_bytes(text.into_bytes(), true)),
         Job::Failed(name, error) => Prepared::Failed(name, error),
     }
 }
@@ -294,9 +311,10 @@ struct Pending {
     len: usize,
 }
 
+/// A declared id (the map's key): the entity, whose `loc` is where it is declared. Small
+/// (12 bytes): a city declares hundreds of thousands of ids.
 struct Declared {
     entity: EntityRef,
-    loc: Loc,
     defaulted: bool,
 }
 
@@ -305,13 +323,17 @@ struct Loader<'v> {
     set: ManifestSet,
     report: LoadReport,
     errors: Vec<LoadError>,
-    ids: HashMap<String, Declared>,
+    ids: HashMap<Box<str>, Declared>,
     pending: Vec<Pending>,
+    /// Convert JSON texts while they are parsed ([`Loader::load_json`]); off only in the
+    /// tests that compare it with the whole-tree conversion.
+    stream_json: bool,
 }
 
 impl<'v> Loader<'v> {
     fn new(vocab: &'v Vocabulary) -> Self {
         Loader {
+            stream_json: true,
             vocab,
             set: ManifestSet::default(),
             report: LoadReport::default(),
@@ -365,8 +387,14 @@ impl<'v> Loader<'v> {
     }
 
     fn load_parsed(&mut self, name: String, parsed: Parsed, explicit: bool) {
-        let (text, parsed) = match parsed {
-            Parsed::Text(text, parsed) => (text, parsed),
+        match parsed {
+            Parsed::Text(text, parsed) => self.load_tree(name, text, parsed, explicit),
+            Parsed::Json(text) if self.stream_json => self.load_json(name, text, explicit),
+            Parsed::Json(text) => {
+                let parsed = yaml::parse(&text);
+                self.load_tree(name, text, parsed, explicit);
+            }
+            Parsed::Yaml(text, streaming) => self.load_yaml(name, text, streaming, explicit),
             Parsed::BadUtf8(error) => {
                 let valid_up_to = error.utf8_error().valid_up_to();
                 let bad = error.as_bytes().get(valid_up_to).copied().unwrap_or(0);
@@ -375,15 +403,10 @@ impl<'v> Loader<'v> {
                     self.report.skipped.push(name);
                     return;
                 }
-                let mut cx = self.file_cx(name, lossy);
+                let mut cx = self.file_cx(name, Arc::from(lossy));
                 // The lossy text equals the original up to the first bad byte.
                 let (line, column) = crate::source::line_col_of_offset(&cx.text, valid_up_to);
-                let pos = Pos {
-                    line,
-                    column,
-                    offset: Some(valid_up_to),
-                    len: Some(1),
-                };
+                let pos = Pos::new(line, column, Some(valid_up_to), Some(1));
                 cx.error(
                     LoadErrorKind::InvalidUtf8,
                     pos,
@@ -394,9 +417,90 @@ impl<'v> Loader<'v> {
                     Some("save the manifest as UTF-8 (without a legacy encoding such as GBK or Latin-1)".into()),
                 );
                 self.absorb(cx);
-                return;
             }
+        }
+    }
+
+    /// Converts a JSON text while it is parsed: each item of the top-level lists is converted
+    /// as soon as it is read, then dropped, so that the whole file's tree never exists.
+    /// Whatever the streaming reader does not take (a syntax error, a duplicate key, a
+    /// number out of range, the lists not in the order they are converted in...) is undone
+    /// and the file is loaded as before, from its whole tree or serde-saphyr's diagnostics.
+    fn load_json(&mut self, name: String, text: Arc<str>, explicit: bool) {
+        let source = Arc::clone(&text);
+        self.load_streamed(name, text, explicit, |stream| {
+            json::parse_streaming(&source, stream)
+        });
+    }
+
+    /// Converts a YAML text while its thread parses it, like [`Loader::load_json`].
+    fn load_yaml(
+        &mut self,
+        name: String,
+        text: Arc<str>,
+        streaming: yaml::Streaming,
+        explicit: bool,
+    ) {
+        self.load_streamed(name, text, explicit, |stream| {
+            for item in streaming.items.iter() {
+                if !stream.convert(item.list, item.index, &item.node) {
+                    // Stops the parse (its next item finds no receiver).
+                    streaming.finish();
+                    return None;
+                }
+            }
+            streaming.finish()
+        });
+    }
+
+    /// Converts a file with `parse`, which hands the items of the top-level lists to the
+    /// stream as they are read and gives the rest of the tree; whatever it does not take
+    /// (`None`) is undone and loaded from the whole tree.
+    fn load_streamed(
+        &mut self,
+        name: String,
+        text: Arc<str>,
+        explicit: bool,
+        parse: impl FnOnce(&mut Stream<'_, 'v>) -> Option<Node>,
+    ) {
+        let mark = Mark::of(&self.set);
+        let mut cx = self.file_cx(name.clone(), Arc::clone(&text));
+        let root = {
+            let mut stream = Stream {
+                cx: &mut cx,
+                last: 0,
+            };
+            parse(&mut stream)
         };
+        match root {
+            Some(root) if explicit || is_manifest(&root) => {
+                self.report.loaded.push(name);
+                cx.manifest(&root);
+                self.absorb(cx);
+            }
+            root => {
+                cx.rollback(&mark);
+                self.absorb(cx);
+                self.set.sources.files.truncate(mark.sources);
+                if root.is_some() {
+                    // Parsed, but not a manifest (and found in a walked folder).
+                    self.report.skipped.push(name);
+                    return;
+                }
+                let parsed = yaml::parse(&text);
+                self.load_tree(name, text, parsed, explicit);
+            }
+        }
+    }
+
+    /// Converts a file parsed into a whole tree (or reports why it did not parse).
+    fn load_tree(
+        &mut self,
+        name: String,
+        text: Arc<str>,
+        parsed: Result<Node, yaml::ParseError>,
+        explicit: bool,
+    ) {
         let root = match parsed {
             Ok(root) => root,
             Err(error) => {
@@ -429,24 +533,13 @@ impl<'v> Loader<'v> {
                     LoadErrorKind::Limit => "refused here",
                     _ => "here",
                 };
-                let pos = Pos {
-                    line: error.line.max(1),
-                    column: error.column.max(1),
-                    offset: None,
-                    len: Some(1),
-                };
+                let pos = Pos::new(error.line.max(1), error.column.max(1), None, Some(1));
                 cx.error(kind, pos, error.message, label, help);
                 self.absorb(cx);
                 return;
             }
         };
-        let is_manifest = match &root.value {
-            Value::Map(entries) => entries
-                .iter()
-                .any(|(k, _)| matches!(&k.value, Value::Str(s) if s == "lexflow")),
-            _ => false,
-        };
-        if !explicit && !is_manifest {
+        if !explicit && !is_manifest(&root) {
             self.report.skipped.push(name);
             return;
         }
@@ -456,8 +549,7 @@ impl<'v> Loader<'v> {
         self.absorb(cx);
     }
 
-    fn file_cx(&mut self, name: String, text: String) -> FileCx<'v> {
-        let text: Arc<str> = Arc::from(text);
+    fn file_cx(&mut self, name: String, text: Arc<str>) -> FileCx<'v> {
         let file = self.set.sources.add(name.clone(), Arc::clone(&text));
         FileCx {
             vocab: self.vocab,
@@ -474,8 +566,17 @@ impl<'v> Loader<'v> {
     fn absorb(&mut self, cx: FileCx<'v>) {
         self.set = cx.set;
         self.ids = cx.ids;
-        self.errors.extend(cx.errors);
-        self.pending.extend(cx.pending);
+        // The first file's lists are taken as they are (no copy of a large list).
+        if self.errors.is_empty() {
+            self.errors = cx.errors;
+        } else {
+            self.errors.extend(cx.errors);
+        }
+        if self.pending.is_empty() {
+            self.pending = cx.pending;
+        } else {
+            self.pending.extend(cx.pending);
+        }
     }
 
     fn finish(mut self) -> Result<(ManifestSet, LoadReport), LoadErrors> {
@@ -493,62 +594,11 @@ impl<'v> Loader<'v> {
     fn resolve(&mut self, reference: Pending) {
         let found = self
             .ids
-            .get(&reference.name)
-            .map(|d| (d.entity, d.loc))
-            .filter(|(entity, _)| reference.want.accepts(*entity));
-        let Some((entity, _)) = found else {
-            self.dangling(&reference);
-            return;
-        };
-        let set = &mut self.set;
-        match (reference.slot, entity) {
-            (Slot::Operator(s), EntityRef::Organization(o)) => {
-                if let Some(system) = set.systems.get_mut(s.0 as usize) {
-                    system.operator = o;
-                }
-            }
-            (Slot::Processor(s), EntityRef::Organization(o)) => {
-                if let Some(system) = set.systems.get_mut(s.0 as usize) {
-                    system.processor = Some(o);
-                }
-            }
-            (Slot::From(f), EntityRef::System(s)) => {
-                if let Some(flow) = set.flows.get_mut(f.0 as usize) {
-                    flow.from = s;
-                }
-            }
-            (Slot::To(f), EntityRef::System(s)) => {
-                if let Some(flow) = set.flows.get_mut(f.0 as usize) {
-                    flow.to = s;
-                }
-            }
-            (Slot::TransferContract(f), EntityRef::Contract(c)) => {
-                if let Some(transfer) = set
-                    .flows
-                    .get_mut(f.0 as usize)
-                    .and_then(|flow| flow.transfer.as_mut())
-                {
-                    transfer.contract = Some(c);
-                }
-            }
-            (Slot::Party(c, i), EntityRef::Organization(o)) => {
-                if let Some(party) = set
-                    .contracts
-                    .get_mut(c.0 as usize)
-                    .and_then(|contract| contract.parties.get_mut(i))
-                {
-                    *party = o;
-                }
-            }
-            (Slot::Cover(a, i), entity) => {
-                if let Some(cover) = set
-                    .assessments
-                    .get_mut(a.0 as usize)
-                    .and_then(|assessment| assessment.covers.get_mut(i))
-                {
-                    *cover = entity;
-                }
-            }
+            .get(reference.name.as_str())
+            .map(|d| d.entity)
+            .filter(|entity| reference.want.accepts(*entity));
+        match found {
+            Some(entity) if fill(&mut self.set, reference.slot, entity) => {}
             _ => self.dangling(&reference),
         }
     }
@@ -559,11 +609,11 @@ impl<'v> Loader<'v> {
             .ids
             .iter()
             .filter(|(_, d)| want.accepts(d.entity))
-            .map(|(id, _)| id.as_str())
+            .map(|(id, _)| &**id)
             .collect();
         candidates.sort_unstable();
         let suggestion = did_you_mean(&reference.name, candidates.iter().copied());
-        let (message, mut help) = match self.ids.get(&reference.name) {
+        let (message, mut help) = match self.ids.get(reference.name.as_str()) {
             Some(declared) => (
                 format!(
                     "`{}` must name {}, but `{}` is {} {}",
@@ -576,7 +626,7 @@ impl<'v> Loader<'v> {
                 Some(format!(
                     "`{}` is declared at {}",
                     reference.name,
-                    self.place(declared.loc)
+                    self.place(declared_loc(&self.set, declared))
                 )),
             ),
             None => (
@@ -625,6 +675,170 @@ impl<'v> Loader<'v> {
     }
 }
 
+/// Whether a parsed file is a manifest: its top-level mapping has a `lexflow` key.
+fn is_manifest(root: &Node) -> bool {
+    match &root.value {
+        Value::Map(entries) => entries
+            .iter()
+            .any(|(k, _)| matches!(&k.value, Value::Str(s) if &**s == "lexflow")),
+        _ => false,
+    }
+}
+
+/// The lengths of what a file adds to the set, to undo a file's streamed conversion.
+struct Mark {
+    sources: usize,
+    manifests: usize,
+    organizations: usize,
+    systems: usize,
+    flows: usize,
+    contracts: usize,
+    assessments: usize,
+}
+
+impl Mark {
+    /// Whether the entity was added after the mark.
+    fn added(&self, entity: EntityRef) -> bool {
+        match entity {
+            EntityRef::Organization(i) => i.0 as usize >= self.organizations,
+            EntityRef::System(i) => i.0 as usize >= self.systems,
+            EntityRef::Flow(i) => i.0 as usize >= self.flows,
+            EntityRef::Contract(i) => i.0 as usize >= self.contracts,
+            EntityRef::Assessment(i) => i.0 as usize >= self.assessments,
+        }
+    }
+
+    fn of(set: &ManifestSet) -> Mark {
+        Mark {
+            sources: set.sources.files.len(),
+            manifests: set.manifests.len(),
+            organizations: set.organizations.len(),
+            systems: set.systems.len(),
+            flows: set.flows.len(),
+            contracts: set.contracts.len(),
+            assessments: set.assessments.len(),
+        }
+    }
+}
+
+/// The top-level lists, in the order [`FileCx::manifest`] converts them.
+const LISTS: [&str; 5] = [
+    "organizations",
+    "systems",
+    "flows",
+    "contracts",
+    "assessments",
+];
+
+/// Converts the items of the top-level lists of a JSON text as they are read. The ids are
+/// declared (and duplicates found) in conversion order, so the items must come in the order
+/// the whole-tree conversion takes them: lists in [`LISTS`] order (a list may be absent).
+/// Items of a list that comes after a later one stop the reading (the file is then loaded
+/// from its whole tree).
+struct Stream<'c, 'v> {
+    cx: &'c mut FileCx<'v>,
+    /// Rank in [`LISTS`] of the last list whose items were converted.
+    last: usize,
+}
+
+impl json::Sink for Stream<'_, '_> {
+    fn streams(&self, key: &Value) -> bool {
+        matches!(key, Value::Str(k) if LISTS.contains(&&**k))
+    }
+
+    fn item(&mut self, key: &Value, index: usize, node: Node) -> bool {
+        let Value::Str(key) = key else {
+            return false;
+        };
+        match LISTS.iter().position(|list| *list == &**key) {
+            Some(rank) => self.convert(rank, index, &node),
+            None => false,
+        }
+    }
+}
+
+impl Stream<'_, '_> {
+    /// Converts item `index` of the list of this rank in [`LISTS`]; `false` if it comes
+    /// after a later list.
+    fn convert(&mut self, rank: usize, index: usize, node: &Node) -> bool {
+        if rank < self.last {
+            return false;
+        }
+        self.last = rank;
+        match rank {
+            0 => self.cx.organization(node),
+            1 => self.cx.system(node),
+            2 => self.cx.flow(node),
+            3 => self.cx.contract(node),
+            _ => self.cx.assessment(node, index + 1),
+        }
+        true
+    }
+}
+
+/// Where a declared entity is declared (its `loc`: an id is declared while its entity is
+/// converted, which is pushed to the set right after).
+fn declared_loc(set: &ManifestSet, declared: &Declared) -> Loc {
+    set.id_and_loc(declared.entity)
+        .map(|(_, loc)| loc)
+        .unwrap_or_default()
+}
+
+/// Writes a resolved reference into its slot; `false` if the entity does not fit the slot.
+fn fill(set: &mut ManifestSet, slot: Slot, entity: EntityRef) -> bool {
+    match (slot, entity) {
+        (Slot::Operator(s), EntityRef::Organization(o)) => {
+            if let Some(system) = set.systems.get_mut(s.0 as usize) {
+                system.operator = o;
+            }
+        }
+        (Slot::Processor(s), EntityRef::Organization(o)) => {
+            if let Some(system) = set.systems.get_mut(s.0 as usize) {
+                system.processor = Some(o);
+            }
+        }
+        (Slot::From(f), EntityRef::System(s)) => {
+            if let Some(flow) = set.flows.get_mut(f.0 as usize) {
+                flow.from = s;
+            }
+        }
+        (Slot::To(f), EntityRef::System(s)) => {
+            if let Some(flow) = set.flows.get_mut(f.0 as usize) {
+                flow.to = s;
+            }
+        }
+        (Slot::TransferContract(f), EntityRef::Contract(c)) => {
+            if let Some(transfer) = set
+                .flows
+                .get_mut(f.0 as usize)
+                .and_then(|flow| flow.transfer.as_mut())
+            {
+                transfer.contract = Some(c);
+            }
+        }
+        (Slot::Party(c, i), EntityRef::Organization(o)) => {
+            if let Some(party) = set
+                .contracts
+                .get_mut(c.0 as usize)
+                .and_then(|contract| contract.parties.get_mut(i))
+            {
+                *party = o;
+            }
+        }
+        (Slot::Cover(a, i), entity) => {
+            if let Some(cover) = set
+                .assessments
+                .get_mut(a.0 as usize)
+                .and_then(|assessment| assessment.covers.get_mut(i))
+            {
+                *cover = entity;
+            }
+        }
+        _ => return false,
+    }
+    true
+}
+
 fn article(word: &str) -> &'static str {
     match word.chars().next() {
         Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
@@ -642,7 +856,7 @@ struct FileCx<'v> {
     text: Arc<str>,
     set: ManifestSet,
     errors: Vec<LoadError>,
-    ids: HashMap<String, Declared>,
+    ids: HashMap<Box<str>, Declared>,
     pending: Vec<Pending>,
 }
 
@@ -670,8 +884,45 @@ impl<'n> Obj<'n> {
 }
 
 impl<'v> FileCx<'v> {
+    /// Resolves the references recorded since `start` (those of the entity just pushed)
+    /// whose target is already declared: ids are never redeclared, so the end of the load
+    /// would resolve them to the same entity. The others stay for [`Loader::finish`]. Keeps
+    /// the list of pending references short (a city's flows name systems declared before).
+    fn settle(&mut self, start: usize) {
+        let mut keep = start;
+        for i in start..self.pending.len() {
+            let resolved = self.pending.get(i).is_some_and(|reference| {
+                match self.ids.get(reference.name.as_str()) {
+                    Some(declared) if reference.want.accepts(declared.entity) => {
+                        fill(&mut self.set, reference.slot, declared.entity)
+                    }
+                    _ => false,
+                }
+            });
+            if !resolved {
+                self.pending.swap(keep, i);
+                keep += 1;
+            }
+        }
+        self.pending.truncate(keep);
+    }
+
+    /// Undoes what this file added (its streamed conversion), back to `mark`.
+    fn rollback(&mut self, mark: &Mark) {
+        let set = &mut self.set;
+        set.manifests.truncate(mark.manifests);
+        set.organizations.truncate(mark.organizations);
+        set.systems.truncate(mark.systems);
+        set.flows.truncate(mark.flows);
+        set.contracts.truncate(mark.contracts);
+        set.assessments.truncate(mark.assessments);
+        self.ids.retain(|_, declared| !mark.added(declared.entity));
+        self.errors.clear();
+        self.pending.clear();
+    }
+
     fn loc(&self, pos: Pos) -> Loc {
-        let offset = match pos.offset {
+        let offset = match pos.byte_offset() {
             Some(o) if o <= self.text.len() => o,
             _ => offset_of_line_col(&self.text, pos.line, pos.column),
         };
@@ -693,7 +944,7 @@ impl<'v> FileCx<'v> {
     ) {
         let loc = self.loc(pos);
         let len = pos
-            .len
+            .byte_len()
             .unwrap_or(0)
             .min(self.text.len().saturating_sub(loc.offset as usize));
         self.errors.push(LoadError {
@@ -754,7 +1005,7 @@ impl<'v> FileCx<'v> {
         let id = entries
             .iter()
             .find_map(|(k, v)| match (&k.value, &v.value) {
-                (Value::Str(k), Value::Str(v)) if k == "id" => Some(v),
+                (Value::Str(k), Value::Str(v)) if &**k == "id" => Some(v),
                 _ => None,
             });
         let what = match (named, id) {
@@ -764,7 +1015,10 @@ impl<'v> FileCx<'v> {
         let mut obj = Obj {
             pos: node.pos,
             what,
-            first_key_len: entries.first().and_then(|(k, _)| k.pos.len).unwrap_or(1),
+            first_key_len: entries
+                .first()
+                .and_then(|(k, _)| k.pos.byte_len())
+                .unwrap_or(1),
             fields: Vec::with_capacity(entries.len()),
             entity,
         };
@@ -779,7 +1033,7 @@ impl<'v> FileCx<'v> {
                 );
                 continue;
             };
-            if obj.fields.iter().any(|(k, _)| k == name) {
+            if obj.fields.iter().any(|(k, _)| *k == &**name) {
                 self.error(
                     LoadErrorKind::DuplicateKey,
                     key.pos,
@@ -806,16 +1060,13 @@ impl<'v> FileCx<'v> {
                 );
                 continue;
             }
-            obj.fields.push((name.as_str(), value));
+            obj.fields.push((&**name, value));
         }
         Some(obj)
     }
 
     fn missing(&mut self, obj: &Obj, field: &str) {
-        let pos = Pos {
-            len: Some(obj.first_key_len),
-            ..obj.pos
-        };
+        let pos = obj.pos.with_len(obj.first_key_len);
         self.error(
             LoadErrorKind::MissingField,
             pos,
@@ -829,8 +1080,8 @@ impl<'v> FileCx<'v> {
 
     fn text_of(&mut self, obj: &Obj, field: &str, node: &Node) -> Option<String> {
         match &node.value {
-            Value::Str(s) => Some(s.clone()),
-            Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
+            Value::Str(s) => Some(s.to_string()),
+            Value::Int(_) | Value::BigInt(_) | Value::Float(_) | Value::Bool(_) => {
                 self.wrong_type(
                     node,
                     field,
@@ -887,8 +1138,8 @@ impl<'v> FileCx<'v> {
     fn opt_u64(&mut self, obj: &Obj, field: &str) -> Option<u64> {
         debug_check_field(obj.entity, field, false, |t| matches!(t, Type::Count));
         let node = obj.get(field)?;
-        match node.value {
-            Value::Int(i) if i >= 0 => match u64::try_from(i) {
+        match node.value.as_int() {
+            Some(i) if i >= 0 => match u64::try_from(i) {
                 Ok(n) => Some(n),
                 Err(_) => {
                     self.wrong_type(node, field, obj, "a whole number up to 2^64", None);
@@ -1111,7 +1362,7 @@ impl<'v> FileCx<'v> {
             name,
             want,
             loc,
-            len: pos.len.unwrap_or(0),
+            len: pos.byte_len().unwrap_or(0),
         });
     }
 
@@ -1125,14 +1376,14 @@ impl<'v> FileCx<'v> {
     /// Registers an id; a duplicate (in this file or an earlier one) is an error.
     /// `pos` is where the id is written (labelled on a duplicate), `at` the entity's position
     /// (named in the help of a later duplicate).
-    fn declare(&mut self, id: &str, pos: Pos, at: Pos, entity: EntityRef, defaulted: bool) {
-        let loc = self.loc(at);
+    fn declare(&mut self, id: &str, pos: Pos, entity: EntityRef, defaulted: bool) {
         if let Some(first) = self.ids.get(id) {
+            let first_loc = declared_loc(&self.set, first);
             let first_place = format!(
                 "{}:{}:{}",
-                self.set.sources.name(first.loc.file),
-                first.loc.line,
-                first.loc.column
+                self.set.sources.name(first_loc.file),
+                first_loc.line,
+                first_loc.column
             );
             let mut help = format!(
                 "`{id}` is first declared as {} {} at {first_place}; every id must be unique across all files of a run",
@@ -1144,27 +1395,21 @@ impl<'v> FileCx<'v> {
                     " (an assessment without `id` is named `<kind>-<n>`: give it an explicit `id`)",
                 );
             }
-            let len = if defaulted { 1 } else { pos.len.unwrap_or(0) };
+            let len = if defaulted {
+                1
+            } else {
+                pos.byte_len().unwrap_or(0)
+            };
             self.error(
                 LoadErrorKind::DuplicateId,
-                Pos {
-                    len: Some(len),
-                    ..pos
-                },
+                pos.with_len(len),
                 format!("duplicate id `{id}`"),
                 "declared again here",
                 Some(help),
             );
             return;
         }
-        self.ids.insert(
-            id.to_string(),
-            Declared {
-                entity,
-                loc,
-                defaulted,
-            },
-        );
+        self.ids.insert(id.into(), Declared { entity, defaulted });
     }
 
     /// The entries of a top-level list (`organizations:` ...); `null` is an empty list.
@@ -1194,9 +1439,9 @@ impl<'v> FileCx<'v> {
                 self.missing(&top, "lexflow");
                 1
             }
-            Some(node) => match node.value {
-                Value::Int(v) if SUPPORTED_VERSIONS.contains(&v) => v as u32,
-                Value::Int(v) => {
+            Some(node) => match node.value.as_int() {
+                Some(v) if SUPPORTED_VERSIONS.contains(&v) => v as u32,
+                Some(v) => {
                     self.error(
                         LoadErrorKind::UnsupportedVersion,
                         node.pos,
@@ -1248,7 +1493,7 @@ impl<'v> FileCx<'v> {
         debug_check_field(obj.entity, "id", required, |t| matches!(t, Type::Id));
         match self.req_text(obj, "id") {
             Some((id, pos)) => {
-                self.declare(&id, pos, obj.pos, entity, false);
+                self.declare(&id, pos, entity, false);
                 obj.what = format!("{kind} `{id}`");
                 id
             }
@@ -1289,6 +1534,7 @@ impl<'v> FileCx<'v> {
     }
 
     fn system(&mut self, node: &Node) {
+        let pending = self.pending.len();
         let Some(mut obj) = self.obj(node, "a system".into(), &fields::SYSTEM, Some("system"))
         else {
             return;
@@ -1351,6 +1597,7 @@ impl<'v> FileCx<'v> {
             significant_effect: self.opt_bool(&obj, "significant_effect"),
         };
         self.set.systems.push(system);
+        self.settle(pending);
     }
 
     fn collection(&mut self, node: &Node, system: &str) -> Option<Collection> {
@@ -1377,6 +1624,7 @@ impl<'v> FileCx<'v> {
     }
 
     fn flow(&mut self, node: &Node) {
+        let pending = self.pending.len();
         let Some(mut obj) = self.obj(node, "a flow".into(), &fields::FLOW, Some("flow")) else {
             return;
         };
@@ -1424,6 +1672,7 @@ impl<'v> FileCx<'v> {
             exemption,
         };
         self.set.flows.push(flow);
+        self.settle(pending);
     }
 
     fn transfer(&mut self, node: &Node, flow: FlowIdx, what: &str) -> Option<Transfer> {
@@ -1471,6 +1720,7 @@ impl<'v> FileCx<'v> {
     }
 
     fn contract(&mut self, node: &Node) {
+        let pending = self.pending.len();
         let Some(mut obj) = self.obj(
             node,
             "a contract".into(),
@@ -1522,9 +1772,11 @@ impl<'v> FileCx<'v> {
             clauses: self.opt_enum_list(&obj, "contract", "clauses"),
         };
         self.set.contracts.push(contract);
+        self.settle(pending);
     }
 
     fn assessment(&mut self, node: &Node, n: usize) {
+        let pending = self.pending.len();
         let Some(mut obj) = self.obj(
             node,
             "an assessment".into(),
@@ -1539,7 +1791,7 @@ impl<'v> FileCx<'v> {
             self.id(&mut obj, "assessment", EntityRef::Assessment(idx))
         } else {
             let id = format!("{}-{n}", kind.as_deref().unwrap_or("assessment"));
-            self.declare(&id, obj.pos, obj.pos, EntityRef::Assessment(idx), true);
+            self.declare(&id, obj.pos, EntityRef::Assessment(idx), true);
             obj.what = format!("assessment `{id}`");
             id
         };
@@ -1578,12 +1830,178 @@ impl<'v> FileCx<'v> {
             valid_until: self.opt_date(&obj, "valid_until"),
         };
         self.set.assessments.push(assessment);
+        self.settle(pending);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Everything a load gives (model, report, errors with positions), as text.
+    fn outcome(files: &[(&str, &str, bool)], stream_json: bool) -> String {
+        let program = crate::lang::load_program(&crate::lang::PolicySelection {
+            bundled: true,
+            paths: Vec::new(),
+        })
+        .unwrap();
+        let mut loader = Loader::new(&program.vocab);
+        loader.stream_json = stream_json;
+        for (name, text, explicit) in files {
+            let parsed = parse_bytes(text.as_bytes().to_vec(), stream_json);
+            loader.load_parsed(name.to_string(), parsed, *explicit);
+        }
+        match loader.finish() {
+            Ok((set, report)) => format!("{set:#?}\n{report:#?}"),
+            Err(errors) => {
+                let mut out = format!("{:?}\n", errors.sources);
+                for e in errors.iter() {
+                    out.push_str(&format!(
+                        "{:?} {} {} {:?} {} {} {:?} {}\n",
+                        e.kind,
+                        e.message,
+                        e.file,
+                        e.loc,
+                        e.len,
+                        e.label,
+                        e.help,
+                        e.source.is_some()
+                    ));
+                }
+                out
+            }
+        }
+    }
+
+    /// Converting JSON items while they are read gives exactly what converting the whole
+    /// tree gives: the same model, report and diagnostics (messages and positions).
+    #[track_caller]
+    fn same_streamed(files: &[(&str, &str, bool)]) {
+        let streamed = outcome(files, true);
+        let whole = outcome(files, false);
+        assert_eq!(streamed, whole);
+    }
+
+    #[test]
+    fn streamed_json_loads_like_the_whole_tree() {
+        let city = crate::gen::generate(&crate::gen::GenOptions {
+            flows: 300,
+            seed: 7,
+            files: 2,
+            format: crate::gen::Format::Json,
+        });
+        let city: Vec<(&str, &str, bool)> = city
+            .files
+            .iter()
+            .map(|(name, text)| (name.as_str(), text.as_str(), true))
+            .collect();
+        same_streamed(&city);
+        let longgang = include_str!("../../tests/data/manifests/longgang.json");
+        same_streamed(&[("longgang.json", longgang, true)]);
+        // Twice: every id is a duplicate of the first file's.
+        same_streamed(&[("a.json", longgang, true), ("b.json", longgang, true)]);
+
+        let org = r#"{"id": "o1", "country": "CN", "kind": "company"}"#;
+        let sys = r#"{"id": "s1", "kind": "camera", "operator": "o1", "location": "CN"}"#;
+        let flow = r#"{"id": "f1", "from": "s1", "to": "s9", "data": ["identifier.name"]}"#;
+        let cases = [
+            // Lists in conversion order, with top-level problems before and after them.
+            format!(r#"{{"lexflow": 1, "organizations": [{org}], "systems": [{sys}], "flows": [{flow}], "bogus": 1}}"#),
+            format!(r#"{{"organizations": [{org}], "systems": [{sys}, {sys}], "flows": [{flow}, 3, "x"], "lexflow": 2}}"#),
+            format!(r#"{{"name": 5, "flows": [{flow}], "assessments": [{{"kind": "pia", "covers": ["f1"]}}, {{"kind": "pia", "covers": []}}, {{"id": "pia-1", "kind": "pia", "covers": ["f1"]}}]}}"#),
+            // Out of order: systems after flows, organizations last (the whole tree decides).
+            format!(r#"{{"lexflow": 1, "flows": [{flow}], "systems": [{sys}], "organizations": [{org}]}}"#),
+            // The same id for an organization and a flow, in both orders.
+            format!(r#"{{"lexflow": 1, "organizations": [{org}], "flows": [{{"id": "o1", "from": "s1", "to": "s1", "data": ["x.y"]}}]}}"#),
+            format!(r#"{{"lexflow": 1, "flows": [{{"id": "o1", "from": "s1", "to": "s1", "data": []}}], "organizations": [{org}]}}"#),
+            // Lists that are not lists, empty or null.
+            r#"{"lexflow": 1, "organizations": {}, "systems": null, "flows": [], "contracts": "c"}"#.to_string(),
+            // What the strict reader refuses, found after items were converted.
+            format!(r#"{{"lexflow": 1, "organizations": [{org}], "flows": [{{"id": "f", "individuals": 99999999999999999999}}]}}"#),
+            format!(r#"{{"lexflow": 1, "organizations": [{org}], "flows": [{{"id": "f", "individuals": 18446744073709551615}}]}}"#),
+            format!(r#"{{"lexflow": 1, "organizations": [{org}], "flows": [{{"id": "f", "id": "g"}}]}}"#),
+            format!(r#"{{"lexflow": 1, "organizations": [{org}], "organizations": []}}"#),
+            format!(r#"{{"lexflow": 1, "organizations": [{org}], "systems": [{sys}]"#),
+            format!(r#"{{"lexflow": 1, "organizations": [{org}]}} trailing"#),
+            format!("{{\"lexflow\": 1,\n \"organizations\": [{org},\n {{\"id\": \"o2\", \"name\": \"\\ud800\"}}]}}"),
+        ];
+        for case in &cases {
+            same_streamed(&[("m.json", case, true)]);
+            // After a file that declares the same ids.
+            same_streamed(&[("first.json", longgang, true), ("m.json", case, true)]);
+        }
+        // Found in a walked folder: a JSON file without `lexflow` is skipped, whatever it
+        // converted, and the next file gets the same file id either way.
+        let other = format!(r#"{{"organizations": [{org}], "flows": [{flow}]}}"#);
+        same_streamed(&[
+            ("other.json", &other, false),
+            ("m.json", &cases[0], false),
+            ("broken.json", "{\"lexflow\": 1, \"flows\": [", false),
+        ]);
+        let streamed = outcome(
+            &[("other.json", &other, false), ("m.json", longgang, true)],
+            true,
+        );
+        assert!(
+            streamed.contains("skipped: [\n        \"other.json\""),
+            "{streamed}"
+        );
+    }
+
+    #[test]
+    fn streamed_yaml_loads_like_the_whole_tree() {
+        let city = crate::gen::generate(&crate::gen::GenOptions {
+            flows: 300,
+            seed: 7,
+            files: 2,
+            format: crate::gen::Format::Yaml,
+        });
+        let city: Vec<(&str, &str, bool)> = city
+            .files
+            .iter()
+            .map(|(name, text)| (name.as_str(), text.as_str(), true))
+            .collect();
+        same_streamed(&city);
+        let longgang = include_str!("../../tests/data/manifests/longgang.yaml");
+        let all = include_str!("../../tests/data/manifests/all-fields.yaml");
+        same_streamed(&[("longgang.yaml", longgang, true), ("all.yaml", all, true)]);
+        same_streamed(&[("a.yaml", longgang, true), ("b.yaml", longgang, true)]);
+
+        let org = "  - id: o1\n    country: CN\n    kind: company\n";
+        let sys = "  - id: s1\n    kind: camera\n    operator: o1\n    location: CN\n";
+        let flow = "  - id: f1\n    from: s1\n    to: s9\n    data: [identifier.name]\n";
+        let cases = [
+            format!("lexflow: 1\norganizations:\n{org}systems:\n{sys}{sys}flows:\n{flow}  - 3\n  - x\nbogus: 1\n"),
+            format!("organizations:\n{org}flows:\n{flow}lexflow: 2\nname: [1]\n"),
+            format!("lexflow: 1\nflows:\n{flow}systems:\n{sys}organizations:\n{org}"),
+            format!("lexflow: 1\nflows:\n  - id: o1\n    from: s1\n    to: s1\n    data: []\norganizations:\n{org}"),
+            format!("lexflow: 1\norganizations:\n{org}flows:\n  - id: o1\n    from: s1\n    to: s1\n    data: []\n"),
+            "lexflow: 1\norganizations: {}\nsystems:\nflows: []\ncontracts: c\nassessments: 5\n".to_string(),
+            format!("lexflow: 1\norganizations:\n{org}flows:\n  - id: f\n    individuals: 99999999999999999999\n    encrypted: yes\n"),
+            format!("lexflow: 1\norganizations:\n{org}flows:\n  - id: f\n    id: g\n"),
+            format!("lexflow: 1\norganizations:\n{org}organizations: []\n"),
+            format!("lexflow: 1\norganizations:\n{org}systems: [\n"),
+            format!("lexflow: 1\norganizations: &o\n{org}contracts: *o\n"),
+            format!("base: &b\n  lexflow: 1\n<<: *b\norganizations:\n{org}"),
+            format!("--- !manifest\nlexflow: 1\norganizations: !list\n{org}"),
+            format!("lexflow: 1\norganizations:\n{org}---\nlexflow: 1\n"),
+            "- lexflow: 1\n".to_string(),
+            "# nothing\n".to_string(),
+            "lexflow: 1\n? [a]\n: 1\norganizations: [{id: o2, country: CN, kind: company}]\n".to_string(),
+            "{lexflow: 1, organizations: [{id: o3, country: XX, kind: company}]}\n".to_string(),
+        ];
+        for case in &cases {
+            same_streamed(&[("m.yaml", case, true)]);
+            same_streamed(&[("first.yaml", longgang, true), ("m.yaml", case, true)]);
+        }
+        let other = format!("organizations:\n{org}flows:\n{flow}");
+        same_streamed(&[
+            ("other.yaml", &other, false),
+            ("m.yaml", &cases[0], false),
+            ("broken.yaml", "lexflow: 1\nflows: [\n", false),
+            ("bare.yml", "just text\n", false),
+        ]);
+    }
 
     #[test]
     fn recognises_manifests_that_fail_to_parse() {
