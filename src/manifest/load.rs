@@ -107,10 +107,22 @@ enum Parsed {
     Json(Arc<str>),
     /// A YAML text being parsed on its own thread ([`Loader::load_yaml`]).
     Yaml(Arc<str>, yaml::Streaming),
+    /// A small YAML text being parsed whole on its own thread.
+    Later(
+        Arc<str>,
+        std::thread::JoinHandle<Result<Node, yaml::ParseError>>,
+    ),
 }
 
-/// `stream`: parse YAML texts while they are converted (off only in tests that compare).
-fn parse_bytes(bytes: Vec<u8>, stream: bool) -> Parsed {
+/// YAML files from this size are converted while they are parsed ([`Loader::load_yaml`]);
+/// smaller ones are parsed whole, which costs less time (no hand-over of each item between
+/// threads) for a tree that stays small.
+const STREAM_YAML_BYTES: usize = 8 * 1024 * 1024;
+
+/// `stream`: parse YAML texts on threads of their own, from `stream_yaml_from` bytes
+/// converted while they are parsed (off only in tests that compare with the whole tree).
+/// `stream_yaml_from`: the size from which YAML texts are streamed ([`STREAM_YAML_BYTES`]).
+fn parse_bytes(bytes: Vec<u8>, stream: bool, stream_yaml_from: usize) -> Parsed {
     match String::from_utf8(bytes) {
         Ok(text) => {
             // The one copy of the text that the run keeps (for diagnostics), made before the
@@ -119,9 +131,17 @@ fn parse_bytes(bytes: Vec<u8>, stream: bool) -> Parsed {
             if json::looks_like_json(&text) {
                 return Parsed::Json(text);
             }
-            if stream {
+            if stream && text.len() >= stream_yaml_from {
                 if let Some(streaming) = yaml::spawn_streaming(Arc::clone(&text), &LISTS) {
                     return Parsed::Yaml(text, streaming);
+                }
+            } else if stream {
+                let source = Arc::clone(&text);
+                if let Ok(handle) = std::thread::Builder::new()
+                    .name("lexflow-read".into())
+                    .spawn(move || yaml::parse(&source))
+                {
+                    return Parsed::Later(text, handle);
                 }
             }
             let parsed = yaml::parse(&text);
@@ -134,10 +154,16 @@ fn parse_bytes(bytes: Vec<u8>, stream: bool) -> Parsed {
 fn prepare(job: Job) -> Prepared {
     match job {
         Job::Read(name, path, explicit) => match read_limited(&path) {
-            Ok(bytes) => Prepared::Parsed(name, explicit, parse_bytes(bytes, true)),
+            Ok(bytes) => {
+                Prepared::Parsed(name, explicit, parse_bytes(bytes, true, STREAM_YAML_BYTES))
+            }
             Err(error) => Prepared::Failed(name, error),
         },
-        Job::Text(name, text) => Prepared::Parsed(name, true, parse_bytes(text.into_bytes(), true)),
+        Job::Text(name, text) => Prepared::Parsed(
+            name,
+            true,
+            parse_bytes(text.into_bytes(), true, STREAM_YAML_BYTES),
+        ),
         Job::Failed(name, error) => Prepared::Failed(name, error),
     }
 }
@@ -362,26 +388,27 @@ impl<'v> Loader<'v> {
         });
     }
 
-    /// Reads and parses the files in parallel, a few at a time (so that only that many parsed
-    /// trees are alive at once), and converts them in order.
+    /// Reads the files and converts them in order, keeping a few files ahead started: a
+    /// YAML file parses on its own thread from the moment it is read, so the next files
+    /// parse while this one is converted (and only that many files' trees or items wait at
+    /// once). A JSON file is parsed while it is converted ([`Loader::load_json`]).
     fn load_jobs(&mut self, jobs: Vec<Job>) {
-        use rayon::prelude::*;
-        let batch = rayon::current_num_threads().max(1);
-        let mut jobs = jobs.into_iter().peekable();
-        while jobs.peek().is_some() {
-            let chunk: Vec<Job> = jobs.by_ref().take(batch).collect();
-            let prepared: Vec<Prepared> = if chunk.len() == 1 {
-                chunk.into_iter().map(prepare).collect()
-            } else {
-                chunk.into_par_iter().map(prepare).collect()
-            };
-            for item in prepared {
-                match item {
-                    Prepared::Parsed(name, explicit, parsed) => {
-                        self.load_parsed(name, parsed, explicit)
-                    }
-                    Prepared::Failed(name, error) => self.io_error(name, error),
+        let ahead = rayon::current_num_threads().max(1);
+        let mut jobs = jobs.into_iter();
+        let mut started = std::collections::VecDeque::with_capacity(ahead);
+        loop {
+            while started.len() < ahead {
+                match jobs.next() {
+                    Some(job) => started.push_back(prepare(job)),
+                    None => break,
                 }
+            }
+            match started.pop_front() {
+                Some(Prepared::Parsed(name, explicit, parsed)) => {
+                    self.load_parsed(name, parsed, explicit)
+                }
+                Some(Prepared::Failed(name, error)) => self.io_error(name, error),
+                None => break,
             }
         }
     }
@@ -395,6 +422,15 @@ impl<'v> Loader<'v> {
                 self.load_tree(name, text, parsed, explicit);
             }
             Parsed::Yaml(text, streaming) => self.load_yaml(name, text, streaming, explicit),
+            Parsed::Later(text, handle) => {
+                let parsed = match handle.join() {
+                    Ok(parsed) => parsed,
+                    // The parse itself runs on a thread that catches a panic: this thread
+                    // only waits for it. Parse again here rather than lose the file.
+                    Err(_) => yaml::parse(&text),
+                };
+                self.load_tree(name, text, parsed, explicit);
+            }
             Parsed::BadUtf8(error) => {
                 let valid_up_to = error.utf8_error().valid_up_to();
                 let bad = error.as_bytes().get(valid_up_to).copied().unwrap_or(0);
@@ -1848,7 +1884,8 @@ mod tests {
         let mut loader = Loader::new(&program.vocab);
         loader.stream_json = stream_json;
         for (name, text, explicit) in files {
-            let parsed = parse_bytes(text.as_bytes().to_vec(), stream_json);
+            // Every YAML text streamed, however small.
+            let parsed = parse_bytes(text.as_bytes().to_vec(), stream_json, 0);
             loader.load_parsed(name.to_string(), parsed, *explicit);
         }
         match loader.finish() {
