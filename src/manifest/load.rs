@@ -1402,6 +1402,41 @@ impl<'v> FileCx<'v> {
         });
     }
 
+    /// A required, non-empty list of references (a contract's parties, an assessment's
+    /// covers): each entry is queued for resolution into `slot(i)`. Returns the number of
+    /// entries, for the caller's placeholders.
+    fn req_reference_list(
+        &mut self,
+        obj: &Obj,
+        field: &'static str,
+        when_empty: &str,
+        want: Want,
+        slot: impl Fn(usize) -> Slot,
+    ) -> usize {
+        debug_check_field(obj.entity, field, true, |t| matches!(t, Type::RefList(_)));
+        let Some(node) = obj.get(field) else {
+            self.missing(obj, field);
+            return 0;
+        };
+        let Some(items) = self.text_list(obj, field, node) else {
+            return 0;
+        };
+        if items.is_empty() {
+            self.error(
+                LoadErrorKind::MissingField,
+                node.pos,
+                format!("`{field}` of {} {when_empty}", obj.what),
+                "empty list",
+                None,
+            );
+        }
+        let count = items.len();
+        for (i, (name, pos)) in items.into_iter().enumerate() {
+            self.reference(slot(i), field, want, name, pos);
+        }
+        count
+    }
+
     fn req_reference(&mut self, obj: &Obj, slot: Slot, field: &'static str, want: Want) {
         debug_check_field(obj.entity, field, true, |t| matches!(t, Type::Ref(_)));
         if let Some((name, pos)) = self.req_text(obj, field) {
@@ -1767,36 +1802,15 @@ impl<'v> FileCx<'v> {
         };
         let idx = ContractIdx(self.set.contracts.len() as u32);
         let id = self.id(&mut obj, "contract", EntityRef::Contract(idx));
-        let mut parties = Vec::new();
-        debug_check_field(obj.entity, "parties", true, |t| {
-            matches!(t, Type::RefList(_))
-        });
-        match obj.get("parties") {
-            None => self.missing(&obj, "parties"),
-            Some(node) => {
-                if let Some(items) = self.text_list(&obj, "parties", node) {
-                    if items.is_empty() {
-                        self.error(
-                            LoadErrorKind::MissingField,
-                            node.pos,
-                            format!("`parties` of {} lists no organization", obj.what),
-                            "empty list",
-                            None,
-                        );
-                    }
-                    for (i, (name, pos)) in items.into_iter().enumerate() {
-                        parties.push(OrgIdx(0));
-                        self.reference(
-                            Slot::Party(idx, i),
-                            "parties",
-                            Want::Organization,
-                            name,
-                            pos,
-                        );
-                    }
-                }
-            }
-        }
+        // Placeholders, filled in when each reference is resolved.
+        let count = self.req_reference_list(
+            &obj,
+            "parties",
+            "lists no organization",
+            Want::Organization,
+            |i| Slot::Party(idx, i),
+        );
+        let parties = vec![OrgIdx(0); count];
         let contract = Contract {
             id,
             loc: self.loc(obj.pos),
@@ -1831,30 +1845,11 @@ impl<'v> FileCx<'v> {
             obj.what = format!("assessment `{id}`");
             id
         };
-        let mut covers = Vec::new();
-        debug_check_field(obj.entity, "covers", true, |t| {
-            matches!(t, Type::RefList(_))
+        // Placeholders, filled in when each reference is resolved.
+        let count = self.req_reference_list(&obj, "covers", "lists nothing", Want::Any, |i| {
+            Slot::Cover(idx, i)
         });
-        match obj.get("covers") {
-            None => self.missing(&obj, "covers"),
-            Some(node) => {
-                if let Some(items) = self.text_list(&obj, "covers", node) {
-                    if items.is_empty() {
-                        self.error(
-                            LoadErrorKind::MissingField,
-                            node.pos,
-                            format!("`covers` of {} lists nothing", obj.what),
-                            "empty list",
-                            None,
-                        );
-                    }
-                    for (i, (name, pos)) in items.into_iter().enumerate() {
-                        covers.push(EntityRef::Assessment(idx));
-                        self.reference(Slot::Cover(idx, i), "covers", Want::Any, name, pos);
-                    }
-                }
-            }
-        }
+        let covers = vec![EntityRef::Assessment(idx); count];
         let assessment = Assessment {
             id,
             loc: self.loc(obj.pos),
