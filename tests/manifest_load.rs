@@ -768,3 +768,26 @@ fn norway_is_a_country_not_false() {
     let set = load_ok(&[("city.yaml", &text)]);
     assert_eq!(set.organizations[0].country, "NO");
 }
+
+#[test]
+fn empty_reference_lists_are_refused_at_the_list() {
+    let text = format!(
+        "{BASE}contracts:\n  - id: dpa\n    kind: processing_agreement\n    parties: []\nassessments:\n  - kind: dpia\n    covers: []\n"
+    );
+    let errors = load_err(&[("city.yaml", &text)]);
+    let all: Vec<&LoadError> = errors.iter().collect();
+    let messages: Vec<&str> = all.iter().map(|e| e.message.as_str()).collect();
+    assert!(
+        messages.contains(&"`parties` of contract `dpa` lists no organization"),
+        "{messages:#?}"
+    );
+    assert!(
+        messages.contains(&"`covers` of assessment `dpia-1` lists nothing"),
+        "{messages:#?}"
+    );
+    assert!(all.iter().all(|e| e.kind == LoadErrorKind::MissingField));
+    // A missing list is a missing field, not an empty one.
+    let text = format!("{BASE}contracts:\n  - id: dpa\n    kind: processing_agreement\n");
+    let e = one_error(&[("city.yaml", &text)], LoadErrorKind::MissingField);
+    assert!(e.message.contains("parties"), "{e:#?}");
+}
