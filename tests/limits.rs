@@ -338,3 +338,31 @@ fn rule_file_error_at_column_seventy_thousand() {
     let run = policy_refused(&path, "long-line.policy:1:");
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
 }
+
+#[test]
+fn twenty_thousand_dangling_references() {
+    // Every problem is reported, but only the first ones quote their line: quoting makes the
+    // renderer scan the file from its start, and "did you mean" compares with every id, so
+    // both are bounded (this took minutes before).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut text = String::from("lexflow: 1\norganizations:\n");
+    for i in 0..10_000 {
+        text.push_str(&format!(
+            "  - {{id: org-{i}, country: CN, kind: company}}\n"
+        ));
+    }
+    text.push_str("flows:\n");
+    for i in 0..10_000 {
+        text.push_str(&format!(
+            "  - {{id: f-{i}, from: nosys-{i}, to: nosys2-{i}, data: [contact]}}\n"
+        ));
+    }
+    let path = write(dir.path(), "dangling.yaml", text);
+    let run = refused(&path, "20000 problem(s) in the manifests");
+    assert!(run
+        .stderr
+        .contains("the first 100 problems are shown in full"));
+    assert!(run
+        .stderr
+        .contains("`to` names `nosys2-9999`, which is not declared in any manifest of this run"));
+}

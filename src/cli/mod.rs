@@ -101,6 +101,30 @@ fn show(report: miette::Report) {
 }
 
 /// Prints a diagnostic on stderr: colours on a terminal, plain text otherwise (CI logs).
+/// Manifest problems shown in full (with the quoted source); the rest get one line each.
+/// Quoting a line makes the renderer scan the file from its start, so a manifest with tens of
+/// thousands of problems would otherwise take minutes to report.
+const FULL_DIAGNOSTICS: usize = 100;
+
+/// Shows the problems of a failed load, then their count.
+pub fn show_load_errors(errors: &manifest::LoadErrors) {
+    let count = errors.len();
+    for (i, error) in errors.iter().enumerate() {
+        if i < FULL_DIAGNOSTICS {
+            show_diagnostic(error);
+        } else {
+            eprintln!("{error}");
+        }
+    }
+    if count > FULL_DIAGNOSTICS {
+        eprintln!(
+            "lexflow: the first {FULL_DIAGNOSTICS} problems are shown in full, the other {} on one line each",
+            count - FULL_DIAGNOSTICS
+        );
+    }
+    eprintln!("lexflow: {count} problem(s) in the manifests");
+}
+
 pub fn show_diagnostic(diagnostic: &dyn miette::Diagnostic) {
     let theme = if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
         miette::GraphicalTheme::unicode()
@@ -301,11 +325,7 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
     let (mut set, load_report) = match loaded {
         Ok(loaded) => loaded,
         Err(errors) => {
-            let count = errors.len();
-            for error in &errors {
-                show_diagnostic(error);
-            }
-            eprintln!("lexflow: {count} problem(s) in the manifests");
+            show_load_errors(&errors);
             return Err(InputError);
         }
     };

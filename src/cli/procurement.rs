@@ -84,11 +84,7 @@ fn load(paths: &[PathBuf], policies: &PolicyArgs) -> Result<(Program, ManifestSe
     let (set, report) = match manifest::load_paths(paths, &program.vocab) {
         Ok(loaded) => loaded,
         Err(errors) => {
-            let count = errors.len();
-            for error in &errors {
-                show_diagnostic(error);
-            }
-            eprintln!("lexflow: {count} problem(s) in the manifests");
+            super::show_load_errors(&errors);
             return Err(InputError);
         }
     };

@@ -6,7 +6,10 @@
 //! not only the first), then resolve the references of all files together: several files
 //! form ONE graph.
 
-use std::collections::HashMap;
+// Every id of a city is hashed on declaration and on each reference to it: foldhash's fast
+// hasher instead of SipHash, seeded at random per process so that crafted ids cannot collide
+// on purpose.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -354,7 +357,17 @@ struct Loader<'v> {
     /// Convert JSON texts while they are parsed ([`Loader::load_json`]); off only in the
     /// tests that compare it with the whole-tree conversion.
     stream_json: bool,
+    /// Declared ids by the kind a reference wants, sorted: made once, at the first dangling
+    /// reference of that kind, for "did you mean".
+    id_candidates: Vec<(Want, Vec<Box<str>>)>,
+    /// Dangling references given a "did you mean" so far (see [`MAX_ID_SUGGESTIONS`]).
+    suggested: usize,
 }
+
+/// Past this many dangling references, no more "did you mean": each suggestion compares the
+/// name with every declared id, and a manifest with tens of thousands of broken references
+/// must still be refused in bounded time.
+const MAX_ID_SUGGESTIONS: usize = 100;
 
 impl<'v> Loader<'v> {
     fn new(vocab: &'v Vocabulary) -> Self {
@@ -364,8 +377,10 @@ impl<'v> Loader<'v> {
             set: ManifestSet::default(),
             report: LoadReport::default(),
             errors: Vec::new(),
-            ids: HashMap::new(),
+            ids: HashMap::default(),
             pending: Vec::new(),
+            id_candidates: Vec::new(),
+            suggested: 0,
         }
     }
 
@@ -641,14 +656,27 @@ impl<'v> Loader<'v> {
 
     fn dangling(&mut self, reference: &Pending) {
         let want = reference.want;
-        let mut candidates: Vec<&str> = self
-            .ids
-            .iter()
-            .filter(|(_, d)| want.accepts(d.entity))
-            .map(|(id, _)| &**id)
-            .collect();
-        candidates.sort_unstable();
-        let suggestion = did_you_mean(&reference.name, candidates.iter().copied());
+        let suggestion = if self.suggested < MAX_ID_SUGGESTIONS {
+            self.suggested += 1;
+            if !self.id_candidates.iter().any(|(w, _)| *w == want) {
+                let mut candidates: Vec<Box<str>> = self
+                    .ids
+                    .iter()
+                    .filter(|(_, d)| want.accepts(d.entity))
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                candidates.sort_unstable();
+                self.id_candidates.push((want, candidates));
+            }
+            self.id_candidates
+                .iter()
+                .find(|(w, _)| *w == want)
+                .and_then(|(_, candidates)| {
+                    did_you_mean(&reference.name, candidates.iter().map(|id| &**id))
+                })
+        } else {
+            None
+        };
         let (message, mut help) = match self.ids.get(reference.name.as_str()) {
             Some(declared) => (
                 format!(
