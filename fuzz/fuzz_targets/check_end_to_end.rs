@@ -80,7 +80,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let result = check(program, &set, &options);
     let ctx = RenderContext::default();
-    let json = render(Format::Json, &result, &ctx);
+    let json = render(Format::Json, &result, &ctx)
+        .unwrap_or_else(|e| panic!("the JSON report cannot be rendered: {e}"));
     if let Err(e) = serde_json::from_str::<serde_json::Value>(&json) {
         panic!("the JSON report does not parse ({e}):\n{json}");
     }
