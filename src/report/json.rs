@@ -36,15 +36,8 @@ pub fn write_json(result: &CheckResult, out: &mut dyn std::io::Write) -> std::io
 /// ending with a newline. Strings are JSON-escaped (control characters as `\u001b`), so
 /// manifest text cannot break the document.
 pub fn render_json(result: &CheckResult) -> Result<String, super::RenderError> {
-    let findings = super::sorted_findings(result);
-    let problems = super::sorted_problems(result);
-    let document = Document {
-        lexflow: 1,
-        findings: &findings,
-        problems: &problems,
-        summary: &result.summary,
-    };
-    let mut out = serde_json::to_string_pretty(&document).map_err(super::RenderError::json)?;
-    out.push('\n');
-    Ok(out)
+    let mut out = Vec::new();
+    write_json(result, &mut out).map_err(super::RenderError::json)?;
+    // serde_json writes UTF-8 only.
+    String::from_utf8(out).map_err(super::RenderError::json)
 }

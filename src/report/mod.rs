@@ -136,7 +136,7 @@ pub struct RenderError {
 }
 
 impl RenderError {
-    fn json(e: serde_json::Error) -> RenderError {
+    fn json(e: impl std::fmt::Display) -> RenderError {
         RenderError {
             format: "JSON",
             message: e.to_string(),
