@@ -304,106 +304,105 @@ fn evaluate_path_rule<'a>(
     indexes: &'a RuleIndexes<'a>,
     findings: &mut Vec<Finding>,
 ) {
+    let Query::Path {
+        path_var,
+        source,
+        source_where,
+        target,
+        target_where,
+        step,
+        step_where,
+        clauses,
+    } = &rule.query
+    else {
+        return;
+    };
     let mut ev = Evaluator::new(world, rule.slots, &rule.aggregates, indexes);
-    match &rule.query {
-        Query::Each { .. } => {}
-        Query::Path {
-            path_var,
-            source,
-            source_where,
-            target,
-            target_where,
-            step,
-            step_where,
-            clauses,
-        } => {
-            let systems = world.set.systems.len();
-            let sources: Vec<Truth> = (0..systems as u32)
-                .map(|s| test(&mut ev, *source, Ent::Sys(s), source_where))
-                .collect();
-            let targets: Vec<Truth> = (0..systems as u32)
-                .map(|s| test(&mut ev, *target, Ent::Sys(s), target_where))
-                .collect();
-            let mut steps: Vec<Truth> = vec![Truth::False; world.set.flows.len()];
-            for &f in &world.active_flows {
-                if let Some(slot) = steps.get_mut(f as usize) {
-                    *slot = test(&mut ev, *step, Ent::Flow(f), step_where);
+    let systems = world.set.systems.len();
+    let sources: Vec<Truth> = (0..systems as u32)
+        .map(|s| test(&mut ev, *source, Ent::Sys(s), source_where))
+        .collect();
+    let targets: Vec<Truth> = (0..systems as u32)
+        .map(|s| test(&mut ev, *target, Ent::Sys(s), target_where))
+        .collect();
+    let mut steps: Vec<Truth> = vec![Truth::False; world.set.flows.len()];
+    for &f in &world.active_flows {
+        if let Some(slot) = steps.get_mut(f as usize) {
+            *slot = test(&mut ev, *step, Ent::Flow(f), step_where);
+        }
+    }
+    let any_unknown = sources
+        .iter()
+        .chain(targets.iter())
+        .chain(steps.iter())
+        .any(|t| matches!(t, Truth::Unknown(_)));
+    let strict = search(world, &sources, &steps, false);
+    let mut reported = vec![false; systems];
+    let passes: Vec<(Predecessors, bool)> = if any_unknown {
+        vec![
+            (strict, false),
+            (search(world, &sources, &steps, true), true),
+        ]
+    } else {
+        vec![(strict, false)]
+    };
+    for (pred, lenient) in &passes {
+        for t in 0..systems {
+            let target_ok = match targets.get(t) {
+                Some(Truth::True) => true,
+                Some(Truth::Unknown(_)) => *lenient,
+                _ => false,
+            };
+            if !target_ok
+                || reported.get(t).copied().unwrap_or(true)
+                || pred.get(t).copied().flatten().is_none()
+            {
+                continue;
+            }
+            let witness = witness(world, pred, t as u32);
+            let mut missing: Vec<Missing> = Vec::new();
+            if *lenient {
+                let mut note = |truth: Option<&Truth>| {
+                    if let Some(Truth::Unknown(m)) = truth {
+                        missing.push(*m);
+                    }
+                };
+                note(
+                    witness
+                        .systems
+                        .first()
+                        .and_then(|&s| sources.get(s as usize)),
+                );
+                note(targets.get(t));
+                for &f in &witness.flows {
+                    note(steps.get(f as usize));
                 }
             }
-            let any_unknown = sources
-                .iter()
-                .chain(targets.iter())
-                .chain(steps.iter())
-                .any(|t| matches!(t, Truth::Unknown(_)));
-            let strict = search(world, &sources, &steps, false);
-            let mut reported = vec![false; systems];
-            let passes: Vec<(Predecessors, bool)> = if any_unknown {
-                vec![
-                    (strict, false),
-                    (search(world, &sources, &steps, true), true),
-                ]
-            } else {
-                vec![(strict, false)]
-            };
-            for (pred, lenient) in &passes {
-                for t in 0..systems {
-                    let target_ok = match targets.get(t) {
-                        Some(Truth::True) => true,
-                        Some(Truth::Unknown(_)) => *lenient,
-                        _ => false,
-                    };
-                    if !target_ok
-                        || reported.get(t).copied().unwrap_or(true)
-                        || pred.get(t).copied().flatten().is_none()
-                    {
-                        continue;
-                    }
-                    let witness = witness(world, pred, t as u32);
-                    let mut missing: Vec<Missing> = Vec::new();
-                    if *lenient {
-                        let mut note = |truth: Option<&Truth>| {
-                            if let Some(Truth::Unknown(m)) = truth {
-                                missing.push(*m);
-                            }
-                        };
-                        note(
-                            witness
-                                .systems
-                                .first()
-                                .and_then(|&s| sources.get(s as usize)),
-                        );
-                        note(targets.get(t));
-                        for &f in &witness.flows {
-                            note(steps.get(f as usize));
-                        }
-                    }
-                    if let Some(r) = reported.get_mut(t) {
-                        *r = true;
-                    }
-                    let path_index = ev.paths.len() as u32;
-                    if let Some(&first) = witness.systems.first() {
-                        ev.bind(*source, Val::Ent(Ent::Sys(first)));
-                    }
-                    ev.bind(*target, Val::Ent(Ent::Sys(t as u32)));
-                    ev.bind(*path_var, Val::Ent(Ent::Path(path_index)));
-                    let last_flow = witness.flows.last().copied();
-                    ev.paths.push(witness);
-                    if !run_clauses(&mut ev, clauses, &mut missing) {
-                        continue;
-                    }
-                    if let Verdict::Violation(missing) = judge(&mut ev, rule, missing) {
-                        let subject = last_flow.map(Ent::Flow).unwrap_or(Ent::Sys(t as u32));
-                        let finding = make_finding(
-                            &mut ev,
-                            rule,
-                            text,
-                            subject,
-                            Some(path_index as usize),
-                            &missing,
-                        );
-                        findings.push(finding);
-                    }
-                }
+            if let Some(r) = reported.get_mut(t) {
+                *r = true;
+            }
+            let path_index = ev.paths.len() as u32;
+            if let Some(&first) = witness.systems.first() {
+                ev.bind(*source, Val::Ent(Ent::Sys(first)));
+            }
+            ev.bind(*target, Val::Ent(Ent::Sys(t as u32)));
+            ev.bind(*path_var, Val::Ent(Ent::Path(path_index)));
+            let last_flow = witness.flows.last().copied();
+            ev.paths.push(witness);
+            if !run_clauses(&mut ev, clauses, &mut missing) {
+                continue;
+            }
+            if let Verdict::Violation(missing) = judge(&mut ev, rule, missing) {
+                let subject = last_flow.map(Ent::Flow).unwrap_or(Ent::Sys(t as u32));
+                let finding = make_finding(
+                    &mut ev,
+                    rule,
+                    text,
+                    subject,
+                    Some(path_index as usize),
+                    &missing,
+                );
+                findings.push(finding);
             }
         }
     }
