@@ -1942,20 +1942,25 @@ mod tests {
         assert_eq!(streamed, whole);
     }
 
-    #[test]
-    fn streamed_json_loads_like_the_whole_tree() {
+    /// A generated city of two files, loaded both ways.
+    fn same_streamed_city(format: crate::gen::Format) {
         let city = crate::gen::generate(&crate::gen::GenOptions {
             flows: 300,
             seed: 7,
             files: 2,
-            format: crate::gen::Format::Json,
+            format,
         });
-        let city: Vec<(&str, &str, bool)> = city
+        let files: Vec<(&str, &str, bool)> = city
             .files
             .iter()
             .map(|(name, text)| (name.as_str(), text.as_str(), true))
             .collect();
-        same_streamed(&city);
+        same_streamed(&files);
+    }
+
+    #[test]
+    fn streamed_json_loads_like_the_whole_tree() {
+        same_streamed_city(crate::gen::Format::Json);
         let longgang = include_str!("../../tests/data/manifests/longgang.json");
         same_streamed(&[("longgang.json", longgang, true)]);
         // Twice: every id is a duplicate of the first file's.
@@ -2010,18 +2015,7 @@ mod tests {
 
     #[test]
     fn streamed_yaml_loads_like_the_whole_tree() {
-        let city = crate::gen::generate(&crate::gen::GenOptions {
-            flows: 300,
-            seed: 7,
-            files: 2,
-            format: crate::gen::Format::Yaml,
-        });
-        let city: Vec<(&str, &str, bool)> = city
-            .files
-            .iter()
-            .map(|(name, text)| (name.as_str(), text.as_str(), true))
-            .collect();
-        same_streamed(&city);
+        same_streamed_city(crate::gen::Format::Yaml);
         let longgang = include_str!("../../tests/data/manifests/longgang.yaml");
         let all = include_str!("../../tests/data/manifests/all-fields.yaml");
         same_streamed(&[("longgang.yaml", longgang, true), ("all.yaml", all, true)]);
