@@ -298,4 +298,7 @@ fn timings_go_to_stderr_and_leave_the_report_unchanged() {
     ] {
         assert!(stderr.contains(stage), "{stage} missing from {stderr}");
     }
+    if cfg!(target_os = "linux") {
+        assert!(stderr.contains("peak memory"), "{stderr}");
+    }
 }

@@ -130,7 +130,15 @@ pub struct StageTimer {
     enabled: bool,
     last: std::time::Instant,
     start: std::time::Instant,
-    stages: Vec<(String, std::time::Duration)>,
+    stages: Vec<(String, std::time::Duration, Option<u64>)>,
+}
+
+/// Peak resident memory of this process so far, in KiB (`VmHWM`; Linux only, `None`
+/// elsewhere). Shown beside each stage so that a run shows where its memory peak comes from.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 impl StageTimer {
@@ -150,7 +158,8 @@ impl StageTimer {
             return;
         }
         let now = std::time::Instant::now();
-        self.stages.push((stage.to_string(), now - self.last));
+        self.stages
+            .push((stage.to_string(), now - self.last, peak_rss_kib()));
         self.last = now;
     }
 
@@ -158,8 +167,14 @@ impl StageTimer {
         if !self.enabled {
             return;
         }
-        for (stage, took) in &self.stages {
-            eprintln!("lexflow: {:>9.1} ms  {stage}", took.as_secs_f64() * 1000.0);
+        for (stage, took, peak) in &self.stages {
+            let peak = peak.map_or(String::new(), |kib| {
+                format!("  (peak memory {:.1} MiB)", kib as f64 / 1024.0)
+            });
+            eprintln!(
+                "lexflow: {:>9.1} ms  {stage}{peak}",
+                took.as_secs_f64() * 1000.0
+            );
         }
         eprintln!(
             "lexflow: {:>9.1} ms  total",

@@ -6,7 +6,7 @@
 // cannot choose colliding ids. Nothing iterates these maps, so output stays deterministic.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use super::value::{Ent, Key, Missing, Truth, Val};
 use crate::date::Date;
@@ -190,15 +190,37 @@ pub struct AggregateIndex<'a> {
 }
 
 /// The aggregate indexes of one rule (or one law's scope test), each built on first use.
+/// A cell may be shared with other rules whose aggregate has the same shape (see
+/// [`super::sharing`]).
 pub struct RuleIndexes<'a> {
-    cells: Vec<OnceLock<AggregateIndex<'a>>>,
+    cells: Vec<Arc<OnceLock<AggregateIndex<'a>>>>,
 }
 
 impl<'a> RuleIndexes<'a> {
+    /// Indexes of one rule's aggregates, shared with nothing.
     pub fn new(aggregates: &[Aggregate]) -> Self {
         RuleIndexes {
-            cells: (0..aggregates.len()).map(|_| OnceLock::new()).collect(),
+            cells: (0..aggregates.len())
+                .map(|_| Arc::new(OnceLock::new()))
+                .collect(),
         }
+    }
+
+    /// Indexes of the aggregates of every rule of a run, one per distinct shape.
+    pub fn shared(rules: &[&[Aggregate]]) -> Vec<Self> {
+        let (numbers, count) = super::sharing::share_indexes(rules.iter().flat_map(|r| r.iter()));
+        let cells: Vec<Arc<OnceLock<AggregateIndex<'a>>>> =
+            (0..count).map(|_| Arc::new(OnceLock::new())).collect();
+        let mut numbers = numbers.into_iter();
+        rules
+            .iter()
+            .map(|aggregates| RuleIndexes {
+                cells: aggregates
+                    .iter()
+                    .filter_map(|_| numbers.next().and_then(|n| cells.get(n)).cloned())
+                    .collect(),
+            })
+            .collect()
     }
 }
 
@@ -831,14 +853,9 @@ impl<'a> Evaluator<'a> {
         let Some(cell) = indexes.cells.get(id) else {
             return Val::unknown();
         };
-        let index: &'a AggregateIndex<'a> = match cell.get() {
-            Some(index) => index,
-            None => {
-                let built = self.build_index(id);
-                // Another thread may have built it meanwhile: both are the same, keep either.
-                cell.get_or_init(|| built)
-            }
-        };
+        // Built by the first thread that needs it; another thread needing it meanwhile
+        // waits rather than building it again.
+        let index: &'a AggregateIndex<'a> = cell.get_or_init(|| self.build_index(id));
         let keys: Option<Vec<Key<'a>>> = match &agg.join {
             Some(join) => {
                 let outer = self.eval(&join.outer);

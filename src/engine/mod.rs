@@ -7,6 +7,7 @@
 //! predecessor links. Nothing runs a search per node.
 
 pub mod eval;
+mod sharing;
 pub mod value;
 
 use std::collections::{BTreeSet, VecDeque};
@@ -19,7 +20,7 @@ use value::{Ent, Missing, Truth, Val};
 
 use crate::date::Date;
 use crate::findings::{CheckResult, Finding, Location, RuleInfo, Severity, Status, Subject};
-use crate::lang::ir::{Clause, LawIr, Program, Query, RuleIr, TemplatePart};
+use crate::lang::ir::{Aggregate, Clause, LawIr, Program, Query, RuleIr, TemplatePart};
 use crate::lang::schema::field_name;
 use crate::manifest::graph::FlowGraph;
 use crate::manifest::model::{EntityRef, ManifestSet, SysIdx};
@@ -93,10 +94,8 @@ pub fn check_graph(
             rules.push(rule);
         }
     }
-    let indexes: Vec<RuleIndexes> = rules
-        .iter()
-        .map(|rule| RuleIndexes::new(&rule.aggregates))
-        .collect();
+    let aggregates: Vec<&[Aggregate]> = rules.iter().map(|r| r.aggregates.as_slice()).collect();
+    let indexes = RuleIndexes::shared(&aggregates);
     result.findings = evaluate_rules(&world, &rules, &indexes);
     result.rules_checked.sort_by(|a, b| a.id.cmp(&b.id));
     result

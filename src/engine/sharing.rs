@@ -1,0 +1,195 @@
+//! Which aggregate indexes the rules of a run can share.
+//!
+//! Rules of different packs often ask the same question of the manifests: six rules of the
+//! bundled packs ask "which flows carry personal data, not anonymized, into this system?".
+//! Each rule compiles its own aggregate, with its own variable numbering, so the engine
+//! would build the same index once per rule (at 100,000 flows, about 40 ms each). Two
+//! aggregates whose index is built from the same entities, filter and join key, equal up to
+//! a consistent renaming of their variables, get one index.
+
+use crate::lang::ir::{Aggregate, Ex, Kind, Slot};
+
+/// What an aggregate's index depends on, with its variables numbered in order of first
+/// appearance (the aggregate's own variable first).
+#[derive(Debug, PartialEq)]
+pub struct IndexShape {
+    kind: Kind,
+    whole_year: bool,
+    local: Vec<Ex>,
+    join: Option<(Ex, bool)>,
+}
+
+/// The shape of `aggregate`'s index; `None` when the index cannot be shared: a filter that
+/// uses another aggregate refers to it by its number in the rule's own table.
+pub fn index_shape(aggregate: &Aggregate) -> Option<IndexShape> {
+    let mut names = vec![aggregate.var];
+    let mut local = Vec::with_capacity(aggregate.local.len());
+    for conjunct in &aggregate.local {
+        local.push(renamed(conjunct, &mut names)?);
+    }
+    let join = match &aggregate.join {
+        Some(join) => Some((renamed(&join.inner, &mut names)?, join.inner_is_list)),
+        None => None,
+    };
+    Some(IndexShape {
+        kind: aggregate.kind,
+        whole_year: aggregate.whole_year,
+        local,
+        join,
+    })
+}
+
+/// For each aggregate, the number of the index it uses: aggregates of equal shape get the
+/// same number. Quadratic in the number of aggregates of the run (tens), never in the data.
+pub fn share_indexes<'r>(aggregates: impl Iterator<Item = &'r Aggregate>) -> (Vec<usize>, usize) {
+    let mut shapes: Vec<IndexShape> = Vec::new();
+    let mut unshared = 0usize;
+    let mut numbers = Vec::new();
+    for aggregate in aggregates {
+        match index_shape(aggregate) {
+            Some(shape) => match shapes.iter().position(|s| *s == shape) {
+                Some(found) => numbers.push(Number::Shared(found)),
+                None => {
+                    numbers.push(Number::Shared(shapes.len()));
+                    shapes.push(shape);
+                }
+            },
+            None => {
+                numbers.push(Number::Own(unshared));
+                unshared = unshared.saturating_add(1);
+            }
+        }
+    }
+    let shared = shapes.len();
+    let numbers = numbers
+        .into_iter()
+        .map(|n| match n {
+            Number::Shared(i) => i,
+            Number::Own(i) => shared.saturating_add(i),
+        })
+        .collect();
+    (numbers, shared.saturating_add(unshared))
+}
+
+enum Number {
+    Shared(usize),
+    Own(usize),
+}
+
+fn slot(s: Slot, names: &mut Vec<Slot>) -> Slot {
+    match names.iter().position(|&n| n == s) {
+        Some(i) => i,
+        None => {
+            names.push(s);
+            names.len().saturating_sub(1)
+        }
+    }
+}
+
+fn boxed(ex: &Ex, names: &mut Vec<Slot>) -> Option<Box<Ex>> {
+    renamed(ex, names).map(Box::new)
+}
+
+fn all(exs: &[Ex], names: &mut Vec<Slot>) -> Option<Vec<Ex>> {
+    exs.iter().map(|e| renamed(e, names)).collect()
+}
+
+/// `ex` with its slots renumbered by `names`; `None` if it uses another aggregate.
+fn renamed(ex: &Ex, names: &mut Vec<Slot>) -> Option<Ex> {
+    Some(match ex {
+        Ex::Const(c) => Ex::Const(c.clone()),
+        Ex::Var(s) => Ex::Var(slot(*s, names)),
+        Ex::Field(e, f) => Ex::Field(boxed(e, names)?, *f),
+        Ex::Not(e) => Ex::Not(boxed(e, names)?),
+        Ex::And(es) => Ex::And(all(es, names)?),
+        Ex::Or(es) => Ex::Or(all(es, names)?),
+        Ex::Compare(op, a, b) => Ex::Compare(*op, boxed(a, names)?, boxed(b, names)?),
+        Ex::InList(e, list, negated) => Ex::InList(boxed(e, names)?, all(list, names)?, *negated),
+        Ex::InCountries(e, set, negated) => Ex::InCountries(boxed(e, names)?, *set, *negated),
+        Ex::HasCategories(e, set, every) => Ex::HasCategories(boxed(e, names)?, *set, *every),
+        Ex::HasValue(a, b) => Ex::HasValue(boxed(a, names)?, boxed(b, names)?),
+        Ex::HasAll(e, list) => Ex::HasAll(boxed(e, names)?, all(list, names)?),
+        Ex::HasCountry(e, set, group) => Ex::HasCountry(boxed(e, names)?, *set, group.clone()),
+        Ex::Is(e, what) => Ex::Is(boxed(e, names)?, *what),
+        Ex::Leaves(e, set) => Ex::Leaves(boxed(e, names)?, *set),
+        Ex::Enters(e, set) => Ex::Enters(boxed(e, names)?, *set),
+        Ex::Active(e, when) => Ex::Active(boxed(e, names)?, *when),
+        Ex::Arith(a, op, b) => Ex::Arith(boxed(a, names)?, *op, boxed(b, names)?),
+        Ex::Let(s, value, body) => {
+            let value = boxed(value, names)?;
+            Ex::Let(slot(*s, names), value, boxed(body, names)?)
+        }
+        Ex::Aggregate(_) => return None,
+        Ex::AsOf => Ex::AsOf,
+        Ex::CountryOf(e) => Ex::CountryOf(boxed(e, names)?),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lang::ast::IsWhat;
+    use crate::lang::ir::{Field, Join};
+
+    fn aggregate(var: Slot, local: Vec<Ex>, join: Option<Ex>) -> Aggregate {
+        Aggregate {
+            op: crate::lang::ast::AggregateOp::Exists,
+            kind: Kind::Flow,
+            var,
+            value: None,
+            local,
+            join: join.map(|inner| Join {
+                inner,
+                inner_is_list: false,
+                outer: Ex::Var(0),
+                outer_is_list: false,
+            }),
+            correlated: Vec::new(),
+            constant: false,
+            whole_year: false,
+            span: Default::default(),
+        }
+    }
+
+    fn not_anonymized(var: Slot) -> Ex {
+        Ex::Not(Box::new(Ex::Is(
+            Box::new(Ex::Field(Box::new(Ex::Var(var)), Field::FlowAnonymized)),
+            IsWhat::True,
+        )))
+    }
+
+    fn to(var: Slot) -> Ex {
+        Ex::Field(Box::new(Ex::Var(var)), Field::FlowTo)
+    }
+
+    #[test]
+    fn equal_aggregates_with_other_variable_numbers_share_an_index() {
+        let a = aggregate(2, vec![not_anonymized(2)], Some(to(2)));
+        let b = aggregate(5, vec![not_anonymized(5)], Some(to(5)));
+        let (numbers, count) = share_indexes([&a, &b].into_iter());
+        assert_eq!(numbers, vec![0, 0]);
+        assert_eq!(count, 1);
+    }
+
+    #[test]
+    fn a_different_filter_or_join_gets_its_own_index() {
+        let a = aggregate(1, vec![not_anonymized(1)], Some(to(1)));
+        let no_filter = aggregate(1, vec![], Some(to(1)));
+        let other_join = aggregate(
+            1,
+            vec![not_anonymized(1)],
+            Some(Ex::Field(Box::new(Ex::Var(1)), Field::FlowFrom)),
+        );
+        let (numbers, count) = share_indexes([&a, &no_filter, &other_join, &a].into_iter());
+        assert_eq!(numbers, vec![0, 1, 2, 0]);
+        assert_eq!(count, 3);
+    }
+
+    #[test]
+    fn a_filter_using_another_aggregate_is_never_shared() {
+        let nested = aggregate(1, vec![Ex::Aggregate(0)], None);
+        let (numbers, count) = share_indexes([&nested, &nested].into_iter());
+        assert_eq!(numbers, vec![0, 1]);
+        assert_eq!(count, 2);
+    }
+}
