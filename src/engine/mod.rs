@@ -2,9 +2,11 @@
 //! set and produces sorted, deterministic findings (SPEC §3).
 //!
 //! Cost model: a `for each` rule is one pass over its entities; aggregates are answered
-//! from hash indexes built once per rule; a path rule is one multi-source breadth-first
-//! search over the flows (two when facts are missing), with witness paths read back from
-//! predecessor links. Nothing runs a search per node.
+//! from hash indexes built once per run (rules asking the same question share one); a path
+//! rule is one multi-source breadth-first search over the flows (two when facts are
+//! missing), with witness paths read back from predecessor links. Nothing runs a search per
+//! node. Rules yield compact hits; a finding's text is written only for the hits reported,
+//! after they are sorted and duplicates dropped.
 
 pub mod eval;
 mod sharing;
@@ -96,14 +98,9 @@ pub fn check_graph(
     }
     let aggregates: Vec<&[Aggregate]> = rules.iter().map(|r| r.aggregates.as_slice()).collect();
     let indexes = RuleIndexes::shared(&aggregates);
+    // Sorted and without duplicates already.
     result.findings = evaluate_rules(&world, &rules, &indexes);
     result.rules_checked.sort_by(|a, b| a.id.cmp(&b.id));
-    result
-        .findings
-        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    result
-        .findings
-        .dedup_by(|a, b| a.rule == b.rule && a.subject == b.subject && a.path == b.path);
     result.recount();
     result
 }
@@ -184,8 +181,22 @@ enum Job {
     },
 }
 
-/// Evaluates the rules on every core (rayon) and returns their findings in the same order
-/// as a sequential run of one rule after another.
+/// A rule's verdict against one binding, kept compact while the rules run. A finding's text
+/// (message, fingerprint, ids) is written only for the hits that are reported, once they are
+/// sorted and duplicates are dropped, so no string is formatted while the rules run.
+#[derive(Clone, Debug)]
+struct Hit {
+    rule: u32,
+    /// The finding's subject: the bound entity of a `for each` rule; the last flow of a path
+    /// rule's witness (or the target system, for an empty path).
+    subject: Ent,
+    /// A path rule's witness.
+    witness: Option<Box<WitnessPath>>,
+    missing: Vec<Missing>,
+}
+
+/// Evaluates the rules on every core (rayon) and returns their findings, sorted (SPEC §3)
+/// and without duplicates.
 ///
 /// The `for each` rules over one kind are fused: each entity is judged by all of them while
 /// its facts (the flow, its systems and their operators) are in cache, instead of one pass
@@ -196,7 +207,6 @@ fn evaluate_rules<'a>(
     indexes: &'a [RuleIndexes<'a>],
 ) -> Vec<Finding> {
     use rayon::prelude::*;
-    let texts: Vec<RuleText> = rules.iter().map(|rule| RuleText::of(rule)).collect();
     let mut jobs: Vec<Job> = Vec::new();
     let mut kinds: Vec<(crate::lang::ir::Kind, Vec<usize>)> = Vec::new();
     for (r, rule) in rules.iter().enumerate() {
@@ -222,66 +232,185 @@ fn evaluate_rules<'a>(
             start = end;
         }
     }
-    let done: Vec<Vec<(usize, Vec<Finding>)>> = jobs
+    let done: Vec<Vec<(usize, Vec<Hit>)>> = jobs
         .par_iter()
         .map(|job| match job {
             Job::Path(r) => {
-                let mut findings = Vec::new();
-                if let (Some(rule), Some(index), Some(text)) =
-                    (rules.get(*r), indexes.get(*r), texts.get(*r))
-                {
-                    evaluate_path_rule(world, rule, text, index, &mut findings);
+                let mut hits = Vec::new();
+                if let (Some(rule), Some(index)) = (rules.get(*r), indexes.get(*r)) {
+                    evaluate_path_rule(world, *r, rule, index, &mut hits);
                 }
-                vec![(*r, findings)]
+                vec![(*r, hits)]
             }
             Job::Chunk {
                 rules: members,
                 entities,
                 range,
             } => {
-                let mut judges: Vec<Judge<'a, '_>> = members
+                let mut judges: Vec<Judge<'a>> = members
                     .iter()
                     .filter_map(|&r| {
                         let rule: &'a RuleIr = rules.get(r)?;
                         let index = indexes.get(r)?;
                         let ev = Evaluator::new(world, rule.slots, &rule.aggregates, index);
-                        Some((r, rule, texts.get(r)?, ev, Vec::new()))
+                        Some((r, rule, ev, Vec::new()))
                     })
                     .collect();
                 for &entity in entities.get(range.clone()).unwrap_or(&[]) {
-                    for (_, rule, text, ev, findings) in judges.iter_mut() {
-                        judge_entity(ev, rule, text, entity, findings);
+                    for (r, rule, ev, hits) in judges.iter_mut() {
+                        judge_entity(ev, *r, rule, entity, hits);
                     }
                 }
                 judges
                     .into_iter()
-                    .map(|(r, _, _, _, findings)| (r, findings))
+                    .map(|(r, _, _, hits)| (r, hits))
                     .collect()
             }
         })
         .collect();
-    // Rule order, and within a rule the order of its chunks (a stable sort of the lists,
-    // not of the findings): one copy of each finding into the result.
-    let mut parts: Vec<(usize, Vec<Finding>)> = done.into_iter().flatten().collect();
+    // Rule order, and within a rule the order of its chunks: the order of a sequential run,
+    // which decides which of two duplicates is kept.
+    let mut parts: Vec<(usize, Vec<Hit>)> = done.into_iter().flatten().collect();
     parts.sort_by_key(|(r, _)| *r);
-    let total = parts.iter().map(|(_, f)| f.len()).sum();
-    let mut all = Vec::with_capacity(total);
-    for (_, findings) in parts {
-        all.extend(findings);
-    }
-    all
+    let hits: Vec<Hit> = parts.into_iter().flat_map(|(_, hits)| hits).collect();
+    let order = reported_order(world, rules, &hits);
+    let texts: Vec<RuleText> = rules.iter().map(|rule| RuleText::of(rule)).collect();
+    let reported: Vec<Reported<'a, '_>> = order
+        .iter()
+        .filter_map(|&i| {
+            let hit = hits.get(i)?;
+            let r = hit.rule as usize;
+            Some((r, *rules.get(r)?, texts.get(r)?, indexes.get(r)?, hit))
+        })
+        .collect();
+    // Indexed: the findings are written in place, in order. Each piece of at least
+    // `CHUNK` findings makes its own evaluators, as it needs them.
+    reported
+        .par_iter()
+        .with_min_len(CHUNK)
+        .map_init(
+            || -> Vec<Option<Evaluator<'a>>> { (0..rules.len()).map(|_| None).collect() },
+            |evaluators, &(r, rule, text, index, hit)| {
+                let mut own = None;
+                let slot = evaluators.get_mut(r).unwrap_or(&mut own);
+                let ev = slot.get_or_insert_with(|| {
+                    Evaluator::new(world, rule.slots, &rule.aggregates, index)
+                });
+                write_finding(ev, rule, text, hit)
+            },
+        )
+        .collect()
 }
 
-/// A rule in a fused pass: its index, IR, shared strings, evaluator and findings so far.
-type Judge<'a, 't> = (usize, &'a RuleIr, &'t RuleText, Evaluator<'a>, Vec<Finding>);
+/// A hit to report, with its rule's number, IR, texts and indexes.
+type Reported<'a, 't> = (
+    usize,
+    &'a RuleIr,
+    &'t RuleText,
+    &'a RuleIndexes<'a>,
+    &'t Hit,
+);
+
+/// The hits to report, as positions in `hits`: in SPEC §3 order (file, line, column, rule
+/// id, then subject and path), and without duplicates (same rule, subject and path: the
+/// first in rule order is kept). Sorts small keys, never findings.
+fn reported_order(world: &World, rules: &[&RuleIr], hits: &[Hit]) -> Vec<usize> {
+    let set = world.set;
+    let file_name = |file: usize| -> &str {
+        world
+            .file_names
+            .get(file)
+            .map(|n| &**n)
+            .unwrap_or_else(|| set.sources.name(crate::source::FileId(file as u32)))
+    };
+    let rank = |names: Vec<&str>| -> Vec<u32> {
+        let mut sorted: Vec<(&str, usize)> = names.into_iter().zip(0..).collect();
+        sorted.sort();
+        let mut ranks = vec![0u32; sorted.len()];
+        let mut current = 0u32;
+        let mut previous: Option<&str> = None;
+        for (name, i) in sorted {
+            if previous.is_some_and(|p| p != name) {
+                current = current.saturating_add(1);
+            }
+            previous = Some(name);
+            if let Some(r) = ranks.get_mut(i) {
+                *r = current;
+            }
+        }
+        ranks
+    };
+    let files = world.file_names.len().max(set.sources.files.len());
+    let file_rank = rank((0..files).map(file_name).collect());
+    let rule_rank = rank(rules.iter().map(|r| r.id.as_str()).collect());
+    struct Key<'s> {
+        position: (u32, u32, u32, u32),
+        kind: &'static str,
+        id: &'s str,
+        hit: usize,
+    }
+    let keys: Vec<Key> = hits
+        .iter()
+        .enumerate()
+        .map(|(hit, h)| {
+            let (kind, id, loc) =
+                declared(set, h.subject).unwrap_or(("manifest", "?", Loc::default()));
+            let file = file_rank
+                .get(loc.file.0 as usize)
+                .copied()
+                .unwrap_or(u32::MAX);
+            let rule = rule_rank.get(h.rule as usize).copied().unwrap_or(u32::MAX);
+            Key {
+                position: (file, loc.line.max(1), loc.column.max(1), rule),
+                kind,
+                id,
+                hit,
+            }
+        })
+        .collect();
+    let path_ids = |hit: usize| {
+        hits.get(hit)
+            .and_then(|h| h.witness.as_deref())
+            .map(|w| w.systems.as_slice())
+            .unwrap_or(&[])
+            .iter()
+            .map(|&s| set.systems.get(s as usize).map_or("", |x| x.id.as_str()))
+    };
+    let mut keys = keys;
+    keys.sort_unstable_by(|a, b| {
+        a.position
+            .cmp(&b.position)
+            .then_with(|| (a.kind, a.id).cmp(&(b.kind, b.id)))
+            .then_with(|| path_ids(a.hit).cmp(path_ids(b.hit)))
+            .then(a.hit.cmp(&b.hit))
+    });
+    let mut order: Vec<usize> = Vec::with_capacity(keys.len());
+    let mut kept: Option<&Key> = None;
+    for key in &keys {
+        let duplicate = kept.is_some_and(|k| {
+            // Equal ranks are equal rule ids.
+            k.position.3 == key.position.3
+                && (k.kind, k.id) == (key.kind, key.id)
+                && path_ids(k.hit).eq(path_ids(key.hit))
+        });
+        if !duplicate {
+            order.push(key.hit);
+            kept = Some(key);
+        }
+    }
+    order
+}
+
+/// A rule in a fused pass: its index, IR, evaluator and hits so far.
+type Judge<'a> = (usize, &'a RuleIr, Evaluator<'a>, Vec<Hit>);
 
 /// Judges one entity by one `for each` rule.
 fn judge_entity<'a>(
     ev: &mut Evaluator<'a>,
+    r: usize,
     rule: &'a RuleIr,
-    text: &RuleText,
     entity: Ent,
-    findings: &mut Vec<Finding>,
+    hits: &mut Vec<Hit>,
 ) {
     let Query::Each { var, clauses, .. } = &rule.query else {
         return;
@@ -292,19 +421,72 @@ fn judge_entity<'a>(
         return;
     }
     if let Verdict::Violation(missing) = judge(ev, rule, missing) {
-        findings.push(make_finding(ev, rule, text, entity, None, &missing));
+        hits.push(Hit {
+            rule: r as u32,
+            subject: entity,
+            witness: None,
+            missing,
+        });
     }
+}
+
+/// Writes the finding of a reported hit. The rule's clauses run again for this binding, so
+/// that the `let` values the message uses are bound as when the rule fired.
+fn write_finding<'a>(
+    ev: &mut Evaluator<'a>,
+    rule: &'a RuleIr,
+    text: &RuleText,
+    hit: &Hit,
+) -> Finding {
+    let mut ignored = Vec::new();
+    let path = match (&rule.query, &hit.witness) {
+        (Query::Each { var, clauses, .. }, _) => {
+            ev.bind(*var, Val::Ent(hit.subject));
+            run_clauses(ev, clauses, &mut ignored);
+            None
+        }
+        (query @ Query::Path { clauses, .. }, Some(witness)) => {
+            ev.paths.clear();
+            bind_path(ev, query, (**witness).clone());
+            run_clauses(ev, clauses, &mut ignored);
+            Some(0)
+        }
+        (Query::Path { .. }, None) => None,
+    };
+    make_finding(ev, rule, text, hit.subject, path, &hit.missing)
+}
+
+/// Binds a path rule's source, target and path variables to `witness`; returns the path's
+/// number in the evaluator's path table.
+fn bind_path<'a>(ev: &mut Evaluator<'a>, query: &Query, witness: WitnessPath) -> usize {
+    let path_index = ev.paths.len();
+    if let Query::Path {
+        path_var,
+        source,
+        target,
+        ..
+    } = query
+    {
+        if let Some(&first) = witness.systems.first() {
+            ev.bind(*source, Val::Ent(Ent::Sys(first)));
+        }
+        if let Some(&last) = witness.systems.last() {
+            ev.bind(*target, Val::Ent(Ent::Sys(last)));
+        }
+        ev.bind(*path_var, Val::Ent(Ent::Path(path_index as u32)));
+    }
+    ev.paths.push(witness);
+    path_index
 }
 
 fn evaluate_path_rule<'a>(
     world: &'a World<'a>,
+    r: usize,
     rule: &'a RuleIr,
-    text: &RuleText,
     indexes: &'a RuleIndexes<'a>,
-    findings: &mut Vec<Finding>,
+    hits: &mut Vec<Hit>,
 ) {
     let Query::Path {
-        path_var,
         source,
         source_where,
         target,
@@ -312,6 +494,7 @@ fn evaluate_path_rule<'a>(
         step,
         step_where,
         clauses,
+        ..
     } = &rule.query
     else {
         return;
@@ -380,28 +563,23 @@ fn evaluate_path_rule<'a>(
             if let Some(r) = reported.get_mut(t) {
                 *r = true;
             }
-            let path_index = ev.paths.len() as u32;
-            if let Some(&first) = witness.systems.first() {
-                ev.bind(*source, Val::Ent(Ent::Sys(first)));
-            }
-            ev.bind(*target, Val::Ent(Ent::Sys(t as u32)));
-            ev.bind(*path_var, Val::Ent(Ent::Path(path_index)));
-            let last_flow = witness.flows.last().copied();
-            ev.paths.push(witness);
+            let subject = witness
+                .flows
+                .last()
+                .map(|&f| Ent::Flow(f))
+                .unwrap_or(Ent::Sys(t as u32));
+            ev.paths.clear();
+            bind_path(&mut ev, &rule.query, witness);
             if !run_clauses(&mut ev, clauses, &mut missing) {
                 continue;
             }
             if let Verdict::Violation(missing) = judge(&mut ev, rule, missing) {
-                let subject = last_flow.map(Ent::Flow).unwrap_or(Ent::Sys(t as u32));
-                let finding = make_finding(
-                    &mut ev,
-                    rule,
-                    text,
+                hits.push(Hit {
+                    rule: r as u32,
                     subject,
-                    Some(path_index as usize),
-                    &missing,
-                );
-                findings.push(finding);
+                    witness: ev.paths.pop().map(Box::new),
+                    missing,
+                });
             }
         }
     }
