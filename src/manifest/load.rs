@@ -1739,10 +1739,12 @@ impl<'v> FileCx<'v> {
         });
         let transfer = obj
             .get("transfer")
-            .and_then(|node| self.transfer(node, idx, &obj.what));
+            .and_then(|node| self.transfer(node, idx, &obj.what))
+            .map(Box::new);
         let exemption = obj
             .get("exemption")
-            .and_then(|node| self.exemption(node, &obj.what));
+            .and_then(|node| self.exemption(node, &obj.what))
+            .map(Box::new);
         let flow = Flow {
             id,
             loc: self.loc(obj.pos),

@@ -160,8 +160,9 @@ pub struct Flow {
     pub authority_approval: Option<bool>,
     pub automated_decision: Option<String>,
     pub significant_effect: Option<bool>,
-    pub transfer: Option<Transfer>,
-    pub exemption: Option<Exemption>,
+    /// Boxed, like `exemption`: most flows have neither, and a flow is one of ~100,000.
+    pub transfer: Option<Box<Transfer>>,
+    pub exemption: Option<Box<Exemption>>,
 }
 
 #[derive(Clone, Debug)]
