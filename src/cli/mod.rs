@@ -381,7 +381,11 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
         "never" => false,
         _ => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
-    let manifest = Some(report::diagram::ManifestSummary::from_set(&set));
+    // A copy of the whole model's ids and values: made only for a format that shows it.
+    let manifest = formats
+        .iter()
+        .any(|f| f.shows_manifests())
+        .then(|| report::diagram::ManifestSummary::from_set(&set));
     let ctx = RenderContext {
         color,
         as_of: Some(as_of),

@@ -42,6 +42,12 @@ pub enum Format {
 }
 
 impl Format {
+    /// Whether the format draws the manifests themselves (diagram, vendor tables), from
+    /// [`RenderContext::manifest`]; the others need only the findings.
+    pub fn shows_manifests(self) -> bool {
+        matches!(self, Format::Markdown | Format::Html)
+    }
+
     pub const ALL: [Format; 7] = [
         Format::Human,
         Format::Json,
