@@ -13,7 +13,7 @@ use crate::date::Date;
 use crate::lang::ast::{ActiveWhen, AddOp, AggregateOp, CmpOp, IsWhat};
 use crate::lang::ir::{Aggregate, Const, Duration, Ex, Field, Kind, Program};
 use crate::manifest::graph::FlowGraph;
-use crate::manifest::model::{country_of, ManifestSet};
+use crate::manifest::model::{country_of, ManifestSet, Term};
 
 /// Facts about the run that every rule reads: the as-of date, country sets resolved at it,
 /// category ids of every flow and collection, and the flows in force.
@@ -39,10 +39,10 @@ pub struct World<'a> {
     pub file_names: Vec<std::sync::Arc<str>>,
 }
 
-fn category_ids(program: &Program, data: &[String]) -> Vec<u32> {
+fn category_ids(program: &Program, data: &[Term]) -> Vec<u32> {
     let mut ids: Vec<u32> = data
         .iter()
-        .filter_map(|c| program.taxonomy.index.get(c).map(|&i| i as u32))
+        .filter_map(|c| program.taxonomy.index.get(&**c).map(|&i| i as u32))
         .collect();
     ids.sort_unstable();
     ids.dedup();
@@ -263,13 +263,16 @@ fn opt_date<'a>(v: Option<Date>, e: Ent, f: Field) -> Val<'a> {
     v.map(Val::Date).unwrap_or_else(|| missing(e, f))
 }
 
-fn opt_text<'a>(v: &'a Option<String>, e: Ent, f: Field) -> Val<'a> {
-    v.as_deref().map(Val::Text).unwrap_or_else(|| missing(e, f))
+/// A text fact: free text (`String`) or a vocabulary value ([`Term`]).
+fn opt_text<'a, T: AsRef<str>>(v: &'a Option<T>, e: Ent, f: Field) -> Val<'a> {
+    v.as_ref()
+        .map(|t| Val::Text(t.as_ref()))
+        .unwrap_or_else(|| missing(e, f))
 }
 
-fn opt_texts<'a>(v: &'a Option<Vec<String>>, e: Ent, f: Field) -> Val<'a> {
+fn opt_texts<'a>(v: &'a Option<Vec<Term>>, e: Ent, f: Field) -> Val<'a> {
     match v {
-        Some(list) => Val::List(list.iter().map(|s| Val::Text(s.as_str())).collect()),
+        Some(list) => Val::List(list.iter().map(|s| Val::Text(s)).collect()),
         None => missing(e, f),
     }
 }

@@ -10,6 +10,7 @@
 // hasher instead of SipHash, seeded at random per process so that crafted ids cannot collide
 // on purpose.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -353,6 +354,8 @@ struct Loader<'v> {
     report: LoadReport,
     errors: Vec<LoadError>,
     ids: HashMap<Box<str>, Declared>,
+    /// One copy of each vocabulary value of every file (see [`Term`]).
+    terms: HashSet<Term>,
     pending: Vec<Pending>,
     /// Convert JSON texts while they are parsed ([`Loader::load_json`]); off only in the
     /// tests that compare it with the whole-tree conversion.
@@ -378,6 +381,7 @@ impl<'v> Loader<'v> {
             report: LoadReport::default(),
             errors: Vec::new(),
             ids: HashMap::default(),
+            terms: HashSet::default(),
             pending: Vec::new(),
             id_candidates: Vec::new(),
             suggested: 0,
@@ -610,6 +614,7 @@ impl<'v> Loader<'v> {
             set: std::mem::take(&mut self.set),
             errors: Vec::new(),
             ids: std::mem::take(&mut self.ids),
+            terms: std::mem::take(&mut self.terms),
             pending: Vec::new(),
         }
     }
@@ -617,6 +622,7 @@ impl<'v> Loader<'v> {
     fn absorb(&mut self, cx: FileCx<'v>) {
         self.set = cx.set;
         self.ids = cx.ids;
+        self.terms = cx.terms;
         // The first file's lists are taken as they are (no copy of a large list).
         if self.errors.is_empty() {
             self.errors = cx.errors;
@@ -921,6 +927,7 @@ struct FileCx<'v> {
     set: ManifestSet,
     errors: Vec<LoadError>,
     ids: HashMap<Box<str>, Declared>,
+    terms: HashSet<Term>,
     pending: Vec<Pending>,
 }
 
@@ -1162,6 +1169,16 @@ impl<'v> FileCx<'v> {
         }
     }
 
+    /// The shared copy of a vocabulary value.
+    fn term(&mut self, text: &str) -> Term {
+        if let Some(term) = self.terms.get(text) {
+            return Arc::clone(term);
+        }
+        let term: Term = Arc::from(text);
+        self.terms.insert(Arc::clone(&term));
+        term
+    }
+
     fn opt_text(&mut self, obj: &Obj, field: &str) -> Option<String> {
         debug_check_field(obj.entity, field, false, |t| matches!(t, Type::Text));
         let node = obj.get(field)?;
@@ -1290,23 +1307,24 @@ impl<'v> FileCx<'v> {
         false
     }
 
-    fn opt_enum(&mut self, obj: &Obj, context: &str, field: &str) -> Option<String> {
+    fn opt_enum(&mut self, obj: &Obj, context: &str, field: &str) -> Option<Term> {
         debug_assert_eq!(context, obj.entity.name);
         debug_check_field(obj.entity, field, false, |t| matches!(t, Type::Enum(_)));
         let node = obj.get(field)?;
         let text = self.text_of(obj, field, node)?;
         self.check_enum(context, field, &text, node.pos)
-            .then_some(text)
+            .then(|| self.term(&text))
     }
 
-    fn req_enum(&mut self, obj: &Obj, context: &str, field: &str) -> Option<String> {
+    fn req_enum(&mut self, obj: &Obj, context: &str, field: &str) -> Option<Term> {
         debug_assert_eq!(context, obj.entity.name);
         debug_check_field(obj.entity, field, true, |t| matches!(t, Type::Enum(_)));
         let (text, pos) = self.req_text(obj, field)?;
-        self.check_enum(context, field, &text, pos).then_some(text)
+        self.check_enum(context, field, &text, pos)
+            .then(|| self.term(&text))
     }
 
-    fn opt_enum_list(&mut self, obj: &Obj, context: &str, field: &str) -> Option<Vec<String>> {
+    fn opt_enum_list(&mut self, obj: &Obj, context: &str, field: &str) -> Option<Vec<Term>> {
         debug_assert_eq!(context, obj.entity.name);
         debug_check_field(obj.entity, field, false, |t| matches!(t, Type::EnumList(_)));
         let node = obj.get(field)?;
@@ -1314,13 +1332,13 @@ impl<'v> FileCx<'v> {
         let mut out = Vec::with_capacity(items.len());
         for (text, pos) in items {
             if self.check_enum(context, field, &text, pos) {
-                out.push(text);
+                out.push(self.term(&text));
             }
         }
         Some(out)
     }
 
-    fn categories(&mut self, obj: &Obj, field: &str) -> Vec<String> {
+    fn categories(&mut self, obj: &Obj, field: &str) -> Vec<Term> {
         debug_check_field(obj.entity, field, true, |t| matches!(t, Type::Categories));
         let Some(node) = obj.get(field) else {
             self.missing(obj, field);
@@ -1341,7 +1359,7 @@ impl<'v> FileCx<'v> {
         let mut out = Vec::with_capacity(items.len());
         for (text, pos) in items {
             if self.vocab.is_category(&text) {
-                out.push(text);
+                out.push(self.term(&text));
                 continue;
             }
             let help = did_you_mean(&text, self.vocab.categories.iter().map(String::as_str))
@@ -1395,23 +1413,23 @@ impl<'v> FileCx<'v> {
         false
     }
 
-    fn req_location(&mut self, obj: &Obj, field: &str) -> String {
+    fn req_location(&mut self, obj: &Obj, field: &str) -> Term {
         debug_check_field(obj.entity, field, true, |t| matches!(t, Type::Location));
         let Some((text, pos)) = self.req_text(obj, field) else {
-            return String::new();
+            return Term::default();
         };
         self.check_location(field, &text, pos, false);
-        text
+        self.term(&text)
     }
 
-    fn opt_location_list(&mut self, obj: &Obj, field: &str) -> Option<Vec<String>> {
+    fn opt_location_list(&mut self, obj: &Obj, field: &str) -> Option<Vec<Term>> {
         debug_check_field(obj.entity, field, false, |t| matches!(t, Type::Locations));
         let node = obj.get(field)?;
         let items = self.text_list(obj, field, node)?;
         let mut out = Vec::with_capacity(items.len());
         for (text, pos) in items {
             if self.check_location(field, &text, pos, true) {
-                out.push(text);
+                out.push(self.term(&text));
             }
         }
         Some(out)

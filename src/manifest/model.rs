@@ -3,11 +3,19 @@
 //! Plain data. References between entities are resolved to indices by the loader, so the
 //! engine never looks an id up by string. Every legal fact is an `Option`: an absent fact
 //! is for the rules to report ("fact missing"), never a load error (SPEC §1).
-//! Vocabulary values (purposes, kinds, categories...) are kept as the strings the manifest
-//! wrote, after the loader has checked them against the vocabulary of the loaded policies.
+//! Vocabulary values (purposes, kinds, categories, countries...) are kept as [`Term`]s: the
+//! text the manifest wrote, checked by the loader against the vocabulary of the loaded
+//! policies and shared by every entity that uses it.
+
+use std::sync::Arc;
 
 use crate::date::Date;
 use crate::source::{Loc, SourceMap};
+
+/// A vocabulary value (`consent`, `biometric.facial`, `CN-GD`...). A city has a few hundred
+/// distinct values and hundreds of thousands of uses: the loader keeps one copy of each
+/// value, and every entity shares it (16 bytes, no allocation per use).
+pub type Term = Arc<str>;
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct OrgIdx(pub u32);
@@ -81,12 +89,12 @@ pub struct Organization {
     pub id: String,
     pub loc: Loc,
     pub name: Option<String>,
-    pub country: String,
+    pub country: Term,
     /// `state_organ | public_authority | company | nonprofit`
-    pub kind: String,
+    pub kind: Term,
     pub ciio: Option<bool>,
     pub ciio_designated_by: Option<String>,
-    pub representative_in: Option<Vec<String>>,
+    pub representative_in: Option<Vec<Term>>,
     pub dpo: Option<bool>,
     pub pi_protection_officer: Option<bool>,
     pub employees: Option<u64>,
@@ -100,20 +108,20 @@ pub struct System {
     pub id: String,
     pub loc: Loc,
     pub name: Option<String>,
-    pub kind: String,
+    pub kind: Term,
     pub operator: OrgIdx,
     pub processor: Option<OrgIdx>,
     /// ISO 3166-1 alpha-2, or ISO 3166-2 (`CN-GD`); the engine compares by country.
-    pub location: String,
+    pub location: Term,
     pub public_space: Option<bool>,
     pub private_space: Option<bool>,
     pub signage: Option<bool>,
     pub collects: Vec<Collection>,
     pub retention_days: Option<u64>,
     pub log_retention_days: Option<u64>,
-    pub security: Option<Vec<String>>,
+    pub security: Option<Vec<Term>>,
     /// `none | partly | solely`
-    pub automated_decision: Option<String>,
+    pub automated_decision: Option<Term>,
     pub significant_effect: Option<bool>,
 }
 
@@ -121,16 +129,16 @@ pub struct System {
 #[derive(Clone, Debug)]
 pub struct Collection {
     pub loc: Loc,
-    pub data: Vec<String>,
-    pub subjects: Option<String>,
-    pub subjects_in: Option<Vec<String>>,
+    pub data: Vec<Term>,
+    pub subjects: Option<Term>,
+    pub subjects_in: Option<Vec<Term>>,
     pub individuals: Option<u64>,
     pub youngest_age: Option<u64>,
-    pub purpose: Option<String>,
-    pub legal_basis: Option<String>,
+    pub purpose: Option<Term>,
+    pub legal_basis: Option<Term>,
     pub basis_reference: Option<String>,
-    pub special_condition: Option<String>,
-    pub consent: Option<String>,
+    pub special_condition: Option<Term>,
+    pub consent: Option<Term>,
     pub notice: Option<bool>,
 }
 
@@ -140,25 +148,25 @@ pub struct Flow {
     pub loc: Loc,
     pub from: SysIdx,
     pub to: SysIdx,
-    pub data: Vec<String>,
-    pub purpose: Option<String>,
-    pub legal_basis: Option<String>,
+    pub data: Vec<Term>,
+    pub purpose: Option<Term>,
+    pub legal_basis: Option<Term>,
     pub basis_reference: Option<String>,
-    pub special_condition: Option<String>,
-    pub consent: Option<String>,
+    pub special_condition: Option<Term>,
+    pub consent: Option<Term>,
     pub individuals: Option<u64>,
     pub encrypted: Option<bool>,
     pub start: Option<Date>,
     pub end: Option<Date>,
     pub remote_access: Option<bool>,
     /// As declared; `None` means the SPEC default applies (see [`Flow::recipient_role`]).
-    pub recipient_role: Option<String>,
+    pub recipient_role: Option<Term>,
     pub anonymized: Option<bool>,
     pub pseudonymized: Option<bool>,
     pub important_data: Option<bool>,
     pub foreign_authority: Option<bool>,
     pub authority_approval: Option<bool>,
-    pub automated_decision: Option<String>,
+    pub automated_decision: Option<Term>,
     pub significant_effect: Option<bool>,
     /// Boxed, like `exemption`: most flows have neither, and a flow is one of ~100,000.
     pub transfer: Option<Box<Transfer>>,
@@ -168,7 +176,7 @@ pub struct Flow {
 #[derive(Clone, Debug)]
 pub struct Transfer {
     pub loc: Loc,
-    pub mechanism: Option<String>,
+    pub mechanism: Option<Term>,
     pub contract: Option<ContractIdx>,
     pub since: Option<Date>,
     pub until: Option<Date>,
@@ -177,7 +185,7 @@ pub struct Transfer {
 #[derive(Clone, Debug)]
 pub struct Exemption {
     pub loc: Loc,
-    pub basis: String,
+    pub basis: Term,
     pub evidence: Option<String>,
 }
 
@@ -186,21 +194,21 @@ pub struct Contract {
     pub id: String,
     pub loc: Loc,
     pub parties: Vec<OrgIdx>,
-    pub kind: String,
+    pub kind: Term,
     pub since: Option<Date>,
     pub until: Option<Date>,
     pub filed: Option<Date>,
-    pub clauses: Option<Vec<String>>,
+    pub clauses: Option<Vec<Term>>,
 }
 
 #[derive(Clone, Debug)]
 pub struct Assessment {
     pub id: String,
     pub loc: Loc,
-    pub kind: String,
+    pub kind: Term,
     pub covers: Vec<EntityRef>,
     pub date: Option<Date>,
-    pub residual_risk: Option<String>,
+    pub residual_risk: Option<Term>,
     pub consulted_authority: Option<bool>,
     pub valid_until: Option<Date>,
 }
@@ -243,7 +251,7 @@ impl Flow {
     /// index from another set): no role can be derived, and no rule value matches it.
     pub fn recipient_role<'a>(&'a self, set: &ManifestSet) -> &'a str {
         match &self.recipient_role {
-            Some(role) => role.as_str(),
+            Some(role) => role,
             None => match (set.system(self.from), set.system(self.to)) {
                 (Some(from), Some(to)) if from.operator == to.operator => "processor",
                 (Some(_), Some(_)) => "controller",

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use crate::date::Date;
 use crate::lang::Program;
-use crate::manifest::model::{country_of, FlowIdx, ManifestSet, SysIdx};
+use crate::manifest::model::{country_of, FlowIdx, ManifestSet, SysIdx, Term};
 use crate::manifest::FlowGraph;
 
 /// Facts from the rule files the records need: which countries are in the EEA on the
@@ -82,10 +82,10 @@ pub(crate) fn downstream(
     set: &ManifestSet,
     graph: &FlowGraph,
     start: SysIdx,
-    collected: &[String],
+    collected: &[Term],
 ) -> Vec<FlowIdx> {
     // Indices outside the set (cannot come from the loader) are skipped, never expanded.
-    let mut carried: Vec<BTreeSet<String>> = vec![BTreeSet::new(); set.systems.len()];
+    let mut carried: Vec<BTreeSet<Term>> = vec![BTreeSet::new(); set.systems.len()];
     if let Some(slot) = carried.get_mut(start.0 as usize) {
         *slot = collected.iter().cloned().collect();
     }

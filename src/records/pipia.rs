@@ -106,16 +106,16 @@ pub fn render_pipia(
     for s in &set.systems {
         for c in &s.collects {
             for d in &c.data {
-                if !categories.contains(d) {
-                    categories.push(d.clone());
+                if !categories.iter().any(|c| **c == **d) {
+                    categories.push(d.to_string());
                 }
             }
         }
     }
     for f in &set.flows {
         for d in &f.data {
-            if !categories.contains(d) {
-                categories.push(d.clone());
+            if !categories.iter().any(|c| **c == **d) {
+                categories.push(d.to_string());
             }
         }
     }
@@ -202,7 +202,7 @@ pub fn render_pipia(
             continue;
         }
         for c in &system.collects {
-            let mut method = system.kind.clone();
+            let mut method = system.kind.to_string();
             if system.public_space == Some(true) {
                 method.push_str(", in a public space");
             }
@@ -219,7 +219,7 @@ pub fn render_pipia(
                 c.consent.as_deref().unwrap_or("not declared"),
                 yes_no(c.notice)
             );
-            let mut people = c.subjects.clone().unwrap_or_else(|| "not declared".into());
+            let mut people = c.subjects.as_deref().unwrap_or("not declared").to_string();
             if let Some(n) = c.individuals {
                 let _ = write!(people, ", about {n} a year");
             }
@@ -304,7 +304,7 @@ pub fn render_pipia(
         );
         for &(f, to) in &outbound {
             let route = match (&f.transfer, &f.exemption) {
-                (Some(t), _) => t.mechanism.clone().unwrap_or_else(|| "not declared".into()),
+                (Some(t), _) => t.mechanism.as_deref().unwrap_or("not declared").to_string(),
                 (None, Some(e)) => format!("exemption: {}", e.basis),
                 (None, None) => "NONE DECLARED".to_string(),
             };

@@ -9,7 +9,7 @@ use std::fmt::Write;
 
 use super::{downstream, or_not_declared, push_unique, RecordOptions};
 use crate::manifest::model::{
-    country_of, ContractIdx, FlowIdx, ManifestSet, OrgIdx, SysIdx, System,
+    country_of, ContractIdx, FlowIdx, ManifestSet, OrgIdx, SysIdx, System, Term,
 };
 use crate::manifest::FlowGraph;
 use crate::report::sanitize::{inert, markdown as md};
@@ -181,8 +181,9 @@ fn flow_facts(
             Some(t) => {
                 let mut text = t
                     .mechanism
-                    .clone()
-                    .unwrap_or_else(|| "mechanism not declared".into());
+                    .as_deref()
+                    .unwrap_or("mechanism not declared")
+                    .to_string();
                 if let Some(c) = t.contract {
                     let _ = write!(text, " (contract {})", contract_id(set, c));
                 }
@@ -270,8 +271,9 @@ pub fn activities(set: &ManifestSet, options: &RecordOptions) -> Vec<Activity> {
             }
             let mut subjects = collection
                 .subjects
-                .clone()
-                .unwrap_or_else(|| "not declared".into());
+                .as_deref()
+                .unwrap_or("not declared")
+                .to_string();
             if let Some(places) = &collection.subjects_in {
                 let _ = write!(subjects, " (in {})", places.join(", "));
             }
@@ -283,7 +285,7 @@ pub fn activities(set: &ManifestSet, options: &RecordOptions) -> Vec<Activity> {
             }
             push_unique(&mut a.subjects, subjects);
             for d in &collection.data {
-                push_unique(&mut a.categories, d.clone());
+                push_unique(&mut a.categories, d.to_string());
             }
             if let Some(p) = system.processor {
                 if p != system.operator {
@@ -303,7 +305,7 @@ pub fn activities(set: &ManifestSet, options: &RecordOptions) -> Vec<Activity> {
                 mark(&mut covered, f);
                 flow_facts(set, f, system.operator, options, &mut a);
                 for d in set.flow(f).iter().flat_map(|flow| &flow.data) {
-                    push_unique(&mut a.categories, d.clone());
+                    push_unique(&mut a.categories, d.to_string());
                 }
             }
             rows.push((org_id(set, system.operator), a));
@@ -332,7 +334,7 @@ pub fn activities(set: &ManifestSet, options: &RecordOptions) -> Vec<Activity> {
             "not declared (no collection on this system)".into(),
         );
         system_facts(system, &mut a);
-        let data: Vec<String> = uncovered
+        let data: Vec<Term> = uncovered
             .iter()
             .filter_map(|&f| set.flow(f))
             .flat_map(|flow| flow.data.clone())
@@ -346,7 +348,7 @@ pub fn activities(set: &ManifestSet, options: &RecordOptions) -> Vec<Activity> {
             flow_facts(set, f, system.operator, options, &mut a);
         }
         for d in data {
-            push_unique(&mut a.categories, d);
+            push_unique(&mut a.categories, d.to_string());
         }
         rows.push((org_id(set, system.operator), a));
     }

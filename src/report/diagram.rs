@@ -121,8 +121,8 @@ impl ManifestSummary {
                 .map(|o| OrgSummary {
                     id: o.id.clone(),
                     name: o.name.clone(),
-                    country: o.country.clone(),
-                    kind: o.kind.clone(),
+                    country: o.country.to_string(),
+                    kind: o.kind.to_string(),
                     location: location(set, o.loc),
                 })
                 .collect(),
@@ -132,10 +132,10 @@ impl ManifestSummary {
                 .map(|s| SystemSummary {
                     id: s.id.clone(),
                     name: s.name.clone(),
-                    kind: s.kind.clone(),
+                    kind: s.kind.to_string(),
                     operator: org_id(s.operator),
                     processor: s.processor.map(org_id),
-                    location: s.location.clone(),
+                    location: s.location.to_string(),
                     position: location(set, s.loc),
                 })
                 .collect(),
@@ -146,9 +146,12 @@ impl ManifestSummary {
                     id: f.id.clone(),
                     from: system_id(f.from),
                     to: system_id(f.to),
-                    data: f.data.clone(),
-                    purpose: f.purpose.clone(),
-                    mechanism: f.transfer.as_ref().and_then(|t| t.mechanism.clone()),
+                    data: f.data.iter().map(|d| d.to_string()).collect(),
+                    purpose: f.purpose.as_deref().map(str::to_string),
+                    mechanism: f
+                        .transfer
+                        .as_ref()
+                        .and_then(|t| t.mechanism.as_deref().map(str::to_string)),
                     position: location(set, f.loc),
                 })
                 .collect(),
@@ -157,9 +160,12 @@ impl ManifestSummary {
                 .iter()
                 .map(|c| ContractSummary {
                     id: c.id.clone(),
-                    kind: c.kind.clone(),
+                    kind: c.kind.to_string(),
                     parties: c.parties.iter().map(|&p| org_id(p)).collect(),
-                    clauses: c.clauses.clone(),
+                    clauses: c
+                        .clauses
+                        .as_ref()
+                        .map(|l| l.iter().map(|c| c.to_string()).collect()),
                     position: location(set, c.loc),
                 })
                 .collect(),
@@ -168,7 +174,7 @@ impl ManifestSummary {
                 .iter()
                 .map(|a| AssessmentSummary {
                     id: a.id.clone(),
-                    kind: a.kind.clone(),
+                    kind: a.kind.to_string(),
                     covers: a
                         .covers
                         .iter()
