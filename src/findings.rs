@@ -44,8 +44,9 @@ pub enum Status {
 
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize)]
 pub struct Subject {
-    /// `system | flow | organization | contract | assessment | manifest`
-    pub kind: String,
+    /// `system | flow | organization | contract | assessment | manifest` (a fixed word:
+    /// not one allocation per finding).
+    pub kind: &'static str,
     pub id: String,
 }
 

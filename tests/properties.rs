@@ -306,7 +306,7 @@ fn keys(result: &CheckResult) -> BTreeSet<Key> {
         .map(|f| {
             (
                 f.rule.to_string(),
-                f.subject.kind.clone(),
+                f.subject.kind.to_string(),
                 f.subject.id.clone(),
                 f.path.clone(),
             )
@@ -387,7 +387,7 @@ proptest! {
             );
             let last = &model.systems[*systems.last().unwrap()];
             prop_assert!(COUNTRIES[last.location].starts_with("US") || COUNTRIES[last.location].starts_with("CN"), "{:#?}", finding);
-            prop_assert_eq!(&finding.subject.kind, "flow");
+            prop_assert_eq!(finding.subject.kind, "flow");
             prop_assert_eq!(&finding.subject.id, finding.path_flows.last().unwrap());
         }
     }

@@ -29,14 +29,14 @@ fn finding(
     rule: &str,
     law: &str,
     severity: Severity,
-    kind: &str,
+    kind: &'static str,
     id: &str,
     file: &str,
     line: u32,
     column: u32,
 ) -> Finding {
     let subject = Subject {
-        kind: kind.into(),
+        kind,
         id: id.into(),
     };
     Finding {

@@ -6,7 +6,7 @@ use lexflow::report::{apply_baseline, apply_waivers, load_waivers, write_baselin
 
 fn finding(rule: &str, id: &str, line: u32, path: &[&str]) -> Finding {
     let subject = Subject {
-        kind: "flow".into(),
+        kind: "flow",
         id: id.into(),
     };
     let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();

@@ -780,7 +780,7 @@ fn subject_of(set: &ManifestSet, entity: Ent) -> (Subject, Loc) {
     let (kind, id, loc) = declared(set, entity).unwrap_or(("manifest", "?", Loc::default()));
     (
         Subject {
-            kind: kind.into(),
+            kind,
             id: id.to_string(),
         },
         loc,

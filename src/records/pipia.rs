@@ -416,7 +416,7 @@ pub fn render_pipia(
                     f.severity.as_str(),
                     md(&f.rule),
                     md(&f.citation),
-                    md(&f.subject.kind),
+                    md(f.subject.kind),
                     md(&f.subject.id),
                     md(&f.message),
                     md(&f.remediation)

@@ -228,7 +228,7 @@ impl ManifestSummary {
             }
         };
         let id = finding.subject.id.as_str();
-        match finding.subject.kind.as_str() {
+        match finding.subject.kind {
             "system" | "collection" => add_system(id, &mut orgs),
             "flow" => {
                 if let Some(f) = self.flows.iter().find(|f| f.id == id) {
@@ -285,7 +285,7 @@ impl Marks {
             if f.status != Status::Open {
                 continue;
             }
-            match f.subject.kind.as_str() {
+            match f.subject.kind {
                 "flow" => {
                     if let Some(i) = summary.flow_index(&f.subject.id) {
                         marks.flows.entry(i).or_default().insert(f.rule.to_string());

@@ -64,7 +64,7 @@ pub fn render_github(result: &CheckResult) -> String {
         );
         let mut message = format!(
             "{} {}: {}",
-            inert(&finding.subject.kind),
+            inert(finding.subject.kind),
             inert(&finding.subject.id),
             inert(&finding.message)
         );

@@ -71,7 +71,7 @@ fn highlight_targets(summary: &ManifestSummary, f: &Finding) -> (Vec<usize>, Vec
         .iter()
         .filter_map(|id| summary.system_index(id))
         .collect();
-    match f.subject.kind.as_str() {
+    match f.subject.kind {
         "flow" => {
             let found = summary
                 .flow_index(&f.subject.id)
@@ -179,7 +179,7 @@ fn finding_html(
     let _ = writeln!(
         out,
         "<dt>subject</dt><dd>{} <code>{}</code>{subject_name}</dd>",
-        h(&f.subject.kind),
+        h(f.subject.kind),
         h(&f.subject.id)
     );
     let _ = writeln!(
@@ -476,7 +476,7 @@ pub fn render_html(result: &CheckResult, ctx: &RenderContext) -> String {
                     out,
                     "<span class=\"lf-hl\" id=\"lf-hl-{k}\"></span><div class=\"lf-note lf-note-{k}\">Highlighted: <code>{}</code> on {} <code>{}</code>{}</div>",
                     h(&f.rule),
-                    h(&f.subject.kind),
+                    h(f.subject.kind),
                     h(&f.subject.id),
                     if f.path.is_empty() { String::new() } else { format!(" — path {}", h(&super::path_text(f))) }
                 );

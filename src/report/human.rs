@@ -90,7 +90,7 @@ pub fn render_human(result: &CheckResult, ctx: &RenderContext) -> String {
         let _ = writeln!(
             out,
             "{bar} subject: {} {}",
-            inert(&finding.subject.kind),
+            inert(finding.subject.kind),
             inert(&finding.subject.id)
         );
         if !finding.path.is_empty() {

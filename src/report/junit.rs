@@ -70,7 +70,7 @@ pub fn render_junit(result: &CheckResult) -> Result<String, super::RenderError> 
             .or_default()
             .entry(&*finding.rule)
             .or_default()
-            .entry((finding.subject.kind.as_str(), finding.subject.id.as_str()))
+            .entry((finding.subject.kind, finding.subject.id.as_str()))
             .or_default()
             .push(finding);
     }

@@ -129,7 +129,7 @@ fn findings_table(out: &mut String, group: &[&Finding]) {
             f.severity.as_str(),
             md(&f.rule),
             md(&f.citation),
-            md(&f.subject.kind),
+            md(f.subject.kind),
             md(&f.subject.id),
             md(&f.location.file),
             f.location.line,
