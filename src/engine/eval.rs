@@ -26,9 +26,14 @@ pub struct World<'a> {
     pub country_sets: Vec<Vec<bool>>,
     /// The country slot of each system's location (the hot input of `leaves` / `enters`).
     pub system_country: Vec<Option<usize>>,
-    pub flow_cats: Vec<Vec<u32>>,
-    pub collection_cats: Vec<Vec<Vec<u32>>>,
-    pub system_cats: Vec<Vec<u32>>,
+    /// Category ids of each flow's `data`.
+    pub flow_cats: CategoryLists,
+    /// Category ids of each collection's `data`, collections numbered system by system
+    /// from `collection_start[system]`.
+    pub collection_cats: CategoryLists,
+    pub collection_start: Vec<u32>,
+    /// Category ids of everything each system collects.
+    pub system_cats: CategoryLists,
     /// Flows active on the as-of date (the ones quantifiers and path searches see).
     pub active_flows: Vec<u32>,
     /// The data-flow graph (systems as nodes, flows as edges) the path searches walk.
@@ -39,14 +44,59 @@ pub struct World<'a> {
     pub file_names: Vec<std::sync::Arc<str>>,
 }
 
-fn category_ids(program: &Program, data: &[Term]) -> Vec<u32> {
-    let mut ids: Vec<u32> = data
-        .iter()
+/// Sorted category-id lists of many entities, in one flat array (a million flows would
+/// otherwise be a million small allocations, scattered in memory).
+#[derive(Default)]
+pub struct CategoryLists {
+    ids: Vec<u32>,
+    /// Where each entity's list ends in `ids`.
+    ends: Vec<u32>,
+}
+
+impl CategoryLists {
+    fn with_capacity(lists: usize) -> Self {
+        CategoryLists {
+            ids: Vec::with_capacity(lists.saturating_mul(2)),
+            ends: Vec::with_capacity(lists),
+        }
+    }
+
+    /// Appends the next entity's list, sorted and without repeats.
+    fn push(&mut self, ids: impl Iterator<Item = u32>) {
+        let start = self.ids.len();
+        self.ids.extend(ids);
+        if let Some(list) = self.ids.get_mut(start..) {
+            list.sort_unstable();
+        }
+        // Sorted, so repeats are neighbours: keep the first of each run.
+        let mut kept = start;
+        for i in start..self.ids.len() {
+            let id = self.ids.get(i).copied();
+            let last_kept = kept.checked_sub(1).filter(|&k| k >= start);
+            if last_kept.is_none() || last_kept.and_then(|k| self.ids.get(k).copied()) != id {
+                self.ids.swap(kept, i);
+                kept += 1;
+            }
+        }
+        self.ids.truncate(kept);
+        self.ends
+            .push(u32::try_from(self.ids.len()).unwrap_or(u32::MAX));
+    }
+
+    /// Entity `i`'s list (empty for an index past the end).
+    pub fn get(&self, i: usize) -> &[u32] {
+        let start = match i.checked_sub(1) {
+            Some(p) => self.ends.get(p).copied().unwrap_or(u32::MAX) as usize,
+            None => 0,
+        };
+        let end = self.ends.get(i).copied().unwrap_or(0) as usize;
+        self.ids.get(start..end).unwrap_or(&[])
+    }
+}
+
+fn category_ids<'p>(program: &'p Program, data: &'p [Term]) -> impl Iterator<Item = u32> + 'p {
+    data.iter()
         .filter_map(|c| program.taxonomy.index.get(&**c).map(|&i| i as u32))
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
 }
 
 impl<'a> World<'a> {
@@ -77,30 +127,26 @@ impl<'a> World<'a> {
             .iter()
             .map(|s| country_slot(&s.location))
             .collect();
-        let flow_cats = set
-            .flows
-            .iter()
-            .map(|f| category_ids(program, &f.data))
-            .collect();
-        let collection_cats: Vec<Vec<Vec<u32>>> = set
-            .systems
-            .iter()
-            .map(|s| {
-                s.collects
+        let mut flow_cats = CategoryLists::with_capacity(set.flows.len());
+        for flow in &set.flows {
+            flow_cats.push(category_ids(program, &flow.data));
+        }
+        let collections: usize = set.systems.iter().map(|s| s.collects.len()).sum();
+        let mut collection_cats = CategoryLists::with_capacity(collections);
+        let mut collection_start = Vec::with_capacity(set.systems.len());
+        let mut system_cats = CategoryLists::with_capacity(set.systems.len());
+        for system in &set.systems {
+            collection_start.push(u32::try_from(collection_cats.ends.len()).unwrap_or(u32::MAX));
+            for collection in &system.collects {
+                collection_cats.push(category_ids(program, &collection.data));
+            }
+            system_cats.push(
+                system
+                    .collects
                     .iter()
-                    .map(|c| category_ids(program, &c.data))
-                    .collect()
-            })
-            .collect();
-        let system_cats = collection_cats
-            .iter()
-            .map(|cols| {
-                let mut all: Vec<u32> = cols.iter().flatten().copied().collect();
-                all.sort_unstable();
-                all.dedup();
-                all
-            })
-            .collect();
+                    .flat_map(|c| category_ids(program, &c.data)),
+            );
+        }
         let year_start = as_of.start_of_year();
         let mut active_flows = Vec::new();
         let mut flow_active = vec![false; set.flows.len()];
@@ -122,6 +168,7 @@ impl<'a> World<'a> {
             system_country,
             flow_cats,
             collection_cats,
+            collection_start,
             system_cats,
             active_flows,
             graph,
@@ -394,13 +441,7 @@ impl<'a> Evaluator<'a> {
                     SysSecurity => opt_texts(&s.security, e, field),
                     SysAutomatedDecision => opt_text(&s.automated_decision, e, field),
                     SysSignificantEffect => opt_bool(s.significant_effect, e, field),
-                    SysCollected => Val::Cats(
-                        self.world
-                            .system_cats
-                            .get(i as usize)
-                            .map(Vec::as_slice)
-                            .unwrap_or(&[]),
-                    ),
+                    SysCollected => Val::Cats(self.world.system_cats.get(i as usize)),
                     SysIndividuals => {
                         let mut total: i64 = 0;
                         for c in &s.collects {
@@ -427,14 +468,13 @@ impl<'a> Evaluator<'a> {
                 };
                 match field {
                     ColSystem => Val::Ent(Ent::Sys(s)),
-                    ColData => Val::Cats(
-                        self.world
+                    ColData => Val::Cats(match self.world.collection_start.get(s as usize) {
+                        Some(&first) => self
+                            .world
                             .collection_cats
-                            .get(s as usize)
-                            .and_then(|v| v.get(c as usize))
-                            .map(Vec::as_slice)
-                            .unwrap_or(&[]),
-                    ),
+                            .get((first as usize).saturating_add(c as usize)),
+                        None => &[],
+                    }),
                     ColSubjects => opt_text(&col.subjects, e, field),
                     ColSubjectsIn => opt_texts(&col.subjects_in, e, field),
                     ColIndividuals => opt_num(col.individuals, e, field),
@@ -456,13 +496,7 @@ impl<'a> Evaluator<'a> {
                     FlowId => Val::Text(&f.id),
                     FlowFrom => Val::Ent(Ent::Sys(f.from.0)),
                     FlowTo => Val::Ent(Ent::Sys(f.to.0)),
-                    FlowData => Val::Cats(
-                        self.world
-                            .flow_cats
-                            .get(i as usize)
-                            .map(Vec::as_slice)
-                            .unwrap_or(&[]),
-                    ),
+                    FlowData => Val::Cats(self.world.flow_cats.get(i as usize)),
                     FlowPurpose => opt_text(&f.purpose, e, field),
                     FlowLegalBasis => opt_text(&f.legal_basis, e, field),
                     FlowBasisReference => opt_text(&f.basis_reference, e, field),
@@ -1014,4 +1048,21 @@ pub fn compare<'a>(op: CmpOp, a: &Val<'a>, b: &Val<'a>) -> Val<'a> {
         CmpOp::Gt => ordering == Ordering::Greater,
         CmpOp::Ge => ordering != Ordering::Less,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CategoryLists;
+
+    #[test]
+    fn category_lists_keep_each_entity_sorted_and_without_repeats() {
+        let mut lists = CategoryLists::with_capacity(3);
+        lists.push([5, 1, 5, 3, 1].into_iter());
+        lists.push(std::iter::empty());
+        lists.push([7, 7].into_iter());
+        assert_eq!(lists.get(0), &[1, 3, 5]);
+        assert_eq!(lists.get(1), &[] as &[u32]);
+        assert_eq!(lists.get(2), &[7]);
+        assert_eq!(lists.get(3), &[] as &[u32]);
+    }
 }
