@@ -228,12 +228,69 @@ pub struct WitnessPath {
 }
 
 /// Index of one correlated aggregate: candidates by join key (or all candidates, when the
-/// aggregate has no join). Built once per rule, on first use, and shared by every thread
-/// evaluating the rule.
+/// aggregate has no join). Built once per run, on first use, and shared by every thread and
+/// every rule asking the same question.
 #[derive(Default)]
 pub struct AggregateIndex<'a> {
-    by_key: HashMap<Key<'a>, Vec<Ent>>,
+    /// Join key -> start and length of its candidates in `candidates` (one flat list, in
+    /// entity order within a key, rather than a list per key: a million-flow index has
+    /// hundreds of thousands of keys).
+    by_key: HashMap<Key<'a>, (u32, u32)>,
+    candidates: Vec<Ent>,
     all: Vec<Ent>,
+}
+
+impl<'a> AggregateIndex<'a> {
+    fn candidates_of(&self, key: &Key<'a>) -> &[Ent] {
+        self.by_key
+            .get(key)
+            .and_then(|&(start, len)| {
+                let start = start as usize;
+                self.candidates
+                    .get(start..start.saturating_add(len as usize))
+            })
+            .unwrap_or(&[])
+    }
+
+    /// Groups `(key number, entity)` pairs by key (a stable counting sort: each key's
+    /// candidates stay in entity order).
+    fn from_pairs(numbers: HashMap<Key<'a>, u32>, pairs: Vec<(u32, Ent)>) -> Self {
+        let mut starts = vec![0u32; numbers.len().saturating_add(1)];
+        for &(n, _) in &pairs {
+            if let Some(c) = starts.get_mut((n as usize).saturating_add(1)) {
+                *c = c.saturating_add(1);
+            }
+        }
+        for i in 1..starts.len() {
+            let before = starts.get(i - 1).copied().unwrap_or(0);
+            if let Some(c) = starts.get_mut(i) {
+                *c = c.saturating_add(before);
+            }
+        }
+        let by_key = numbers
+            .into_iter()
+            .map(|(key, n)| {
+                let start = starts.get(n as usize).copied().unwrap_or(0);
+                let end = starts.get(n as usize + 1).copied().unwrap_or(start);
+                (key, (start, end.saturating_sub(start)))
+            })
+            .collect();
+        let mut next = starts;
+        let mut candidates = vec![Ent::Org(0); pairs.len()];
+        for (n, entity) in pairs {
+            if let Some(at) = next.get_mut(n as usize) {
+                if let Some(slot) = candidates.get_mut(*at as usize) {
+                    *slot = entity;
+                }
+                *at = at.saturating_add(1);
+            }
+        }
+        AggregateIndex {
+            by_key,
+            candidates,
+            all: Vec::new(),
+        }
+    }
 }
 
 /// The aggregate indexes of one rule (or one law's scope test), each built on first use.
@@ -849,7 +906,8 @@ impl<'a> Evaluator<'a> {
         let Some(agg) = aggregates.get(id) else {
             return AggregateIndex::default();
         };
-        let mut by_key: HashMap<Key<'a>, Vec<Ent>> = HashMap::default();
+        let mut numbers: HashMap<Key<'a>, u32> = HashMap::default();
+        let mut pairs: Vec<(u32, Ent)> = Vec::new();
         let mut all = Vec::new();
         let saved = self.env.get(agg.var).cloned().flatten();
         let world = self.world;
@@ -869,7 +927,9 @@ impl<'a> Evaluator<'a> {
                         _ => vec![],
                     };
                     for k in keys.iter().filter_map(Key::of) {
-                        by_key.entry(k).or_default().push(entity);
+                        let next = numbers.len() as u32;
+                        let n = *numbers.entry(k).or_insert(next);
+                        pairs.push((n, entity));
                     }
                 }
                 None => all.push(entity),
@@ -878,7 +938,14 @@ impl<'a> Evaluator<'a> {
         if let Some(s) = self.env.get_mut(agg.var) {
             *s = saved;
         }
-        AggregateIndex { by_key, all }
+        if agg.join.is_some() {
+            AggregateIndex::from_pairs(numbers, pairs)
+        } else {
+            AggregateIndex {
+                all,
+                ..AggregateIndex::default()
+            }
+        }
     }
 
     fn aggregate(&mut self, id: usize) -> Val<'a> {
@@ -938,15 +1005,13 @@ impl<'a> Evaluator<'a> {
         // Candidates borrow the shared index; only several keys need a merged list.
         let merged: Vec<Ent>;
         let candidates: &[Ent] = match &keys {
-            Some(list) if list.len() == 1 => list
-                .first()
-                .and_then(|k| index.by_key.get(k))
-                .map(Vec::as_slice)
-                .unwrap_or(&[]),
+            Some(list) if list.len() == 1 => {
+                list.first().map(|k| index.candidates_of(k)).unwrap_or(&[])
+            }
             Some(list) => {
                 let mut all: Vec<Ent> = list
                     .iter()
-                    .flat_map(|k| index.by_key.get(k).into_iter().flatten().copied())
+                    .flat_map(|k| index.candidates_of(k).iter().copied())
                     .collect();
                 all.sort_unstable();
                 all.dedup();
