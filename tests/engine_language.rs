@@ -33,7 +33,7 @@ law EUTEST "A test pack written only in the rule language" {
       let sources = count distinct g.from.operator over flows g
           where g.to = s and g.pseudonymized is true and g.data has quasi_identifiers
       where sources >= 2
-    message "{s.id} joins pseudonymised quasi-identifiers from several operators"
+    message "{s.id} joins pseudonymised quasi-identifiers from {sources} operators"
     remedy "Assess re-identification risk before joining."
   }
 
@@ -134,6 +134,17 @@ fn path_query_reports_the_witness_path() {
 fn aggregation_counts_distinct_sources_per_system() {
     let result = run(MANIFEST, "2026-06-01");
     assert_eq!(fired(&result, "EU-CONVERGE"), ["hub"]);
+    // The message sees the rule's `let` values as they were when the rule fired (findings
+    // are written after all rules ran, from compact hits).
+    let converge = result
+        .findings
+        .iter()
+        .find(|f| &*f.rule == "EU-CONVERGE")
+        .expect("fires");
+    assert_eq!(
+        converge.message,
+        "hub joins pseudonymised quasi-identifiers from 2 operators"
+    );
     // One pseudonymised source is not a convergence.
     let single = MANIFEST.replace(
         "pseudonymized: true, legal_basis: contract",
