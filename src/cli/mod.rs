@@ -253,7 +253,8 @@ pub struct CheckArgs {
     /// Colours in the human format: auto, always, never.
     #[arg(long, default_value = "auto", value_name = "WHEN")]
     pub color: String,
-    /// Print how long each stage took (load, evaluate, report) on stderr.
+    /// Print how long each stage took (load, evaluate, report) and the peak memory after it,
+    /// on stderr.
     #[arg(long)]
     pub timings: bool,
 }
