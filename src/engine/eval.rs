@@ -1,5 +1,6 @@
 //! Expression evaluation over the manifest set: field access, Kleene logic, country and
-//! category tests, and aggregates answered from hash indexes built once per rule.
+//! category tests, and aggregates answered from hash indexes built once per run (shared by
+//! the rules whose aggregates have the same shape).
 
 // The indexes hash ids and vocabulary values millions of times a run: foldhash's fast
 // hasher instead of SipHash, still seeded at random per process so that a crafted manifest
