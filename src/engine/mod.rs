@@ -349,7 +349,7 @@ fn reported_order(world: &World, rules: &[&RuleIr], hits: &[Hit]) -> Vec<usize> 
         id: &'s str,
         hit: usize,
     }
-    let keys: Vec<Key> = hits
+    let mut keys: Vec<Key> = hits
         .iter()
         .enumerate()
         .map(|(hit, h)| {
@@ -376,7 +376,6 @@ fn reported_order(world: &World, rules: &[&RuleIr], hits: &[Hit]) -> Vec<usize> 
             .iter()
             .map(|&s| set.systems.get(s as usize).map_or("", |x| x.id.as_str()))
     };
-    let mut keys = keys;
     keys.sort_unstable_by(|a, b| {
         a.position
             .cmp(&b.position)
@@ -446,7 +445,6 @@ fn write_finding<'a>(
             None
         }
         (query @ Query::Path { clauses, .. }, Some(witness)) => {
-            ev.paths.clear();
             bind_path(ev, query, (**witness).clone());
             run_clauses(ev, clauses, &mut ignored);
             Some(0)
@@ -456,10 +454,9 @@ fn write_finding<'a>(
     make_finding(ev, rule, text, hit.subject, path, &hit.missing)
 }
 
-/// Binds a path rule's source, target and path variables to `witness`; returns the path's
-/// number in the evaluator's path table.
-fn bind_path<'a>(ev: &mut Evaluator<'a>, query: &Query, witness: WitnessPath) -> usize {
-    let path_index = ev.paths.len();
+/// Binds a path rule's source, target and path variables to `witness`, which becomes the
+/// evaluator's only path (number 0: a path rule judges one witness at a time).
+fn bind_path<'a>(ev: &mut Evaluator<'a>, query: &Query, witness: WitnessPath) {
     if let Query::Path {
         path_var,
         source,
@@ -473,10 +470,10 @@ fn bind_path<'a>(ev: &mut Evaluator<'a>, query: &Query, witness: WitnessPath) ->
         if let Some(&last) = witness.systems.last() {
             ev.bind(*target, Val::Ent(Ent::Sys(last)));
         }
-        ev.bind(*path_var, Val::Ent(Ent::Path(path_index as u32)));
+        ev.bind(*path_var, Val::Ent(Ent::Path(0)));
     }
+    ev.paths.clear();
     ev.paths.push(witness);
-    path_index
 }
 
 fn evaluate_path_rule<'a>(
@@ -568,7 +565,6 @@ fn evaluate_path_rule<'a>(
                 .last()
                 .map(|&f| Ent::Flow(f))
                 .unwrap_or(Ent::Sys(t as u32));
-            ev.paths.clear();
             bind_path(&mut ev, &rule.query, witness);
             if !run_clauses(&mut ev, clauses, &mut missing) {
                 continue;
