@@ -69,17 +69,16 @@ impl CategoryLists {
         if let Some(list) = self.ids.get_mut(start..) {
             list.sort_unstable();
         }
-        // Sorted, so repeats are neighbours: keep the first of each run.
-        let mut kept = start;
-        for i in start..self.ids.len() {
-            let id = self.ids.get(i).copied();
-            let last_kept = kept.checked_sub(1).filter(|&k| k >= start);
-            if last_kept.is_none() || last_kept.and_then(|k| self.ids.get(k).copied()) != id {
-                self.ids.swap(kept, i);
-                kept += 1;
+        // Sorted, so repeats are neighbours: drop each equal to the one before it (within
+        // this entity's few ids, at the end of the array).
+        let mut i = start.saturating_add(1);
+        while i < self.ids.len() {
+            if self.ids.get(i) == self.ids.get(i - 1) {
+                self.ids.remove(i);
+            } else {
+                i += 1;
             }
         }
-        self.ids.truncate(kept);
         self.ends
             .push(u32::try_from(self.ids.len()).unwrap_or(u32::MAX));
     }

@@ -39,41 +39,33 @@ pub fn index_shape(aggregate: &Aggregate) -> Option<IndexShape> {
     })
 }
 
-/// For each aggregate, the number of the index it uses: aggregates of equal shape get the
-/// same number. Quadratic in the number of aggregates of the run (tens), never in the data.
+/// For each aggregate, the number of the index it uses, and how many indexes there are:
+/// aggregates of equal shape get the same number. Quadratic in the number of aggregates of
+/// the run (tens), never in the data.
 pub fn share_indexes<'r>(aggregates: impl Iterator<Item = &'r Aggregate>) -> (Vec<usize>, usize) {
-    let mut shapes: Vec<IndexShape> = Vec::new();
-    let mut unshared = 0usize;
+    let mut shapes: Vec<(IndexShape, usize)> = Vec::new();
+    let mut count = 0usize;
     let mut numbers = Vec::new();
     for aggregate in aggregates {
-        match index_shape(aggregate) {
-            Some(shape) => match shapes.iter().position(|s| *s == shape) {
-                Some(found) => numbers.push(Number::Shared(found)),
-                None => {
-                    numbers.push(Number::Shared(shapes.len()));
-                    shapes.push(shape);
-                }
-            },
+        let shape = index_shape(aggregate);
+        let found = shape
+            .as_ref()
+            .and_then(|shape| shapes.iter().find(|(s, _)| s == shape))
+            .map(|&(_, n)| n);
+        let number = match found {
+            Some(n) => n,
             None => {
-                numbers.push(Number::Own(unshared));
-                unshared = unshared.saturating_add(1);
+                let n = count;
+                count = count.saturating_add(1);
+                if let Some(shape) = shape {
+                    shapes.push((shape, n));
+                }
+                n
             }
-        }
+        };
+        numbers.push(number);
     }
-    let shared = shapes.len();
-    let numbers = numbers
-        .into_iter()
-        .map(|n| match n {
-            Number::Shared(i) => i,
-            Number::Own(i) => shared.saturating_add(i),
-        })
-        .collect();
-    (numbers, shared.saturating_add(unshared))
-}
-
-enum Number {
-    Shared(usize),
-    Own(usize),
+    (numbers, count)
 }
 
 fn slot(s: Slot, names: &mut Vec<Slot>) -> Slot {
