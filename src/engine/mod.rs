@@ -8,6 +8,7 @@
 //! node. Rules yield compact hits; a finding's text is written only for the hits reported,
 //! after they are sorted and duplicates dropped.
 
+mod conjuncts;
 pub mod eval;
 mod sharing;
 pub mod value;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 use petgraph::visit::EdgeRef;
 
+use conjuncts::{SharedTests, TestMemo};
 use eval::{Evaluator, RuleIndexes, WitnessPath, World};
 use value::{Ent, Missing, Truth, Val};
 
@@ -173,12 +175,18 @@ const CHUNK: usize = 2048;
 enum Job {
     /// A path rule: one multi-source search.
     Path(usize),
-    /// A slice of one kind's entities, judged by every `for each` rule over that kind.
-    Chunk {
-        rules: std::sync::Arc<[usize]>,
-        entities: std::sync::Arc<[Ent]>,
-        range: std::ops::Range<usize>,
-    },
+    /// A slice of one kind's entities, judged by every `for each` rule over that kind
+    /// (group number, range of the group's entities).
+    Chunk(usize, std::ops::Range<usize>),
+}
+
+/// The `for each` rules over one kind, judged together.
+struct Group {
+    /// Rule numbers.
+    members: Vec<usize>,
+    entities: Vec<Ent>,
+    /// Their `where` tests shared across rules.
+    tests: SharedTests,
 }
 
 /// A rule's verdict against one binding, kept compact while the rules run. A finding's text
@@ -218,20 +226,29 @@ fn evaluate_rules<'a>(
             },
         }
     }
-    for (kind, members) in kinds {
-        let entities: Arc<[Ent]> = world.entities(kind, false).collect();
-        let members: Arc<[usize]> = members.into();
+    let groups: Vec<Group> = kinds
+        .into_iter()
+        .map(|(kind, members)| {
+            let member_rules: Vec<&RuleIr> = members
+                .iter()
+                .filter_map(|&r| rules.get(r).copied())
+                .collect();
+            Group {
+                tests: SharedTests::of(&member_rules),
+                members,
+                entities: world.entities(kind, false).collect(),
+            }
+        })
+        .collect();
+    for (g, group) in groups.iter().enumerate() {
         let mut start = 0;
-        while start < entities.len() {
-            let end = start.saturating_add(CHUNK).min(entities.len());
-            jobs.push(Job::Chunk {
-                rules: Arc::clone(&members),
-                entities: Arc::clone(&entities),
-                range: start..end,
-            });
+        while start < group.entities.len() {
+            let end = start.saturating_add(CHUNK).min(group.entities.len());
+            jobs.push(Job::Chunk(g, start..end));
             start = end;
         }
     }
+    let no_indexes = RuleIndexes::new(&[]);
     let done: Vec<Vec<(usize, Vec<Hit>)>> = jobs
         .par_iter()
         .map(|job| match job {
@@ -242,28 +259,44 @@ fn evaluate_rules<'a>(
                 }
                 vec![(*r, hits)]
             }
-            Job::Chunk {
-                rules: members,
-                entities,
-                range,
-            } => {
-                let mut judges: Vec<Judge<'a>> = members
+            Job::Chunk(g, range) => {
+                let Some(group) = groups.get(*g) else {
+                    return Vec::new();
+                };
+                let shared = &group.tests;
+                let mut judges: Vec<Judge<'a, '_>> = group
+                    .members
                     .iter()
-                    .filter_map(|&r| {
+                    .zip(&shared.per_rule)
+                    .filter_map(|(&r, tests)| {
                         let rule: &'a RuleIr = rules.get(r)?;
                         let index = indexes.get(r)?;
                         let ev = Evaluator::new(world, rule.slots, &rule.aggregates, index);
-                        Some((r, rule, ev, Vec::new()))
+                        Some((r, rule, ev, tests.as_slice(), Vec::new()))
                     })
                     .collect();
-                for &entity in entities.get(range.clone()).unwrap_or(&[]) {
-                    for (r, rule, ev, hits) in judges.iter_mut() {
-                        judge_entity(ev, *r, rule, entity, hits);
+                let mut test_ev = Evaluator::new(world, shared.slots, &[], &no_indexes);
+                let mut memo = TestMemo::new(shared.tests.len());
+                for &entity in group.entities.get(range.clone()).unwrap_or(&[]) {
+                    memo.clear();
+                    test_ev.bind(0, Val::Ent(entity));
+                    for (r, rule, ev, tests, hits) in judges.iter_mut() {
+                        let passed_over = tests.iter().any(|&n| {
+                            memo.is_false(n, || {
+                                shared
+                                    .tests
+                                    .get(n as usize)
+                                    .is_some_and(|test| test_ev.truth(test) == Truth::False)
+                            })
+                        });
+                        if !passed_over {
+                            judge_entity(ev, *r, rule, entity, hits);
+                        }
                     }
                 }
                 judges
                     .into_iter()
-                    .map(|(r, _, _, hits)| (r, hits))
+                    .map(|(r, _, _, _, hits)| (r, hits))
                     .collect()
             }
         })
@@ -400,8 +433,8 @@ fn reported_order(world: &World, rules: &[&RuleIr], hits: &[Hit]) -> Vec<usize> 
     order
 }
 
-/// A rule in a fused pass: its index, IR, evaluator and hits so far.
-type Judge<'a> = (usize, &'a RuleIr, Evaluator<'a>, Vec<Hit>);
+/// A rule in a fused pass: its index, IR, evaluator, shared tests and hits so far.
+type Judge<'a, 't> = (usize, &'a RuleIr, Evaluator<'a>, &'t [u32], Vec<Hit>);
 
 /// Judges one entity by one `for each` rule.
 fn judge_entity<'a>(

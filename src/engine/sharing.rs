@@ -87,7 +87,7 @@ fn all(exs: &[Ex], names: &mut Vec<Slot>) -> Option<Vec<Ex>> {
 }
 
 /// `ex` with its slots renumbered by `names`; `None` if it uses another aggregate.
-fn renamed(ex: &Ex, names: &mut Vec<Slot>) -> Option<Ex> {
+pub(super) fn renamed(ex: &Ex, names: &mut Vec<Slot>) -> Option<Ex> {
     Some(match ex {
         Ex::Const(c) => Ex::Const(c.clone()),
         Ex::Var(s) => Ex::Var(slot(*s, names)),
