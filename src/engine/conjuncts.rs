@@ -15,7 +15,7 @@
 
 use crate::lang::ir::{Clause, Ex, Query, RuleIr, Slot};
 
-use super::sharing::renamed;
+use super::sharing::{renamed, substituted, SameSets};
 
 /// The distinct shareable tests of a group of `for each` rules over one kind, with the
 /// bound entity as slot 0.
@@ -32,7 +32,7 @@ pub struct SharedTests {
 
 impl SharedTests {
     /// The shareable tests of `rules` (each a `for each` rule; others get no tests).
-    pub fn of(rules: &[&RuleIr]) -> SharedTests {
+    pub fn of(rules: &[&RuleIr], same: &SameSets) -> SharedTests {
         let mut shared = SharedTests {
             slots: 1,
             ..SharedTests::default()
@@ -45,9 +45,9 @@ impl SharedTests {
                         continue;
                     };
                     let mut conjuncts = Vec::new();
-                    flatten_and(condition, &mut conjuncts);
-                    for conjunct in conjuncts {
-                        if let Some(number) = shared.add(conjunct, *var) {
+                    conjuncts_of(condition, &mut conjuncts);
+                    for conjunct in &conjuncts {
+                        if let Some(number) = shared.add(conjunct, *var, same) {
                             if !numbers.contains(&number) {
                                 numbers.push(number);
                             }
@@ -63,12 +63,12 @@ impl SharedTests {
     /// The number of `conjunct` among the tests, adding it; `None` when it cannot be shared
     /// (it reads a variable other than the rule's entity, or an aggregate, which belongs to
     /// the rule's own index table).
-    fn add(&mut self, conjunct: &Ex, var: Slot) -> Option<u32> {
+    fn add(&mut self, conjunct: &Ex, var: Slot, same: &SameSets) -> Option<u32> {
         if !closed_over(conjunct, var, &mut Vec::new()) {
             return None;
         }
         let mut names = vec![var];
-        let test = renamed(conjunct, &mut names)?;
+        let test = renamed(conjunct, &mut names, same)?;
         self.slots = self.slots.max(names.len());
         let number = match self.tests.iter().position(|t| *t == test) {
             Some(n) => n,
@@ -81,12 +81,21 @@ impl SharedTests {
     }
 }
 
-/// The conjuncts of a condition: the parts of nested `and`s. The condition is false when
-/// any conjunct is.
-fn flatten_and<'e>(condition: &'e Ex, out: &mut Vec<&'e Ex>) {
+/// The conjuncts of a condition: the parts of nested `and`s, and of definitions applied to a
+/// variable (`outbound(f)`: the definition's body, with its parameter read as `f`), so that
+/// a definition's tests are shared with the same tests written out. The condition is false
+/// when any conjunct is.
+fn conjuncts_of(condition: &Ex, out: &mut Vec<Ex>) {
     match condition {
-        Ex::And(parts) => parts.iter().for_each(|p| flatten_and(p, out)),
-        other => out.push(other),
+        Ex::And(parts) => parts.iter().for_each(|p| conjuncts_of(p, out)),
+        Ex::Let(parameter, argument, body) => match &**argument {
+            Ex::Var(variable) => match substituted(body, *parameter, *variable) {
+                Some(inlined) => conjuncts_of(&inlined, out),
+                None => out.push(condition.clone()),
+            },
+            _ => out.push(condition.clone()),
+        },
+        other => out.push(other.clone()),
     }
 }
 
@@ -206,7 +215,7 @@ mod tests {
             vec![Clause::Where(Ex::And(vec![anonymized(0), Ex::AsOf]))],
         );
         let b = rule(3, vec![Clause::Where(anonymized(3))]);
-        let shared = SharedTests::of(&[&a, &b]);
+        let shared = SharedTests::of(&[&a, &b], &SameSets::default());
         assert_eq!(shared.tests.len(), 2);
         assert_eq!(shared.per_rule, vec![vec![0, 1], vec![0]]);
     }
@@ -221,16 +230,32 @@ mod tests {
                 Clause::Where(Ex::Aggregate(0)),
             ],
         );
-        let shared = SharedTests::of(&[&uses_let]);
+        let shared = SharedTests::of(&[&uses_let], &SameSets::default());
         assert!(shared.tests.is_empty());
         assert_eq!(shared.per_rule, vec![Vec::<u32>::new()]);
     }
 
     #[test]
-    fn a_definition_binding_its_parameter_is_shared() {
-        let definition = Ex::Let(1, Box::new(Ex::Var(4)), Box::new(anonymized(1)));
+    fn a_definition_applied_to_the_entity_shares_its_tests_with_the_same_tests_written_out() {
+        // `where outbound(f)`, with `outbound(g) = g.anonymized is true and as-of`.
+        let body = Ex::And(vec![anonymized(1), Ex::AsOf]);
+        let definition = Ex::Let(1, Box::new(Ex::Var(4)), Box::new(body));
         let a = rule(4, vec![Clause::Where(definition)]);
-        let shared = SharedTests::of(&[&a]);
+        let b = rule(0, vec![Clause::Where(anonymized(0))]);
+        let shared = SharedTests::of(&[&a, &b], &SameSets::default());
+        assert_eq!(shared.tests, vec![anonymized(0), Ex::AsOf]);
+        assert_eq!(shared.per_rule, vec![vec![0, 1], vec![0]]);
+    }
+
+    #[test]
+    fn a_definition_applied_to_something_else_is_one_test() {
+        let definition = Ex::Let(
+            1,
+            Box::new(Ex::Field(Box::new(Ex::Var(4)), Field::FlowTo)),
+            Box::new(Ex::Is(Box::new(Ex::Var(1)), IsWhat::Present)),
+        );
+        let a = rule(4, vec![Clause::Where(definition)]);
+        let shared = SharedTests::of(&[&a], &SameSets::default());
         assert_eq!(shared.tests.len(), 1);
         assert_eq!(shared.slots, 2);
     }

@@ -311,8 +311,9 @@ impl<'a> RuleIndexes<'a> {
     }
 
     /// Indexes of the aggregates of every rule of a run, one per distinct shape.
-    pub fn shared(rules: &[&[Aggregate]]) -> Vec<Self> {
-        let (numbers, count) = super::sharing::share_indexes(rules.iter().flat_map(|r| r.iter()));
+    pub fn shared(rules: &[&[Aggregate]], same: &super::sharing::SameSets) -> Vec<Self> {
+        let (numbers, count) =
+            super::sharing::share_indexes(rules.iter().flat_map(|r| r.iter()), same);
         let cells: Vec<Arc<OnceLock<AggregateIndex<'a>>>> =
             (0..count).map(|_| Arc::new(OnceLock::new())).collect();
         let mut numbers = numbers.into_iter();

@@ -20,6 +20,7 @@ use petgraph::visit::EdgeRef;
 
 use conjuncts::{SharedTests, TestMemo};
 use eval::{Evaluator, RuleIndexes, WitnessPath, World};
+use sharing::SameSets;
 use value::{Ent, Missing, Truth, Val};
 
 use crate::date::Date;
@@ -99,9 +100,10 @@ pub fn check_graph(
         }
     }
     let aggregates: Vec<&[Aggregate]> = rules.iter().map(|r| r.aggregates.as_slice()).collect();
-    let indexes = RuleIndexes::shared(&aggregates);
+    let same = SameSets::of(&world);
+    let indexes = RuleIndexes::shared(&aggregates, &same);
     // Sorted and without duplicates already.
-    result.findings = evaluate_rules(&world, &rules, &indexes);
+    result.findings = evaluate_rules(&world, &rules, &indexes, &same);
     result.rules_checked.sort_by(|a, b| a.id.cmp(&b.id));
     result.recount();
     result
@@ -213,6 +215,7 @@ fn evaluate_rules<'a>(
     world: &'a World<'a>,
     rules: &[&'a RuleIr],
     indexes: &'a [RuleIndexes<'a>],
+    same: &SameSets,
 ) -> Vec<Finding> {
     use rayon::prelude::*;
     let mut jobs: Vec<Job> = Vec::new();
@@ -234,7 +237,7 @@ fn evaluate_rules<'a>(
                 .filter_map(|&r| rules.get(r).copied())
                 .collect();
             Group {
-                tests: SharedTests::of(&member_rules),
+                tests: SharedTests::of(&member_rules, same),
                 members,
                 entities: world.entities(kind, false).collect(),
             }

@@ -9,6 +9,57 @@
 
 use crate::lang::ir::{Aggregate, Ex, Kind, Slot};
 
+use super::eval::World;
+
+/// Which country sets and which category sets have the same members at the run's date.
+/// Each pack compiles its own sets, so "China" is a different set number in PIPL, CAC and
+/// CSL; tests and indexes are compared with every set replaced by the first set with the
+/// same members.
+#[derive(Debug, Default)]
+pub struct SameSets {
+    countries: Vec<usize>,
+    categories: Vec<usize>,
+}
+
+impl SameSets {
+    pub fn of(world: &World) -> SameSets {
+        SameSets {
+            countries: first_equal(&world.country_sets),
+            categories: first_equal(
+                &world
+                    .program
+                    .category_sets
+                    .iter()
+                    .map(|set| {
+                        let mut members = set.members.clone();
+                        members.sort_unstable();
+                        members.dedup();
+                        members
+                    })
+                    .collect::<Vec<_>>(),
+            ),
+        }
+    }
+
+    fn country(&self, set: usize) -> usize {
+        self.countries.get(set).copied().unwrap_or(set)
+    }
+
+    fn category(&self, set: usize) -> usize {
+        self.categories.get(set).copied().unwrap_or(set)
+    }
+}
+
+/// For each item, the position of the first item equal to it. Quadratic in the number of
+/// sets of the loaded policies (tens), never in the data.
+fn first_equal<T: PartialEq>(items: &[T]) -> Vec<usize> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| items.iter().position(|other| other == item).unwrap_or(i))
+        .collect()
+}
+
 /// What an aggregate's index depends on, with its variables numbered in order of first
 /// appearance (the aggregate's own variable first).
 #[derive(Debug, PartialEq)]
@@ -21,14 +72,14 @@ pub struct IndexShape {
 
 /// The shape of `aggregate`'s index; `None` when the index cannot be shared: a filter that
 /// uses another aggregate refers to it by its number in the rule's own table.
-pub fn index_shape(aggregate: &Aggregate) -> Option<IndexShape> {
+pub fn index_shape(aggregate: &Aggregate, same: &SameSets) -> Option<IndexShape> {
     let mut names = vec![aggregate.var];
     let mut local = Vec::with_capacity(aggregate.local.len());
     for conjunct in &aggregate.local {
-        local.push(renamed(conjunct, &mut names)?);
+        local.push(renamed(conjunct, &mut names, same)?);
     }
     let join = match &aggregate.join {
-        Some(join) => Some((renamed(&join.inner, &mut names)?, join.inner_is_list)),
+        Some(join) => Some((renamed(&join.inner, &mut names, same)?, join.inner_is_list)),
         None => None,
     };
     Some(IndexShape {
@@ -42,12 +93,15 @@ pub fn index_shape(aggregate: &Aggregate) -> Option<IndexShape> {
 /// For each aggregate, the number of the index it uses, and how many indexes there are:
 /// aggregates of equal shape get the same number. Quadratic in the number of aggregates of
 /// the run (tens), never in the data.
-pub fn share_indexes<'r>(aggregates: impl Iterator<Item = &'r Aggregate>) -> (Vec<usize>, usize) {
+pub fn share_indexes<'r>(
+    aggregates: impl Iterator<Item = &'r Aggregate>,
+    same: &SameSets,
+) -> (Vec<usize>, usize) {
     let mut shapes: Vec<(IndexShape, usize)> = Vec::new();
     let mut count = 0usize;
     let mut numbers = Vec::new();
     for aggregate in aggregates {
-        let shape = index_shape(aggregate);
+        let shape = index_shape(aggregate, same);
         let found = shape
             .as_ref()
             .and_then(|shape| shapes.iter().find(|(s, _)| s == shape))
@@ -78,42 +132,67 @@ fn slot(s: Slot, names: &mut Vec<Slot>) -> Slot {
     }
 }
 
-fn boxed(ex: &Ex, names: &mut Vec<Slot>) -> Option<Box<Ex>> {
-    renamed(ex, names).map(Box::new)
+/// `ex` with its slots renumbered by `names` (in order of first appearance) and its sets
+/// replaced as `same` says; `None` if it uses an aggregate.
+pub(super) fn renamed(ex: &Ex, names: &mut Vec<Slot>, same: &SameSets) -> Option<Ex> {
+    rewrite(ex, &mut |s| slot(s, names), same)
 }
 
-fn all(exs: &[Ex], names: &mut Vec<Slot>) -> Option<Vec<Ex>> {
-    exs.iter().map(|e| renamed(e, names)).collect()
+/// `ex` with slot `from` read as slot `to` (a definition's parameter replaced by its
+/// argument; the compiler gives every binding its own slot, so nothing is shadowed).
+pub(super) fn substituted(ex: &Ex, from: Slot, to: Slot) -> Option<Ex> {
+    let unchanged = SameSets::default();
+    rewrite(ex, &mut |s| if s == from { to } else { s }, &unchanged)
 }
 
-/// `ex` with its slots renumbered by `names`; `None` if it uses another aggregate.
-pub(super) fn renamed(ex: &Ex, names: &mut Vec<Slot>) -> Option<Ex> {
+type SlotMap<'m> = dyn FnMut(Slot) -> Slot + 'm;
+
+fn boxed(ex: &Ex, map: &mut SlotMap, same: &SameSets) -> Option<Box<Ex>> {
+    rewrite(ex, map, same).map(Box::new)
+}
+
+fn all(exs: &[Ex], map: &mut SlotMap, same: &SameSets) -> Option<Vec<Ex>> {
+    exs.iter().map(|e| rewrite(e, map, same)).collect()
+}
+
+/// `ex` with every slot mapped by `map` and every set replaced as `same` says; `None` if it
+/// uses an aggregate (numbered in its rule's own table).
+fn rewrite(ex: &Ex, map: &mut SlotMap, same: &SameSets) -> Option<Ex> {
     Some(match ex {
         Ex::Const(c) => Ex::Const(c.clone()),
-        Ex::Var(s) => Ex::Var(slot(*s, names)),
-        Ex::Field(e, f) => Ex::Field(boxed(e, names)?, *f),
-        Ex::Not(e) => Ex::Not(boxed(e, names)?),
-        Ex::And(es) => Ex::And(all(es, names)?),
-        Ex::Or(es) => Ex::Or(all(es, names)?),
-        Ex::Compare(op, a, b) => Ex::Compare(*op, boxed(a, names)?, boxed(b, names)?),
-        Ex::InList(e, list, negated) => Ex::InList(boxed(e, names)?, all(list, names)?, *negated),
-        Ex::InCountries(e, set, negated) => Ex::InCountries(boxed(e, names)?, *set, *negated),
-        Ex::HasCategories(e, set, every) => Ex::HasCategories(boxed(e, names)?, *set, *every),
-        Ex::HasValue(a, b) => Ex::HasValue(boxed(a, names)?, boxed(b, names)?),
-        Ex::HasAll(e, list) => Ex::HasAll(boxed(e, names)?, all(list, names)?),
-        Ex::HasCountry(e, set, group) => Ex::HasCountry(boxed(e, names)?, *set, group.clone()),
-        Ex::Is(e, what) => Ex::Is(boxed(e, names)?, *what),
-        Ex::Leaves(e, set) => Ex::Leaves(boxed(e, names)?, *set),
-        Ex::Enters(e, set) => Ex::Enters(boxed(e, names)?, *set),
-        Ex::Active(e, when) => Ex::Active(boxed(e, names)?, *when),
-        Ex::Arith(a, op, b) => Ex::Arith(boxed(a, names)?, *op, boxed(b, names)?),
+        Ex::Var(s) => Ex::Var(map(*s)),
+        Ex::Field(e, f) => Ex::Field(boxed(e, map, same)?, *f),
+        Ex::Not(e) => Ex::Not(boxed(e, map, same)?),
+        Ex::And(es) => Ex::And(all(es, map, same)?),
+        Ex::Or(es) => Ex::Or(all(es, map, same)?),
+        Ex::Compare(op, a, b) => Ex::Compare(*op, boxed(a, map, same)?, boxed(b, map, same)?),
+        Ex::InList(e, list, negated) => {
+            Ex::InList(boxed(e, map, same)?, all(list, map, same)?, *negated)
+        }
+        Ex::InCountries(e, set, negated) => {
+            Ex::InCountries(boxed(e, map, same)?, same.country(*set), *negated)
+        }
+        Ex::HasCategories(e, set, every) => {
+            Ex::HasCategories(boxed(e, map, same)?, same.category(*set), *every)
+        }
+        Ex::HasValue(a, b) => Ex::HasValue(boxed(a, map, same)?, boxed(b, map, same)?),
+        Ex::HasAll(e, list) => Ex::HasAll(boxed(e, map, same)?, all(list, map, same)?),
+        Ex::HasCountry(e, set, group) => {
+            Ex::HasCountry(boxed(e, map, same)?, same.country(*set), group.clone())
+        }
+        Ex::Is(e, what) => Ex::Is(boxed(e, map, same)?, *what),
+        Ex::Leaves(e, set) => Ex::Leaves(boxed(e, map, same)?, same.country(*set)),
+        Ex::Enters(e, set) => Ex::Enters(boxed(e, map, same)?, same.country(*set)),
+        Ex::Active(e, when) => Ex::Active(boxed(e, map, same)?, *when),
+        Ex::Arith(a, op, b) => Ex::Arith(boxed(a, map, same)?, *op, boxed(b, map, same)?),
         Ex::Let(s, value, body) => {
-            let value = boxed(value, names)?;
-            Ex::Let(slot(*s, names), value, boxed(body, names)?)
+            let value = boxed(value, map, same)?;
+            let s = map(*s);
+            Ex::Let(s, value, boxed(body, map, same)?)
         }
         Ex::Aggregate(_) => return None,
         Ex::AsOf => Ex::AsOf,
-        Ex::CountryOf(e) => Ex::CountryOf(boxed(e, names)?),
+        Ex::CountryOf(e) => Ex::CountryOf(boxed(e, map, same)?),
     })
 }
 
@@ -158,7 +237,7 @@ mod tests {
     fn equal_aggregates_with_other_variable_numbers_share_an_index() {
         let a = aggregate(2, vec![not_anonymized(2)], Some(to(2)));
         let b = aggregate(5, vec![not_anonymized(5)], Some(to(5)));
-        let (numbers, count) = share_indexes([&a, &b].into_iter());
+        let (numbers, count) = share_indexes([&a, &b].into_iter(), &SameSets::default());
         assert_eq!(numbers, vec![0, 0]);
         assert_eq!(count, 1);
     }
@@ -172,7 +251,10 @@ mod tests {
             vec![not_anonymized(1)],
             Some(Ex::Field(Box::new(Ex::Var(1)), Field::FlowFrom)),
         );
-        let (numbers, count) = share_indexes([&a, &no_filter, &other_join, &a].into_iter());
+        let (numbers, count) = share_indexes(
+            [&a, &no_filter, &other_join, &a].into_iter(),
+            &SameSets::default(),
+        );
         assert_eq!(numbers, vec![0, 1, 2, 0]);
         assert_eq!(count, 3);
     }
@@ -180,7 +262,7 @@ mod tests {
     #[test]
     fn a_filter_using_another_aggregate_is_never_shared() {
         let nested = aggregate(1, vec![Ex::Aggregate(0)], None);
-        let (numbers, count) = share_indexes([&nested, &nested].into_iter());
+        let (numbers, count) = share_indexes([&nested, &nested].into_iter(), &SameSets::default());
         assert_eq!(numbers, vec![0, 1]);
         assert_eq!(count, 2);
     }
