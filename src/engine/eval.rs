@@ -700,6 +700,17 @@ impl<'a> Evaluator<'a> {
                 .flatten()
                 .unwrap_or_else(Val::unknown),
             Ex::AsOf => Val::Date(self.world.as_of),
+            // The commonest shape (`f.purpose`): read the variable in place, not a copy.
+            Ex::Field(inner, field) if matches!(**inner, Ex::Var(_)) => {
+                let Ex::Var(slot) = **inner else {
+                    return Val::unknown();
+                };
+                match self.env.get(slot) {
+                    Some(Some(Val::Ent(entity))) => self.field(*entity, *field),
+                    Some(Some(Val::Unknown(m))) => Val::Unknown(*m),
+                    _ => Val::unknown(),
+                }
+            }
             Ex::Field(inner, field) => match self.eval(inner) {
                 Val::Ent(entity) => self.field(entity, *field),
                 unknown @ Val::Unknown(_) => unknown,
