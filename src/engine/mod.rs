@@ -14,6 +14,7 @@ mod sharing;
 pub mod value;
 
 use std::collections::{BTreeSet, VecDeque};
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use petgraph::visit::EdgeRef;
@@ -763,13 +764,25 @@ fn declared(set: &ManifestSet, entity: Ent) -> Option<(&'static str, &str, Loc)>
 }
 
 fn describe_entity(set: &ManifestSet, entity: Ent) -> String {
+    let mut text = String::new();
+    describe_entity_into(&mut text, set, entity);
+    text
+}
+
+/// Appends how a message names an entity (`flow \`F-1\``).
+fn describe_entity_into(out: &mut String, set: &ManifestSet, entity: Ent) {
     match (entity, declared(set, entity)) {
         (Ent::Collection(_, c), Some((_, id, _))) => {
-            format!("collection #{} of system `{id}`", c.saturating_add(1))
+            let _ = write!(out, "collection #{} of system `{id}`", c.saturating_add(1));
         }
-        (_, Some((kind, id, _))) => format!("{kind} `{id}`"),
-        (Ent::Path(_), None) => "path".into(),
-        (_, None) => "an entity not in the manifests".into(),
+        (_, Some((kind, id, _))) => {
+            out.push_str(kind);
+            out.push_str(" `");
+            out.push_str(id);
+            out.push('`');
+        }
+        (Ent::Path(_), None) => out.push_str("path"),
+        (_, None) => out.push_str("an entity not in the manifests"),
     }
 }
 
@@ -785,26 +798,38 @@ fn describe_missing(set: &ManifestSet, m: &Missing) -> String {
     }
 }
 
-fn render_value(set: &ManifestSet, value: &Val) -> String {
+/// Appends a value as a message shows it.
+fn render_value_into(out: &mut String, set: &ManifestSet, value: &Val) {
     match value {
-        Val::Unknown(_) => "(not declared)".into(),
-        Val::Bool(b) => if *b { "yes" } else { "no" }.into(),
-        Val::Num(n) => n.to_string(),
-        Val::Date(d) => d.to_string(),
-        Val::Dur(d) => format!("{} days", eval::approx_days(d)),
-        Val::Text(t) => (*t).to_string(),
+        Val::Unknown(_) => out.push_str("(not declared)"),
+        Val::Bool(b) => out.push_str(if *b { "yes" } else { "no" }),
+        Val::Num(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Val::Date(d) => {
+            let _ = write!(out, "{d}");
+        }
+        Val::Dur(d) => {
+            let _ = write!(out, "{} days", eval::approx_days(d));
+        }
+        Val::Text(t) => out.push_str(t),
         Val::Ent(
             e @ (Ent::Org(_) | Ent::Sys(_) | Ent::Flow(_) | Ent::Contract(_) | Ent::Assessment(_)),
-        ) => declared(set, *e)
-            .map(|(_, id, _)| id.to_string())
-            .unwrap_or_default(),
-        Val::Ent(other) => describe_entity(set, *other),
-        Val::List(items) => items
-            .iter()
-            .map(|v| render_value(set, v))
-            .collect::<Vec<_>>()
-            .join(", "),
-        Val::Cats(_) => "data categories".into(),
+        ) => {
+            if let Some((_, id, _)) = declared(set, *e) {
+                out.push_str(id);
+            }
+        }
+        Val::Ent(other) => describe_entity_into(out, set, *other),
+        Val::List(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                render_value_into(out, set, item);
+            }
+        }
+        Val::Cats(_) => out.push_str("data categories"),
     }
 }
 
@@ -871,13 +896,19 @@ fn make_finding<'a>(
                     TemplatePart::Text(t) => text.push_str(t),
                     TemplatePart::Value(ex) => {
                         let v = ev.eval(ex);
-                        text.push_str(&render_value(set, &v));
+                        render_value_into(&mut text, set, &v);
                     }
                 }
             }
             text
         }
-        None => format!("{}: {}", rule.title, describe_entity(set, subject_entity)),
+        None => {
+            let mut text = String::with_capacity(rule.title.len() + 40);
+            text.push_str(&rule.title);
+            text.push_str(": ");
+            describe_entity_into(&mut text, set, subject_entity);
+            text
+        }
     };
     if !path_systems.is_empty() {
         message.push_str(&format!(" (path: {})", path_systems.join(" → ")));
