@@ -386,8 +386,9 @@ fn reported_order(world: &World, rules: &[&RuleIr], hits: &[Hit]) -> Vec<usize> 
         id: &'s str,
         hit: usize,
     }
+    use rayon::prelude::*;
     let mut keys: Vec<Key> = hits
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(hit, h)| {
             let (kind, id, loc) =
@@ -413,7 +414,7 @@ fn reported_order(world: &World, rules: &[&RuleIr], hits: &[Hit]) -> Vec<usize> 
             .iter()
             .map(|&s| set.systems.get(s as usize).map_or("", |x| x.id.as_str()))
     };
-    keys.sort_unstable_by(|a, b| {
+    keys.par_sort_unstable_by(|a, b| {
         a.position
             .cmp(&b.position)
             .then_with(|| (a.kind, a.id).cmp(&(b.kind, b.id)))
