@@ -2,34 +2,164 @@
 
 use std::io::Write;
 
+use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::findings::{CheckResult, Finding, Problem, Summary};
+use crate::findings::{CheckResult, Finding};
 
-#[derive(Serialize)]
-struct Document<'a> {
-    lexflow: u32,
-    findings: &'a [Finding],
-    problems: &'a [Problem],
-    summary: &'a Summary,
-}
+/// Findings rendered together: both cores render a batch, then it is written out, so that
+/// at most one batch of rendered text is held at a time (a 100k city's report is 73 MB).
+const BATCH: usize = 2048;
+/// Findings one core renders in one piece.
+const PIECE: usize = 256;
 
 /// Streams the JSON report of [`render_json`] into `out`.
+///
+/// The document is what `serde_json::to_writer_pretty` makes of `{lexflow, findings,
+/// problems, summary}` (a test holds the two equal); the findings are rendered on every
+/// core, in pieces that start at their depth in the document.
 pub fn write_json(result: &CheckResult, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let findings = super::sorted_findings(result);
     let problems = super::sorted_problems(result);
-    let document = Document {
-        lexflow: 1,
-        findings: &findings,
-        problems: &problems,
-        summary: &result.summary,
-    };
     // serde_json writes in small pieces (quotes, keys, indentation): a concrete buffer here
     // keeps those calls inlined instead of going through `dyn Write` one by one.
     let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
-    serde_json::to_writer_pretty(&mut buffered, &document).map_err(std::io::Error::other)?;
-    buffered.write_all(b"\n")?;
+    buffered.write_all(b"{\n  \"lexflow\": 1,\n  \"findings\": ")?;
+    if findings.is_empty() {
+        buffered.write_all(b"[]")?;
+    } else {
+        buffered.write_all(b"[\n")?;
+        let mut first = true;
+        for batch in findings.chunks(BATCH) {
+            let pieces: Vec<Vec<u8>> = batch
+                .par_chunks(PIECE)
+                .map(render_findings)
+                .collect::<std::io::Result<_>>()?;
+            for piece in pieces {
+                if !first {
+                    buffered.write_all(b",\n")?;
+                }
+                first = false;
+                buffered.write_all(&piece)?;
+            }
+        }
+        buffered.write_all(b"\n  ]")?;
+    }
+    buffered.write_all(b",\n  \"problems\": ")?;
+    write_nested(&mut buffered, &problems, 1)?;
+    buffered.write_all(b",\n  \"summary\": ")?;
+    write_nested(&mut buffered, &result.summary, 1)?;
+    buffered.write_all(b"\n}\n")?;
     buffered.flush()
+}
+
+/// Findings as items of the `findings` list (depth 2), separated by `,\n`.
+fn render_findings(findings: &[Finding]) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(findings.len().saturating_mul(800));
+    for (i, finding) in findings.iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"    " } else { b",\n    " });
+        write_nested(&mut out, finding, 2)?;
+    }
+    Ok(out)
+}
+
+/// Writes `value` pretty-printed as the value of a key or list item at depth `depth`.
+fn write_nested(out: &mut impl Write, value: &impl Serialize, depth: usize) -> std::io::Result<()> {
+    let mut serializer = serde_json::Serializer::with_formatter(out, NestedPretty::at(depth));
+    value
+        .serialize(&mut serializer)
+        .map_err(std::io::Error::other)
+}
+
+/// serde_json's `PrettyFormatter` (two spaces), starting at a given depth: its own depth
+/// counter is private.
+struct NestedPretty {
+    depth: usize,
+    has_value: bool,
+}
+
+impl NestedPretty {
+    fn at(depth: usize) -> Self {
+        NestedPretty {
+            depth,
+            has_value: false,
+        }
+    }
+
+    fn indent<W: ?Sized + Write>(&self, writer: &mut W) -> std::io::Result<()> {
+        const SPACES: &[u8; 64] = &[b' '; 64];
+        let mut left = self.depth.saturating_mul(2);
+        while left > 0 {
+            let n = left.min(SPACES.len());
+            writer.write_all(SPACES.get(..n).unwrap_or(&[]))?;
+            left -= n;
+        }
+        Ok(())
+    }
+}
+
+impl serde_json::ser::Formatter for NestedPretty {
+    fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.depth = self.depth.saturating_add(1);
+        self.has_value = false;
+        writer.write_all(b"[")
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.depth = self.depth.saturating_sub(1);
+        if self.has_value {
+            writer.write_all(b"\n")?;
+            self.indent(writer)?;
+        }
+        writer.write_all(b"]")
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        writer.write_all(if first { b"\n" } else { b",\n" })?;
+        self.indent(writer)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, _writer: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.depth = self.depth.saturating_add(1);
+        self.has_value = false;
+        writer.write_all(b"{")
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        self.depth = self.depth.saturating_sub(1);
+        if self.has_value {
+            writer.write_all(b"\n")?;
+            self.indent(writer)?;
+        }
+        writer.write_all(b"}")
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        writer.write_all(if first { b"\n" } else { b",\n" })?;
+        self.indent(writer)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> std::io::Result<()> {
+        writer.write_all(b": ")
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, _writer: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 /// The JSON report: pretty-printed, keys in a fixed order, findings sorted as SPEC §3 says,
@@ -40,4 +170,85 @@ pub fn render_json(result: &CheckResult) -> Result<String, super::RenderError> {
     write_json(result, &mut out).map_err(super::RenderError::json)?;
     // serde_json writes UTF-8 only.
     String::from_utf8(out).map_err(super::RenderError::json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::{Location, Problem, Severity, Status, Subject, Summary};
+
+    /// The document as one `serde_json::to_writer_pretty` call writes it.
+    fn reference(result: &CheckResult) -> String {
+        #[derive(Serialize)]
+        struct Document<'a> {
+            lexflow: u32,
+            findings: &'a [Finding],
+            problems: &'a [Problem],
+            summary: &'a Summary,
+        }
+        let document = Document {
+            lexflow: 1,
+            findings: &super::super::sorted_findings(result),
+            problems: &super::super::sorted_problems(result),
+            summary: &result.summary,
+        };
+        serde_json::to_string_pretty(&document).unwrap() + "\n"
+    }
+
+    fn finding(id: &str, line: u32) -> Finding {
+        let subject = Subject {
+            kind: "flow",
+            id: id.into(),
+        };
+        let path = if line % 2 == 0 {
+            vec!["a".to_string(), "b\nc".to_string()]
+        } else {
+            Vec::new()
+        };
+        Finding {
+            rule: "R-1".into(),
+            title: "A \"title\"\nwith a line break".into(),
+            law: "L".into(),
+            citation: "Art. 1".into(),
+            severity: Severity::Error,
+            status: Status::Open,
+            fingerprint: Finding::compute_fingerprint("R-1", &subject, &path),
+            subject,
+            location: Location {
+                file: "city.json".into(),
+                line,
+                column: 3,
+            },
+            path_flows: path.clone(),
+            path,
+            message: "message ✓".into(),
+            remediation: "fix it".into(),
+            waiver: None,
+        }
+    }
+
+    #[test]
+    fn the_parallel_writer_writes_what_one_serde_call_writes() {
+        let empty = CheckResult::default();
+        let mut some = CheckResult {
+            findings: (1..=3).map(|i| finding(&format!("F-{i}"), i)).collect(),
+            problems: vec![Problem {
+                kind: "expired-waiver".into(),
+                message: "expired".into(),
+                location: None,
+            }],
+            ..CheckResult::default()
+        };
+        some.recount();
+        let mut many = CheckResult {
+            findings: (1..=(BATCH as u32 + PIECE as u32 + 7))
+                .map(|i| finding(&format!("F-{i:06}"), i))
+                .collect(),
+            ..CheckResult::default()
+        };
+        many.recount();
+        for result in [&empty, &some, &many] {
+            assert_eq!(render_json(result).unwrap(), reference(result));
+        }
+    }
 }
