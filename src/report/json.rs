@@ -200,7 +200,7 @@ mod tests {
             kind: "flow",
             id: id.into(),
         };
-        let path = if line % 2 == 0 {
+        let path = if line.is_multiple_of(2) {
             vec!["a".to_string(), "b\nc".to_string()]
         } else {
             Vec::new()
