@@ -126,6 +126,9 @@ const STREAM_YAML_BYTES: usize = 8 * 1024 * 1024;
 /// `stream`: parse YAML texts on threads of their own, from `stream_yaml_from` bytes
 /// converted while they are parsed (off only in tests that compare with the whole tree).
 /// `stream_yaml_from`: the size from which YAML texts are streamed ([`STREAM_YAML_BYTES`]).
+/// Fewer bytes than any flow takes in a streamed manifest (for reserving room).
+const BYTES_PER_FLOW_AT_LEAST: usize = 200;
+
 fn parse_bytes(bytes: Vec<u8>, stream: bool, stream_yaml_from: usize) -> Parsed {
     match String::from_utf8(bytes) {
         Ok(text) => {
@@ -519,6 +522,10 @@ impl<'v> Loader<'v> {
         parse: impl FnOnce(&mut Stream<'_, 'v>) -> Option<Node>,
     ) {
         let mark = Mark::of(&self.set);
+        // Room for the flows a text of this size may declare (a generated city has about
+        // 270 bytes a flow): growing a list of 100,000 flows copies it into fresh memory
+        // several times. Capacity never touched is address space, not memory.
+        self.set.flows.reserve(text.len() / BYTES_PER_FLOW_AT_LEAST);
         let mut cx = self.file_cx(name.clone(), Arc::clone(&text));
         let root = {
             let mut stream = Stream {
