@@ -1179,10 +1179,10 @@ impl<'v> FileCx<'v> {
     /// The shared copy of a vocabulary value.
     fn term(&mut self, text: &str) -> Term {
         if let Some(term) = self.terms.get(text) {
-            return Arc::clone(term);
+            return term.clone();
         }
-        let term: Term = Arc::from(text);
-        self.terms.insert(Arc::clone(&term));
+        let term = Term::from(text);
+        self.terms.insert(term.clone());
         term
     }
 

@@ -30,17 +30,24 @@ pub fn write_json(result: &CheckResult, out: &mut dyn std::io::Write) -> std::io
     } else {
         buffered.write_all(b"[\n")?;
         let mut first = true;
+        // The same buffers serve every batch: allocated once, by the thread that fills
+        // them, rather than allocated on one thread and freed on the other for each piece.
+        let mut buffers: Vec<Vec<u8>> = Vec::new();
         for batch in findings.chunks(BATCH) {
-            let pieces: Vec<Vec<u8>> = batch
-                .par_chunks(PIECE)
-                .map(render_findings)
-                .collect::<std::io::Result<_>>()?;
-            for piece in pieces {
+            let pieces: Vec<&[Finding]> = batch.chunks(PIECE).collect();
+            if buffers.len() < pieces.len() {
+                buffers.resize_with(pieces.len(), Vec::new);
+            }
+            buffers
+                .par_iter_mut()
+                .zip(pieces.par_iter())
+                .try_for_each(|(buffer, piece)| render_findings(buffer, piece))?;
+            for buffer in buffers.iter().take(pieces.len()) {
                 if !first {
                     buffered.write_all(b",\n")?;
                 }
                 first = false;
-                buffered.write_all(&piece)?;
+                buffered.write_all(buffer)?;
             }
         }
         buffered.write_all(b"\n  ]")?;
@@ -53,14 +60,15 @@ pub fn write_json(result: &CheckResult, out: &mut dyn std::io::Write) -> std::io
     buffered.flush()
 }
 
-/// Findings as items of the `findings` list (depth 2), separated by `,\n`.
-fn render_findings(findings: &[Finding]) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(findings.len().saturating_mul(800));
+/// Findings as items of the `findings` list (depth 2), separated by `,\n`, in `out`
+/// (emptied first).
+fn render_findings(out: &mut Vec<u8>, findings: &[Finding]) -> std::io::Result<()> {
+    out.clear();
     for (i, finding) in findings.iter().enumerate() {
         out.extend_from_slice(if i == 0 { b"    " } else { b",\n    " });
-        write_nested(&mut out, finding, 2)?;
+        write_nested(&mut *out, finding, 2)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Writes `value` pretty-printed as the value of a key or list item at depth `depth`.
