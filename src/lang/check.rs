@@ -67,7 +67,7 @@ struct Checker<'a> {
     warnings: Vec<LangError>,
     bundled_files: HashSet<crate::source::FileId>,
     /// The text of each file, to quote conditions in warnings.
-    texts: Vec<std::sync::Arc<str>>,
+    texts: Vec<crate::source::SourceText>,
 }
 
 /// A variable in scope.

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::source::SourceText;
+
 use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode};
 
 use crate::source::{Loc, SourceMap, MAX_EXCERPT_COLUMN};
@@ -86,7 +88,7 @@ pub struct LoadError {
     /// Short text under the underline.
     pub label: String,
     pub help: Option<String>,
-    pub(crate) source: Option<Arc<str>>,
+    pub(crate) source: Option<SourceText>,
 }
 
 impl LoadError {
@@ -134,7 +136,7 @@ impl fmt::Display for LoadError {
 impl std::error::Error for LoadError {}
 
 /// A `NamedSource` built on demand (miette wants a `&dyn SourceCode` owned by the error).
-struct Named(NamedSource<Arc<str>>);
+struct Named(NamedSource<SourceText>);
 
 impl Diagnostic for LoadError {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {

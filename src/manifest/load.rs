@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::date::Date;
-use crate::source::{offset_of_line_col, FileId, Loc};
+use crate::source::{offset_of_line_col, FileId, Loc, SourceText};
 use crate::vocab::{did_you_mean, Vocabulary};
 
 use super::error::{LoadError, LoadErrorKind, LoadErrors};
@@ -106,14 +106,14 @@ enum Prepared {
 
 enum Parsed {
     BadUtf8(std::string::FromUtf8Error),
-    Text(Arc<str>, Result<Node, yaml::ParseError>),
+    Text(SourceText, Result<Node, yaml::ParseError>),
     /// A JSON text, parsed later while it is converted ([`Loader::load_json`]).
-    Json(Arc<str>),
+    Json(SourceText),
     /// A YAML text being parsed on its own thread ([`Loader::load_yaml`]).
-    Yaml(Arc<str>, yaml::Streaming),
+    Yaml(SourceText, yaml::Streaming),
     /// A small YAML text being parsed whole on its own thread.
     Later(
-        Arc<str>,
+        SourceText,
         std::thread::JoinHandle<Result<Node, yaml::ParseError>>,
     ),
 }
@@ -134,7 +134,7 @@ fn parse_bytes(bytes: Vec<u8>, stream: bool, stream_yaml_from: usize) -> Parsed 
         Ok(text) => {
             // The one copy of the text that the run keeps (for diagnostics), made before the
             // parse so that the read buffer is gone when the tree is built.
-            let text: Arc<str> = Arc::from(text);
+            let text: SourceText = Arc::new(text);
             if json::looks_like_json(&text) {
                 return Parsed::Json(text);
             }
@@ -484,7 +484,7 @@ impl<'v> Loader<'v> {
     /// Whatever the streaming reader does not take (a syntax error, a duplicate key, a
     /// number out of range, the lists not in the order they are converted in...) is undone
     /// and the file is loaded as before, from its whole tree or serde-saphyr's diagnostics.
-    fn load_json(&mut self, name: String, text: Arc<str>, explicit: bool) {
+    fn load_json(&mut self, name: String, text: SourceText, explicit: bool) {
         let source = Arc::clone(&text);
         self.load_streamed(name, text, explicit, |stream| {
             json::parse_streaming(&source, stream)
@@ -495,7 +495,7 @@ impl<'v> Loader<'v> {
     fn load_yaml(
         &mut self,
         name: String,
-        text: Arc<str>,
+        text: SourceText,
         streaming: yaml::Streaming,
         explicit: bool,
     ) {
@@ -517,7 +517,7 @@ impl<'v> Loader<'v> {
     fn load_streamed(
         &mut self,
         name: String,
-        text: Arc<str>,
+        text: SourceText,
         explicit: bool,
         parse: impl FnOnce(&mut Stream<'_, 'v>) -> Option<Node>,
     ) {
@@ -559,7 +559,7 @@ impl<'v> Loader<'v> {
     fn load_tree(
         &mut self,
         name: String,
-        text: Arc<str>,
+        text: SourceText,
         parsed: Result<Node, yaml::ParseError>,
         explicit: bool,
     ) {
@@ -611,7 +611,7 @@ impl<'v> Loader<'v> {
         self.absorb(cx);
     }
 
-    fn file_cx(&mut self, name: String, text: Arc<str>) -> FileCx<'v> {
+    fn file_cx(&mut self, name: String, text: SourceText) -> FileCx<'v> {
         let file = self.set.sources.add(name.clone(), Arc::clone(&text));
         FileCx {
             vocab: self.vocab,
@@ -930,7 +930,7 @@ struct FileCx<'v> {
     vocab: &'v Vocabulary,
     file: FileId,
     name: String,
-    text: Arc<str>,
+    text: SourceText,
     set: ManifestSet,
     errors: Vec<LoadError>,
     ids: HashMap<Box<str>, Declared>,

@@ -2,10 +2,10 @@
 //! budget. The loader walks this tree by hand so that it can report every problem of a
 //! file (not only the first) and suggest the nearest valid name.
 
+use crate::source::SourceText;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::sync::mpsc::{Receiver, Sender};
-use std::sync::Arc;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
@@ -335,7 +335,7 @@ thread_local! {
 /// Starts parsing a YAML text on a thread of its own (under the same options and limits as
 /// [`parse`]), handing each item of the top-level lists named in `lists` over as soon as it
 /// is read, so that the whole file's tree is never built. `None` if the thread cannot start.
-pub fn spawn_streaming(text: Arc<str>, lists: &'static [&'static str]) -> Option<Streaming> {
+pub fn spawn_streaming(text: SourceText, lists: &'static [&'static str]) -> Option<Streaming> {
     let (sender, items) = std::sync::mpsc::channel();
     let done = std::thread::Builder::new()
         .name("lexflow-yaml".into())
