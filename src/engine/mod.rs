@@ -26,7 +26,7 @@ use value::{Ent, Missing, Truth, Val};
 
 use crate::date::Date;
 use crate::findings::{CheckResult, Finding, Location, RuleInfo, Severity, Status, Subject};
-use crate::lang::ir::{Aggregate, Clause, LawIr, Program, Query, RuleIr, TemplatePart};
+use crate::lang::ir::{Aggregate, Clause, Ex, LawIr, Program, Query, RuleIr, Slot, TemplatePart};
 use crate::lang::schema::field_name;
 use crate::manifest::graph::FlowGraph;
 use crate::manifest::model::{EntityRef, ManifestSet, SysIdx};
@@ -467,8 +467,8 @@ fn judge_entity<'a>(
     }
 }
 
-/// Writes the finding of a reported hit. The rule's clauses run again for this binding, so
-/// that the `let` values the message uses are bound as when the rule fired.
+/// Writes the finding of a reported hit. When the message reads a `let` value, the rule's
+/// clauses run again for this binding, so that it is bound as when the rule fired.
 fn write_finding<'a>(
     ev: &mut Evaluator<'a>,
     rule: &'a RuleIr,
@@ -479,12 +479,16 @@ fn write_finding<'a>(
     let path = match (&rule.query, &hit.witness) {
         (Query::Each { var, clauses, .. }, _) => {
             ev.bind(*var, Val::Ent(hit.subject));
-            run_clauses(ev, clauses, &mut ignored);
+            if text.message_reads_lets {
+                run_clauses(ev, clauses, &mut ignored);
+            }
             None
         }
         (query @ Query::Path { clauses, .. }, Some(witness)) => {
             bind_path(ev, query, (**witness).clone());
-            run_clauses(ev, clauses, &mut ignored);
+            if text.message_reads_lets {
+                run_clauses(ev, clauses, &mut ignored);
+            }
             Some(0)
         }
         (Query::Path { .. }, None) => None,
@@ -847,6 +851,8 @@ fn subject_of(set: &ManifestSet, entity: Ent) -> (Subject, Loc) {
 
 /// The strings every finding of a rule repeats, made once per run and shared by its findings.
 struct RuleText {
+    /// Whether writing the message needs the rule's clauses run again.
+    message_reads_lets: bool,
     id: Arc<str>,
     title: Arc<str>,
     law: Arc<str>,
@@ -854,9 +860,56 @@ struct RuleText {
     remedy: Arc<str>,
 }
 
+/// Whether a rule's message reads a value that its clauses bind with `let` (or an
+/// aggregate, which may read one): only then must the clauses run again to write it.
+fn message_reads_lets(rule: &RuleIr) -> bool {
+    let (Query::Each { clauses, .. } | Query::Path { clauses, .. }) = &rule.query;
+    let bound: Vec<Slot> = clauses
+        .iter()
+        .filter_map(|clause| match clause {
+            Clause::Let(slot, _) => Some(*slot),
+            Clause::Where(_) => None,
+        })
+        .collect();
+    let Some(parts) = &rule.message else {
+        return false;
+    };
+    !bound.is_empty()
+        && parts.iter().any(|part| match part {
+            TemplatePart::Value(ex) => reads_any(ex, &bound),
+            TemplatePart::Text(_) => false,
+        })
+}
+
+/// Whether `ex` reads one of `slots`, or an aggregate (conservatively: its filter may).
+fn reads_any(ex: &Ex, slots: &[Slot]) -> bool {
+    let any = |exs: &[Ex]| exs.iter().any(|e| reads_any(e, slots));
+    match ex {
+        Ex::Var(s) => slots.contains(s),
+        Ex::Aggregate(_) => true,
+        Ex::Const(_) | Ex::AsOf => false,
+        Ex::Field(e, _)
+        | Ex::Not(e)
+        | Ex::InCountries(e, ..)
+        | Ex::HasCategories(e, ..)
+        | Ex::HasCountry(e, ..)
+        | Ex::Is(e, _)
+        | Ex::Leaves(e, _)
+        | Ex::Enters(e, _)
+        | Ex::Active(e, _)
+        | Ex::CountryOf(e) => reads_any(e, slots),
+        Ex::And(es) | Ex::Or(es) => any(es),
+        Ex::Compare(_, a, b) | Ex::HasValue(a, b) | Ex::Arith(a, _, b) | Ex::Let(_, a, b) => {
+            reads_any(a, slots) || reads_any(b, slots)
+        }
+        Ex::InList(e, list, _) | Ex::HasAll(e, list) => reads_any(e, slots) || any(list),
+    }
+}
+
 impl RuleText {
     fn of(rule: &RuleIr) -> RuleText {
         RuleText {
+            message_reads_lets: message_reads_lets(rule),
             id: rule.id.as_str().into(),
             title: rule.title.as_str().into(),
             law: rule.law.as_str().into(),
