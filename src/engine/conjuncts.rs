@@ -101,28 +101,9 @@ fn conjuncts_of(condition: &Ex, out: &mut Vec<Ex>) {
 
 /// Whether `ex` reads no variable but `var` and those its own `let`s bind (`bound`).
 fn closed_over(ex: &Ex, var: Slot, bound: &mut Vec<Slot>) -> bool {
-    let all = |exs: &[Ex], bound: &mut Vec<Slot>| exs.iter().all(|e| closed_over(e, var, bound));
     match ex {
         Ex::Var(s) => *s == var || bound.contains(s),
-        Ex::Const(_) | Ex::AsOf => true,
         Ex::Aggregate(_) => false,
-        Ex::Field(e, _)
-        | Ex::Not(e)
-        | Ex::InCountries(e, ..)
-        | Ex::HasCategories(e, ..)
-        | Ex::HasCountry(e, ..)
-        | Ex::Is(e, _)
-        | Ex::Leaves(e, _)
-        | Ex::Enters(e, _)
-        | Ex::Active(e, _)
-        | Ex::CountryOf(e) => closed_over(e, var, bound),
-        Ex::And(es) | Ex::Or(es) => all(es, bound),
-        Ex::Compare(_, a, b) | Ex::HasValue(a, b) | Ex::Arith(a, _, b) => {
-            closed_over(a, var, bound) && closed_over(b, var, bound)
-        }
-        Ex::InList(e, list, _) | Ex::HasAll(e, list) => {
-            closed_over(e, var, bound) && all(list, bound)
-        }
         Ex::Let(s, value, body) => {
             if !closed_over(value, var, bound) {
                 return false;
@@ -132,6 +113,10 @@ fn closed_over(ex: &Ex, var: Slot, bound: &mut Vec<Slot>) -> bool {
             bound.pop();
             ok
         }
+        other => other
+            .children()
+            .into_iter()
+            .all(|child| closed_over(child, var, bound)),
     }
 }
 

@@ -883,26 +883,13 @@ fn message_reads_lets(rule: &RuleIr) -> bool {
 
 /// Whether `ex` reads one of `slots`, or an aggregate (conservatively: its filter may).
 fn reads_any(ex: &Ex, slots: &[Slot]) -> bool {
-    let any = |exs: &[Ex]| exs.iter().any(|e| reads_any(e, slots));
     match ex {
         Ex::Var(s) => slots.contains(s),
         Ex::Aggregate(_) => true,
-        Ex::Const(_) | Ex::AsOf => false,
-        Ex::Field(e, _)
-        | Ex::Not(e)
-        | Ex::InCountries(e, ..)
-        | Ex::HasCategories(e, ..)
-        | Ex::HasCountry(e, ..)
-        | Ex::Is(e, _)
-        | Ex::Leaves(e, _)
-        | Ex::Enters(e, _)
-        | Ex::Active(e, _)
-        | Ex::CountryOf(e) => reads_any(e, slots),
-        Ex::And(es) | Ex::Or(es) => any(es),
-        Ex::Compare(_, a, b) | Ex::HasValue(a, b) | Ex::Arith(a, _, b) | Ex::Let(_, a, b) => {
-            reads_any(a, slots) || reads_any(b, slots)
-        }
-        Ex::InList(e, list, _) | Ex::HasAll(e, list) => reads_any(e, slots) || any(list),
+        other => other
+            .children()
+            .into_iter()
+            .any(|child| reads_any(child, slots)),
     }
 }
 

@@ -248,6 +248,33 @@ pub enum Ex {
     CountryOf(Box<Ex>),
 }
 
+impl Ex {
+    /// The sub-expressions of this expression, in order, for analyses that walk the tree (an
+    /// aggregate's filter belongs to the rule's aggregate table, not to the expression).
+    pub fn children(&self) -> Vec<&Ex> {
+        match self {
+            Ex::Const(_) | Ex::Var(_) | Ex::AsOf | Ex::Aggregate(_) => Vec::new(),
+            Ex::Field(e, _)
+            | Ex::Not(e)
+            | Ex::InCountries(e, ..)
+            | Ex::HasCategories(e, ..)
+            | Ex::HasCountry(e, ..)
+            | Ex::Is(e, _)
+            | Ex::Leaves(e, _)
+            | Ex::Enters(e, _)
+            | Ex::Active(e, _)
+            | Ex::CountryOf(e) => vec![e],
+            Ex::And(es) | Ex::Or(es) => es.iter().collect(),
+            Ex::Compare(_, a, b) | Ex::HasValue(a, b) | Ex::Arith(a, _, b) | Ex::Let(_, a, b) => {
+                vec![a, b]
+            }
+            Ex::InList(e, list, _) | Ex::HasAll(e, list) => {
+                std::iter::once(&**e).chain(list).collect()
+            }
+        }
+    }
+}
+
 /// A join that lets a correlated aggregate use a hash index instead of a scan:
 /// `inner` (over the aggregate's variable) equals, or as a list contains, `outer`.
 #[derive(Clone, Debug, PartialEq)]
