@@ -38,10 +38,10 @@ pub struct SourceMap {
 }
 
 impl SourceMap {
-    pub fn add(&mut self, name: impl Into<String>, text: impl Into<SharedText>) -> FileId {
+    pub fn add(&mut self, name: impl Into<String>, text: impl Into<SourceText>) -> FileId {
         self.files.push(SourceFile {
             name: name.into(),
-            text: text.into().0,
+            text: text.into(),
         });
         // The index of the file just pushed (the list is not empty).
         FileId(self.files.len().saturating_sub(1) as u32)
@@ -113,32 +113,4 @@ pub fn line_col_of_offset(text: &str, offset: usize) -> (u32, u32) {
             .unwrap_or(0),
     );
     (line, column)
-}
-
-/// Anything a [`SourceMap`] can take as a file's text: an owned `String` (moved, not
-/// copied), a `&str`, or an already shared text.
-pub struct SharedText(pub SourceText);
-
-impl From<String> for SharedText {
-    fn from(text: String) -> Self {
-        SharedText(Arc::new(text))
-    }
-}
-
-impl From<&str> for SharedText {
-    fn from(text: &str) -> Self {
-        SharedText(Arc::new(text.to_owned()))
-    }
-}
-
-impl From<SourceText> for SharedText {
-    fn from(text: SourceText) -> Self {
-        SharedText(text)
-    }
-}
-
-impl From<&SourceText> for SharedText {
-    fn from(text: &SourceText) -> Self {
-        SharedText(Arc::clone(text))
-    }
 }

@@ -92,7 +92,7 @@ fn fmt_stdin(check: bool) -> Result<i32, InputError> {
 
 fn format_or_show(name: &str, text: &str) -> Option<String> {
     let mut sources = SourceMap::default();
-    let file = sources.add(name, text);
+    let file = sources.add(name, text.to_owned());
     match format_file(file, text) {
         Ok(formatted) => Some(formatted),
         Err(e) => {

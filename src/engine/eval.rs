@@ -700,21 +700,18 @@ impl<'a> Evaluator<'a> {
                 .flatten()
                 .unwrap_or_else(Val::unknown),
             Ex::AsOf => Val::Date(self.world.as_of),
-            // The commonest shape (`f.purpose`): read the variable in place, not a copy.
-            Ex::Field(inner, field) if matches!(**inner, Ex::Var(_)) => {
-                let Ex::Var(slot) = **inner else {
-                    return Val::unknown();
-                };
-                match self.env.get(slot) {
+            Ex::Field(inner, field) => match &**inner {
+                // The commonest shape (`f.purpose`): read the variable in place, not a copy.
+                Ex::Var(slot) => match self.env.get(*slot) {
                     Some(Some(Val::Ent(entity))) => self.field(*entity, *field),
                     Some(Some(Val::Unknown(m))) => Val::Unknown(*m),
                     _ => Val::unknown(),
-                }
-            }
-            Ex::Field(inner, field) => match self.eval(inner) {
-                Val::Ent(entity) => self.field(entity, *field),
-                unknown @ Val::Unknown(_) => unknown,
-                _ => Val::unknown(),
+                },
+                _ => match self.eval(inner) {
+                    Val::Ent(entity) => self.field(entity, *field),
+                    unknown @ Val::Unknown(_) => unknown,
+                    _ => Val::unknown(),
+                },
             },
             Ex::Not(inner) => match self.eval(inner) {
                 Val::Bool(b) => Val::Bool(!b),

@@ -189,7 +189,7 @@ impl Loader {
     }
 
     fn io_error(&mut self, name: String, message: String, help: &str) {
-        let file = self.sources.add(name, "");
+        let file = self.sources.add(name, String::new());
         self.errors.push(
             LangError::new(
                 "cannot read rule file",
@@ -253,7 +253,8 @@ impl Loader {
                 "rule files are plain text",
             );
         }
-        let file = self.sources.add(name, text.as_str());
+        let text = std::sync::Arc::new(text);
+        let file = self.sources.add(name, std::sync::Arc::clone(&text));
         match parse::parse_policy(file, &text) {
             Ok(parsed) => {
                 for item in &parsed.items {

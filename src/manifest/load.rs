@@ -132,8 +132,7 @@ const BYTES_PER_FLOW_AT_LEAST: usize = 200;
 fn parse_bytes(bytes: Vec<u8>, stream: bool, stream_yaml_from: usize) -> Parsed {
     match String::from_utf8(bytes) {
         Ok(text) => {
-            // The one copy of the text that the run keeps (for diagnostics), made before the
-            // parse so that the read buffer is gone when the tree is built.
+            // The text the run keeps (for diagnostics) is the buffer it was read into.
             let text: SourceText = Arc::new(text);
             if json::looks_like_json(&text) {
                 return Parsed::Json(text);
@@ -392,7 +391,7 @@ impl<'v> Loader<'v> {
     }
 
     fn io_error(&mut self, name: String, (kind, message): (LoadErrorKind, String)) {
-        let file = self.set.sources.add(name.clone(), "");
+        let file = self.set.sources.add(name.clone(), String::new());
         self.errors.push(LoadError {
             kind,
             message,

@@ -19,12 +19,6 @@ use crate::source::{Loc, SourceMap};
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Term(Arc<Box<str>>);
 
-impl Term {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
 impl std::ops::Deref for Term {
     type Target = str;
     fn deref(&self) -> &str {
@@ -65,18 +59,6 @@ impl std::fmt::Debug for Term {
 impl serde::Serialize for Term {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.0)
-    }
-}
-
-impl PartialEq<str> for Term {
-    fn eq(&self, other: &str) -> bool {
-        **self.0 == *other
-    }
-}
-
-impl PartialEq<&str> for Term {
-    fn eq(&self, other: &&str) -> bool {
-        **self.0 == **other
     }
 }
 

@@ -104,9 +104,7 @@ impl NestedPretty {
         }
         Ok(())
     }
-}
 
-impl NestedPretty {
     /// Opens a list or an object one level deeper.
     fn open<W: ?Sized + Write>(&mut self, writer: &mut W, bracket: &[u8]) -> std::io::Result<()> {
         self.depth = self.depth.saturating_add(1);
