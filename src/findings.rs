@@ -177,17 +177,63 @@ impl CheckResult {
             ..Summary::default()
         };
         for finding in &self.findings {
-            match (finding.status, finding.severity) {
-                (Status::Waived, _) => summary.waived = summary.waived.saturating_add(1),
-                (Status::Open, Severity::Error) => summary.error = summary.error.saturating_add(1),
-                (Status::Open, Severity::Warning) => {
-                    summary.warning = summary.warning.saturating_add(1)
-                }
-                (Status::Open, Severity::Review) => {
-                    summary.review = summary.review.saturating_add(1)
-                }
-            }
+            summary.count(finding);
         }
         self.summary = summary;
+    }
+}
+
+/// Findings in SPEC §3 order, written on demand a range at a time, so that a report can
+/// render them as they are written instead of holding all of them (the engine's
+/// `PendingFindings`; a plain list is one too).
+pub trait FindingSource: Sync {
+    fn len(&self) -> usize;
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends the findings at positions `range` to `out`, in order.
+    fn write(&self, range: std::ops::Range<usize>, out: &mut Vec<Finding>);
+}
+
+impl FindingSource for [Finding] {
+    fn len(&self) -> usize {
+        <[Finding]>::len(self)
+    }
+
+    fn write(&self, range: std::ops::Range<usize>, out: &mut Vec<Finding>) {
+        out.extend_from_slice(self.get(range).unwrap_or(&[]));
+    }
+}
+
+impl Summary {
+    /// Counts one reported finding (open ones by severity, waived ones apart).
+    pub fn count(&mut self, finding: &Finding) {
+        let n = match (finding.status, finding.severity) {
+            (Status::Waived, _) => &mut self.waived,
+            (Status::Open, Severity::Error) => &mut self.error,
+            (Status::Open, Severity::Warning) => &mut self.warning,
+            (Status::Open, Severity::Review) => &mut self.review,
+        };
+        *n = n.saturating_add(1);
+    }
+
+    /// Adds another part's counts.
+    pub fn add(&mut self, other: &Summary) {
+        self.error = self.error.saturating_add(other.error);
+        self.warning = self.warning.saturating_add(other.warning);
+        self.review = self.review.saturating_add(other.review);
+        self.waived = self.waived.saturating_add(other.waived);
+        self.baselined = self.baselined.saturating_add(other.baselined);
+    }
+
+    /// Whether an open finding is at or above `fail_on` (the exit code's question).
+    pub fn fails(&self, fail_on: Severity) -> bool {
+        match fail_on {
+            Severity::Error => self.error > 0,
+            Severity::Warning => self.error > 0 || self.warning > 0,
+            Severity::Review => self.error > 0 || self.warning > 0 || self.review > 0,
+        }
     }
 }

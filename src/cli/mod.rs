@@ -350,6 +350,46 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
             Some(args.policies.law.clone())
         },
     };
+    // A lone JSON report is written as the findings are: they are never all held at once.
+    // The other formats (and a baseline to write) read the whole result.
+    if formats == [Format::Json] && args.write_baseline.is_none() {
+        let baseline = match &baseline_text {
+            Some(text) => Some(report::baseline::Baseline::parse(text).map_err(|e| {
+                input_error(
+                    &format!("bad baseline: {e}"),
+                    "write one with --write-baseline FILE",
+                )
+            })?),
+            None => None,
+        };
+        let triage = report::Triage {
+            waivers: waivers.as_deref().unwrap_or(&[]),
+            as_of,
+            baseline: baseline.as_ref(),
+        };
+        let progress = scale::Progress::start("evaluating rules");
+        let graph = manifest::graph::FlowGraph::build(&set);
+        let summary = engine::with_findings(&program, &set, &graph, &options, |pending| {
+            stages.done("evaluate rules");
+            progress.stage("writing the report");
+            let mut summary = None;
+            let written = emit(args.output.first(), |out| {
+                let (counted, written) = report::json::write_json_streamed(pending, &triage, out);
+                summary = Some(counted);
+                written
+            });
+            written.map(|()| summary.unwrap_or_default())
+        });
+        progress.finish();
+        stages.done("report Json");
+        stages.finish();
+        let failed = summary?.fails(fail_on);
+        // As below: the OS takes the memory back faster.
+        std::mem::forget(graph);
+        std::mem::forget(set);
+        std::mem::forget(program);
+        return Ok(if failed { 1 } else { 0 });
+    }
     let progress = scale::Progress::start("evaluating rules");
     let mut result = engine::check(&program, &set, &options);
     progress.finish();
@@ -395,32 +435,9 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
         ..RenderContext::default()
     };
     for (i, format) in formats.iter().enumerate() {
-        match args.output.get(i) {
-            Some(path) => report::write_atomically_with(path, |out| {
-                report::render_to(*format, &result, &ctx, out)
-            })
-            .map_err(|e| {
-                input_error(
-                    &format!("cannot write {}: {e}", path.display()),
-                    "check the folder exists and is writable",
-                )
-            })?,
-            None => {
-                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-                let written =
-                    report::render_to(*format, &result, &ctx, &mut out).and_then(|()| out.flush());
-                // A closed pipe (`lexflow check ... | head`) is the reader's choice, not an
-                // error; anything else is.
-                if let Err(e) = written {
-                    if e.kind() != std::io::ErrorKind::BrokenPipe {
-                        return Err(input_error(
-                            &format!("cannot write the report: {e}"),
-                            "check the output device",
-                        ));
-                    }
-                }
-            }
-        }
+        emit(args.output.get(i), |out| {
+            report::render_to(*format, &result, &ctx, out)
+        })?;
         stages.done(&format!("report {format:?}"));
     }
     stages.finish();
@@ -431,6 +448,34 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
     std::mem::forget(result);
     std::mem::forget(program);
     Ok(if failed { 1 } else { 0 })
+}
+
+/// Writes a report to `path` (atomically) or, without one, to standard output.
+fn emit(
+    path: Option<&PathBuf>,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<(), InputError> {
+    match path {
+        Some(path) => report::write_atomically_with(path, write).map_err(|e| {
+            input_error(
+                &format!("cannot write {}: {e}", path.display()),
+                "check the folder exists and is writable",
+            )
+        }),
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let written = write(&mut out).and_then(|()| out.flush());
+            // A closed pipe (`lexflow check ... | head`) is the reader's choice, not an
+            // error; anything else is.
+            match written {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(input_error(
+                    &format!("cannot write the report: {e}"),
+                    "check the output device",
+                )),
+                _ => Ok(()),
+            }
+        }
+    }
 }
 
 fn rules(args: &PolicyArgs) -> Result<i32, InputError> {

@@ -78,8 +78,29 @@ pub fn check_graph(
     graph: &FlowGraph,
     options: &CheckOptions,
 ) -> CheckResult {
+    with_findings(program, set, graph, options, |pending| {
+        let mut result = CheckResult {
+            findings: pending.write_all(),
+            rules_checked: pending.rules_checked.clone(),
+            ..CheckResult::default()
+        };
+        result.recount();
+        result
+    })
+}
+
+/// Evaluates the rules as [`check_graph`] does and hands `consume` the findings still
+/// unwritten: a report can then write them a range at a time as it renders them, instead of
+/// holding all of them (a city-scale run has about a finding per flow).
+pub fn with_findings<R>(
+    program: &Program,
+    set: &ManifestSet,
+    graph: &FlowGraph,
+    options: &CheckOptions,
+    consume: impl FnOnce(&PendingFindings<'_>) -> R,
+) -> R {
     let world = World::new(program, set, graph, options.as_of);
-    let mut result = CheckResult::default();
+    let mut rules_checked = Vec::new();
     let mut rules: Vec<&RuleIr> = Vec::new();
     for law in &program.laws {
         if !law_selected(law, options) {
@@ -96,18 +117,27 @@ pub fn check_graph(
             if !rule_in_force(rule, options.as_of) {
                 continue;
             }
-            result.rules_checked.push(rule_info(law, rule));
+            rules_checked.push(rule_info(law, rule));
             rules.push(rule);
         }
     }
+    rules_checked.sort_by(|a, b| a.id.cmp(&b.id));
     let aggregates: Vec<&[Aggregate]> = rules.iter().map(|r| r.aggregates.as_slice()).collect();
     let same = SameSets::of(&world);
     let indexes = RuleIndexes::shared(&aggregates, &same);
-    // Sorted and without duplicates already.
-    result.findings = evaluate_rules(&world, &rules, &indexes, &same);
-    result.rules_checked.sort_by(|a, b| a.id.cmp(&b.id));
-    result.recount();
-    result
+    let hits = evaluate_rules(&world, &rules, &indexes, &same);
+    // Sorted, without duplicates.
+    let order = reported_order(&world, &rules, &hits);
+    let pending = PendingFindings {
+        world: &world,
+        texts: rules.iter().map(|rule| RuleText::of(rule)).collect(),
+        rules,
+        indexes: &indexes,
+        hits,
+        order,
+        rules_checked,
+    };
+    consume(&pending)
 }
 
 pub fn rule_info(law: &LawIr, rule: &RuleIr) -> RuleInfo {
@@ -206,8 +236,7 @@ struct Hit {
     missing: Vec<Missing>,
 }
 
-/// Evaluates the rules on every core (rayon) and returns their findings, sorted (SPEC §3)
-/// and without duplicates.
+/// Evaluates the rules on every core (rayon) and returns their hits, in rule order.
 ///
 /// The `for each` rules over one kind are fused: each entity is judged by all of them while
 /// its facts (the flow, its systems and their operators) are in cache, instead of one pass
@@ -217,7 +246,7 @@ fn evaluate_rules<'a>(
     rules: &[&'a RuleIr],
     indexes: &'a [RuleIndexes<'a>],
     same: &SameSets,
-) -> Vec<Finding> {
+) -> Vec<Hit> {
     use rayon::prelude::*;
     let mut jobs: Vec<Job> = Vec::new();
     let mut kinds: Vec<(crate::lang::ir::Kind, Vec<usize>)> = Vec::new();
@@ -309,44 +338,69 @@ fn evaluate_rules<'a>(
     // which decides which of two duplicates is kept.
     let mut parts: Vec<(usize, Vec<Hit>)> = done.into_iter().flatten().collect();
     parts.sort_by_key(|(r, _)| *r);
-    let hits: Vec<Hit> = parts.into_iter().flat_map(|(_, hits)| hits).collect();
-    let order = reported_order(world, rules, &hits);
-    let texts: Vec<RuleText> = rules.iter().map(|rule| RuleText::of(rule)).collect();
-    let reported: Vec<Reported<'a, '_>> = order
-        .iter()
-        .filter_map(|&i| {
-            let hit = hits.get(i)?;
-            let r = hit.rule as usize;
-            Some((r, *rules.get(r)?, texts.get(r)?, indexes.get(r)?, hit))
-        })
-        .collect();
-    // Indexed: the findings are written in place, in order. Each piece of at least
-    // `CHUNK` findings makes its own evaluators, as it needs them.
-    reported
-        .par_iter()
-        .with_min_len(CHUNK)
-        .map_init(
-            || -> Vec<Option<Evaluator<'a>>> { (0..rules.len()).map(|_| None).collect() },
-            |evaluators, &(r, rule, text, index, hit)| {
-                let mut own = None;
-                let slot = evaluators.get_mut(r).unwrap_or(&mut own);
-                let ev = slot.get_or_insert_with(|| {
-                    Evaluator::new(world, rule.slots, &rule.aggregates, index)
-                });
-                write_finding(ev, rule, text, hit)
-            },
-        )
-        .collect()
+    parts.into_iter().flat_map(|(_, hits)| hits).collect()
 }
 
-/// A hit to report, with its rule's number, IR, texts and indexes.
-type Reported<'a, 't> = (
-    usize,
-    &'a RuleIr,
-    &'t RuleText,
-    &'a RuleIndexes<'a>,
-    &'t Hit,
-);
+/// A run's findings before they are written: the hits to report, in SPEC §3 order, and
+/// what writing each one takes. Findings are written on demand, a range at a time, on the
+/// caller's thread ([`FindingSource`]), or all at once on every core ([`Self::write_all`]).
+pub struct PendingFindings<'a> {
+    world: &'a World<'a>,
+    rules: Vec<&'a RuleIr>,
+    texts: Vec<RuleText>,
+    indexes: &'a [RuleIndexes<'a>],
+    hits: Vec<Hit>,
+    /// Positions in `hits`, in reported order.
+    order: Vec<usize>,
+    /// The rules that were evaluated (in force and in scope), sorted by id.
+    pub rules_checked: Vec<RuleInfo>,
+}
+
+/// An evaluator per rule, each made when a finding of its rule is first written.
+type Evaluators<'a> = Vec<Option<Evaluator<'a>>>;
+
+impl<'a> PendingFindings<'a> {
+    fn evaluators(&self) -> Evaluators<'a> {
+        (0..self.rules.len()).map(|_| None).collect()
+    }
+
+    /// Writes the finding reported `n`th.
+    fn write_nth(&self, evaluators: &mut Evaluators<'a>, n: usize) -> Option<Finding> {
+        let hit = self.hits.get(*self.order.get(n)?)?;
+        let r = hit.rule as usize;
+        let rule = *self.rules.get(r)?;
+        let text = self.texts.get(r)?;
+        let index = self.indexes.get(r)?;
+        let world = self.world;
+        let ev = evaluators
+            .get_mut(r)?
+            .get_or_insert_with(|| Evaluator::new(world, rule.slots, &rule.aggregates, index));
+        Some(write_finding(ev, rule, text, hit))
+    }
+
+    /// Every finding, written on every core.
+    pub fn write_all(&self) -> Vec<Finding> {
+        use rayon::prelude::*;
+        // Each piece of at least `CHUNK` findings makes its own evaluators, as it needs them.
+        (0..self.order.len())
+            .into_par_iter()
+            .with_min_len(CHUNK)
+            .map_init(|| self.evaluators(), |evs, n| self.write_nth(evs, n))
+            .flatten_iter()
+            .collect()
+    }
+}
+
+impl crate::findings::FindingSource for PendingFindings<'_> {
+    fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    fn write(&self, range: std::ops::Range<usize>, out: &mut Vec<Finding>) {
+        let mut evaluators = self.evaluators();
+        out.extend(range.filter_map(|n| self.write_nth(&mut evaluators, n)));
+    }
+}
 
 /// The hits to report, as positions in `hits`: in SPEC §3 order (file, line, column, rule
 /// id, then subject and path), and without duplicates (same rule, subject and path: the

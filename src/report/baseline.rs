@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::findings::CheckResult;
+use crate::findings::{CheckResult, Finding};
 
 #[derive(Serialize, Deserialize)]
 struct BaselineFile {
@@ -90,32 +90,47 @@ pub fn apply_baseline(
     result: &mut CheckResult,
     baseline_text: &str,
 ) -> Result<usize, BaselineError> {
-    let file: BaselineFile =
-        serde_json::from_str(baseline_text).map_err(|e| BaselineError::Syntax {
-            message: e.to_string(),
-            line: e.line(),
-            column: e.column(),
-        })?;
-    if file.lexflow_baseline != 1 {
-        return Err(BaselineError::Version(file.lexflow_baseline));
-    }
-    let known: BTreeSet<String> = file.findings.into_iter().map(|e| e.fingerprint).collect();
+    let baseline = Baseline::parse(baseline_text)?;
     let before = result.findings.len();
-    result.findings.retain(|finding| {
-        let fingerprint = if finding.fingerprint.is_empty() {
-            crate::findings::Finding::compute_fingerprint(
-                &finding.rule,
-                &finding.subject,
-                &finding.path,
-            )
-        } else {
-            finding.fingerprint.clone()
-        };
-        !known.contains(&fingerprint)
-    });
+    result
+        .findings
+        .retain(|finding| !baseline.contains(finding));
     // `retain` only removes, so this never saturates.
     let dropped = before.saturating_sub(result.findings.len());
     result.summary.baselined = result.summary.baselined.saturating_add(dropped);
     result.recount();
     Ok(dropped)
+}
+
+/// The fingerprints of a baseline file: the findings it accepts.
+pub struct Baseline {
+    known: BTreeSet<String>,
+}
+
+impl Baseline {
+    pub fn parse(baseline_text: &str) -> Result<Baseline, BaselineError> {
+        let file: BaselineFile =
+            serde_json::from_str(baseline_text).map_err(|e| BaselineError::Syntax {
+                message: e.to_string(),
+                line: e.line(),
+                column: e.column(),
+            })?;
+        if file.lexflow_baseline != 1 {
+            return Err(BaselineError::Version(file.lexflow_baseline));
+        }
+        Ok(Baseline {
+            known: file.findings.into_iter().map(|e| e.fingerprint).collect(),
+        })
+    }
+
+    /// Whether the baseline accepts `finding` (by fingerprint, computed if missing).
+    pub fn contains(&self, finding: &Finding) -> bool {
+        if finding.fingerprint.is_empty() {
+            let fingerprint =
+                Finding::compute_fingerprint(&finding.rule, &finding.subject, &finding.path);
+            self.known.contains(&fingerprint)
+        } else {
+            self.known.contains(&finding.fingerprint)
+        }
+    }
 }

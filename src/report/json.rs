@@ -5,7 +5,7 @@ use std::io::Write;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::findings::{CheckResult, Finding};
+use crate::findings::{CheckResult, Finding, FindingSource, Problem, Summary};
 
 /// Findings rendered together: both cores render a batch, then it is written out, so that
 /// at most one batch of rendered text is held at a time (a 100k city's report is 73 MB).
@@ -20,44 +20,162 @@ const PIECE: usize = 256;
 /// core, in pieces that start at their depth in the document.
 pub fn write_json(result: &CheckResult, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let findings = super::sorted_findings(result);
-    let problems = super::sorted_problems(result);
+    let mut document = Document::start(out);
+    // The same buffers serve every batch: allocated once, by the thread that fills them,
+    // rather than allocated on one thread and freed on the other for each piece.
+    let mut texts: Vec<Vec<u8>> = Vec::new();
+    for batch in findings.chunks(BATCH) {
+        let pieces: Vec<&[Finding]> = batch.chunks(PIECE).collect();
+        if texts.len() < pieces.len() {
+            texts.resize_with(pieces.len(), Vec::new);
+        }
+        texts
+            .par_iter_mut()
+            .zip(pieces.par_iter())
+            .try_for_each(|(text, piece)| render_findings(text, piece))?;
+        document.items(texts.iter().take(pieces.len()));
+    }
+    document.finish(&super::sorted_problems(result), &result.summary)
+}
+
+/// Streams the JSON report of findings written as they are rendered: each core writes a
+/// piece of findings, passes them through `triage` (waivers, baseline) and renders them,
+/// so that no more than a batch of findings is ever held. Returns the summary reported and
+/// whether the document was written: when writing fails (a reader closed the pipe), the
+/// findings are still written and counted, unrendered, so that the summary (and the exit
+/// code) is the same.
+///
+/// The document is the one [`write_json`] makes of the result the same findings, waivers
+/// and baseline give when held all at once (a test holds the two equal).
+pub fn write_json_streamed(
+    source: &dyn FindingSource,
+    triage: &super::Triage,
+    out: &mut dyn std::io::Write,
+) -> (Summary, std::io::Result<()>) {
+    /// One core's share of a batch, its buffers reused from batch to batch.
+    struct Piece {
+        findings: Vec<Finding>,
+        text: Vec<u8>,
+        /// Which waivers matched a finding of this piece so far.
+        matched: Vec<bool>,
+        summary: Summary,
+    }
+    let mut document = Document::start(out);
+    let mut pieces: Vec<Piece> = Vec::new();
+    let total = source.len();
+    let mut start = 0;
+    while start < total {
+        let end = start.saturating_add(BATCH).min(total);
+        let ranges: Vec<std::ops::Range<usize>> = (start..end)
+            .step_by(PIECE)
+            .map(|s| s..s.saturating_add(PIECE).min(end))
+            .collect();
+        if pieces.len() < ranges.len() {
+            pieces.resize_with(ranges.len(), || Piece {
+                findings: Vec::new(),
+                text: Vec::new(),
+                matched: vec![false; triage.waivers.len()],
+                summary: Summary::default(),
+            });
+        }
+        let rendered = document.is_ok();
+        let done = pieces
+            .par_iter_mut()
+            .zip(ranges.par_iter())
+            .try_for_each(|(piece, range)| {
+                piece.findings.clear();
+                source.write(range.clone(), &mut piece.findings);
+                triage.apply(&mut piece.findings, &mut piece.matched, &mut piece.summary);
+                if rendered {
+                    render_findings(&mut piece.text, &piece.findings)
+                } else {
+                    Ok(())
+                }
+            });
+        document.check(done);
+        document.items(pieces.iter().take(ranges.len()).map(|p| &p.text));
+        start = end;
+    }
+    let mut summary = Summary::default();
+    let mut matched = vec![false; triage.waivers.len()];
+    for piece in &pieces {
+        summary.add(&piece.summary);
+        for (all, this) in matched.iter_mut().zip(&piece.matched) {
+            *all |= *this;
+        }
+    }
+    let mut problems = triage.problems(&matched);
+    super::sort_problems(&mut problems);
+    let written = document.finish(&problems, &summary);
+    (summary, written)
+}
+
+/// The JSON document being written: `{"lexflow": 1, "findings": [...], "problems": [...],
+/// "summary": {...}}`, pretty-printed as serde_json does, findings added piece by piece.
+struct Document<'o> {
     // serde_json writes in small pieces (quotes, keys, indentation): a concrete buffer here
     // keeps those calls inlined instead of going through `dyn Write` one by one.
-    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
-    buffered.write_all(b"{\n  \"lexflow\": 1,\n  \"findings\": ")?;
-    if findings.is_empty() {
-        buffered.write_all(b"[]")?;
-    } else {
-        buffered.write_all(b"[\n")?;
-        let mut first = true;
-        // The same buffers serve every batch: allocated once, by the thread that fills
-        // them, rather than allocated on one thread and freed on the other for each piece.
-        let mut buffers: Vec<Vec<u8>> = Vec::new();
-        for batch in findings.chunks(BATCH) {
-            let pieces: Vec<&[Finding]> = batch.chunks(PIECE).collect();
-            if buffers.len() < pieces.len() {
-                buffers.resize_with(pieces.len(), Vec::new);
-            }
-            buffers
-                .par_iter_mut()
-                .zip(pieces.par_iter())
-                .try_for_each(|(buffer, piece)| render_findings(buffer, piece))?;
-            for buffer in buffers.iter().take(pieces.len()) {
-                if !first {
-                    buffered.write_all(b",\n")?;
-                }
-                first = false;
-                buffered.write_all(buffer)?;
-            }
-        }
-        buffered.write_all(b"\n  ]")?;
+    out: std::io::BufWriter<&'o mut dyn std::io::Write>,
+    /// Whether no finding was written yet (the list is opened with the first).
+    empty: bool,
+    /// The first write that failed: nothing more is written after it.
+    failed: Option<std::io::Error>,
+}
+
+impl<'o> Document<'o> {
+    fn start(out: &'o mut dyn std::io::Write) -> Self {
+        let mut document = Document {
+            out: std::io::BufWriter::with_capacity(1 << 16, out),
+            empty: true,
+            failed: None,
+        };
+        let started = document
+            .out
+            .write_all(b"{\n  \"lexflow\": 1,\n  \"findings\": ");
+        document.check(started);
+        document
     }
-    buffered.write_all(b",\n  \"problems\": ")?;
-    write_nested(&mut buffered, &problems, 1)?;
-    buffered.write_all(b",\n  \"summary\": ")?;
-    write_nested(&mut buffered, &result.summary, 1)?;
-    buffered.write_all(b"\n}\n")?;
-    buffered.flush()
+
+    fn is_ok(&self) -> bool {
+        self.failed.is_none()
+    }
+
+    /// Keeps the first error.
+    fn check(&mut self, done: std::io::Result<()>) {
+        if let (Err(e), None) = (done, &self.failed) {
+            self.failed = Some(e);
+        }
+    }
+
+    /// Appends rendered findings (from [`render_findings`]; empty texts are skipped).
+    fn items<'t>(&mut self, texts: impl Iterator<Item = &'t Vec<u8>>) {
+        for text in texts.filter(|t| !t.is_empty()) {
+            if !self.is_ok() {
+                return;
+            }
+            let opening: &[u8] = if self.empty { b"[\n" } else { b",\n" };
+            self.empty = false;
+            let done = self
+                .out
+                .write_all(opening)
+                .and_then(|()| self.out.write_all(text));
+            self.check(done);
+        }
+    }
+
+    fn finish(mut self, problems: &[Problem], summary: &Summary) -> std::io::Result<()> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        self.out
+            .write_all(if self.empty { b"[]" } else { b"\n  ]" })?;
+        self.out.write_all(b",\n  \"problems\": ")?;
+        write_nested(&mut self.out, &problems, 1)?;
+        self.out.write_all(b",\n  \"summary\": ")?;
+        write_nested(&mut self.out, summary, 1)?;
+        self.out.write_all(b"\n}\n")?;
+        self.out.flush()
+    }
 }
 
 /// Findings as items of the `findings` list (depth 2), separated by `,\n`, in `out`

@@ -287,10 +287,52 @@ pub(crate) fn sorted_findings(result: &CheckResult) -> std::borrow::Cow<'_, [Fin
 /// The problems in a stable order: by location (file, line, column), then kind and message.
 pub(crate) fn sorted_problems(result: &CheckResult) -> Vec<Problem> {
     let mut problems = result.problems.clone();
+    sort_problems(&mut problems);
+    problems
+}
+
+/// Problems in report order: by location, kind, then message.
+pub(crate) fn sort_problems(problems: &mut [Problem]) {
     problems.sort_by(|a, b| {
         (&a.location, &a.kind, &a.message).cmp(&(&b.location, &b.kind, &b.message))
     });
-    problems
+}
+
+/// What is done to each finding on its way into a report written as the findings are
+/// (see [`json::write_json_streamed`]): waivers first, so that a waiver of a baselined
+/// finding is not reported as matching nothing, then the baseline. The same steps as
+/// [`waivers::apply_waivers`] then [`baseline::apply_baseline`] over a held result.
+pub struct Triage<'t> {
+    pub waivers: &'t [waivers::Waiver],
+    pub as_of: crate::date::Date,
+    pub baseline: Option<&'t baseline::Baseline>,
+}
+
+impl Triage<'_> {
+    /// Waives and drops the findings of one piece, marking the waivers that matched in
+    /// `matched` and counting the findings kept (and dropped) in `summary`.
+    pub fn apply(
+        &self,
+        findings: &mut Vec<Finding>,
+        matched: &mut [bool],
+        summary: &mut crate::findings::Summary,
+    ) {
+        findings.retain_mut(|finding| {
+            waivers::waive(finding, self.waivers, self.as_of, matched);
+            let dropped = self.baseline.is_some_and(|b| b.contains(finding));
+            if dropped {
+                summary.baselined = summary.baselined.saturating_add(1);
+            } else {
+                summary.count(finding);
+            }
+            !dropped
+        });
+    }
+
+    /// The waivers' problems, once every finding went through [`Self::apply`].
+    pub fn problems(&self, matched: &[bool]) -> Vec<Problem> {
+        waivers::waiver_problems(self.waivers, matched, self.as_of)
+    }
 }
 
 /// `a → b → c`, the witness path as system ids.

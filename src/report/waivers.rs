@@ -23,7 +23,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::date::Date;
-use crate::findings::{CheckResult, Location, Problem, Status, WaiverInfo};
+use crate::findings::{CheckResult, Finding, Location, Problem, Status, WaiverInfo};
 use crate::source::offset_of_line_col;
 
 /// One waiver as loaded, with where it stands in its file.
@@ -382,18 +382,35 @@ pub fn load_waivers(name: &str, text: &str) -> Result<Vec<Waiver>, WaiverError> 
 pub fn apply_waivers(result: &mut CheckResult, waivers: &[Waiver], as_of: Date) {
     let mut matched = vec![false; waivers.len()];
     for finding in &mut result.findings {
-        for (waiver, matched) in waivers.iter().zip(matched.iter_mut()) {
-            if !waiver.matches(&finding.rule, &finding.subject.id) {
-                continue;
-            }
-            *matched = true;
-            if waiver.in_force(as_of) && finding.status == Status::Open {
-                finding.status = Status::Waived;
-                finding.waiver = Some(Box::new(waiver.info()));
-            }
+        waive(finding, waivers, as_of, &mut matched);
+    }
+    result
+        .problems
+        .extend(waiver_problems(waivers, &matched, as_of));
+    result.recount();
+}
+
+/// Applies the waivers to one finding: the first matching waiver in force waives it, if
+/// open; each matching waiver is marked in `matched` (one flag per waiver).
+pub fn waive(finding: &mut Finding, waivers: &[Waiver], as_of: Date, matched: &mut [bool]) {
+    for (waiver, matched) in waivers.iter().zip(matched.iter_mut()) {
+        if !waiver.matches(&finding.rule, &finding.subject.id) {
+            continue;
+        }
+        *matched = true;
+        if waiver.in_force(as_of) && finding.status == Status::Open {
+            finding.status = Status::Waived;
+            finding.waiver = Some(Box::new(waiver.info()));
         }
     }
-    for (waiver, matched) in waivers.iter().zip(matched) {
+}
+
+/// The problems of a waivers file once every finding went through [`waive`]: an
+/// `expired_waiver` for each expired waiver, an `unused_waiver` for each waiver in force
+/// that matched nothing.
+pub fn waiver_problems(waivers: &[Waiver], matched: &[bool], as_of: Date) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (waiver, &matched) in waivers.iter().zip(matched) {
         let what = format!(
             "waiver for rule `{}` and subject `{}` ({})",
             waiver.rule, waiver.subject, waiver.ticket
@@ -404,20 +421,20 @@ pub fn apply_waivers(result: &mut CheckResult, waivers: &[Waiver], as_of: Date) 
             } else {
                 ""
             };
-            result.problems.push(Problem {
+            problems.push(Problem {
                 kind: "expired_waiver".to_string(),
                 message: format!("{what} expired on {}{tail}", waiver.expires),
                 location: Some(waiver.location.clone()),
             });
         } else if !matched {
-            result.problems.push(Problem {
+            problems.push(Problem {
                 kind: "unused_waiver".to_string(),
                 message: format!("{what} matches no finding"),
                 location: Some(waiver.location.clone()),
             });
         }
     }
-    result.recount();
+    problems
 }
 
 #[cfg(test)]
