@@ -100,15 +100,24 @@ pub fn with_findings<R>(
     consume: impl FnOnce(&PendingFindings<'_>) -> R,
 ) -> R {
     let world = World::new(program, set, graph, options.as_of);
+    let same = SameSets::of(&world);
+    let selected: Vec<&LawIr> = program
+        .laws
+        .iter()
+        .filter(|law| law_selected(law, options))
+        .collect();
+    // Most packs apply "when exists system s where s.location in CN": one shared index
+    // answers all of them.
+    let scope_aggregates: Vec<&[Aggregate]> = selected
+        .iter()
+        .map(|law| law.applies.as_ref().map_or(&[][..], |(_, _, a)| a.as_slice()))
+        .collect();
+    let scope_indexes = RuleIndexes::shared(&scope_aggregates, &same);
     let mut rules_checked = Vec::new();
     let mut rules: Vec<&RuleIr> = Vec::new();
-    for law in &program.laws {
-        if !law_selected(law, options) {
-            continue;
-        }
+    for (law, indexes) in selected.into_iter().zip(&scope_indexes) {
         if let Some((applies, slots, aggregates)) = &law.applies {
-            let indexes = RuleIndexes::new(aggregates);
-            let mut evaluator = Evaluator::new(&world, *slots, aggregates, &indexes);
+            let mut evaluator = Evaluator::new(&world, *slots, aggregates, indexes);
             if evaluator.truth(applies) == Truth::False {
                 continue;
             }
@@ -123,7 +132,6 @@ pub fn with_findings<R>(
     }
     rules_checked.sort_by(|a, b| a.id.cmp(&b.id));
     let aggregates: Vec<&[Aggregate]> = rules.iter().map(|r| r.aggregates.as_slice()).collect();
-    let same = SameSets::of(&world);
     let indexes = RuleIndexes::shared(&aggregates, &same);
     let hits = evaluate_rules(&world, &rules, &indexes, &same);
     // Sorted, without duplicates.
