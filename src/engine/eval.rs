@@ -43,6 +43,18 @@ pub struct World<'a> {
     pub flow_active: Vec<bool>,
     /// Each manifest file's name, shared by the findings located in it.
     pub file_names: Vec<std::sync::Arc<str>>,
+    /// The order path searches take systems and flows in, made by the first search.
+    search_order: OnceLock<SearchOrder>,
+}
+
+/// Systems and flows in id order. A path search takes its sources, and the flows out of a
+/// system, in this order rather than the manifests' (see `engine::search`); sorting the
+/// ids once serves every search.
+pub struct SearchOrder {
+    /// System numbers, by id.
+    pub systems: Vec<u32>,
+    /// Each flow's place in id order.
+    pub flow_rank: Vec<u32>,
 }
 
 /// Sorted category-id lists of many entities, in one flat array (a million flows would
@@ -60,6 +72,23 @@ impl CategoryLists {
             ids: Vec::with_capacity(lists.saturating_mul(2)),
             ends: Vec::with_capacity(lists),
         }
+    }
+
+    /// The lists of `parts`, one after another.
+    fn concat(parts: Vec<CategoryLists>) -> Self {
+        let ids_len = parts.iter().map(|p| p.ids.len()).sum();
+        let ends_len = parts.iter().map(|p| p.ends.len()).sum();
+        let mut all = CategoryLists {
+            ids: Vec::with_capacity(ids_len),
+            ends: Vec::with_capacity(ends_len),
+        };
+        for part in parts {
+            let offset = u32::try_from(all.ids.len()).unwrap_or(u32::MAX);
+            all.ids.extend_from_slice(&part.ids);
+            all.ends
+                .extend(part.ends.iter().map(|&end| end.saturating_add(offset)));
+        }
+        all
     }
 
     /// Appends the next entity's list, sorted and without repeats.
@@ -99,6 +128,9 @@ fn category_ids<'p>(program: &'p Program, data: &'p [Term]) -> impl Iterator<Ite
         .filter_map(|c| program.taxonomy.index.get(&**c).map(|&i| i as u32))
 }
 
+/// Flows per unit of parallel work when the world is made.
+const FLOW_CHUNK: usize = 8192;
+
 impl<'a> World<'a> {
     pub fn new(
         program: &'a Program,
@@ -106,6 +138,7 @@ impl<'a> World<'a> {
         graph: &'a FlowGraph,
         as_of: Date,
     ) -> Self {
+        use rayon::prelude::*;
         let country_sets = program
             .country_sets
             .iter()
@@ -127,10 +160,20 @@ impl<'a> World<'a> {
             .iter()
             .map(|s| country_slot(&s.location))
             .collect();
-        let mut flow_cats = CategoryLists::with_capacity(set.flows.len());
-        for flow in &set.flows {
-            flow_cats.push(category_ids(program, &flow.data));
-        }
+        // On every core: at a million flows this pass was most of the time spent before
+        // the first rule ran.
+        let flow_cats = CategoryLists::concat(
+            set.flows
+                .par_chunks(FLOW_CHUNK)
+                .map(|flows| {
+                    let mut lists = CategoryLists::with_capacity(flows.len());
+                    for flow in flows {
+                        lists.push(category_ids(program, &flow.data));
+                    }
+                    lists
+                })
+                .collect(),
+        );
         let collections: usize = set.systems.iter().map(|s| s.collects.len()).sum();
         let mut collection_cats = CategoryLists::with_capacity(collections);
         let mut collection_start = Vec::with_capacity(set.systems.len());
@@ -148,17 +191,17 @@ impl<'a> World<'a> {
             );
         }
         let year_start = as_of.start_of_year();
-        let mut active_flows = Vec::new();
-        let mut flow_active = vec![false; set.flows.len()];
-        for (i, flow) in set.flows.iter().enumerate() {
-            let started = flow.start.is_none_or(|s| s <= as_of);
-            if started && flow.end.is_none_or(|e| e >= as_of) {
-                active_flows.push(i as u32);
-                if let Some(a) = flow_active.get_mut(i) {
-                    *a = true;
-                }
-            }
-        }
+        let flow_active: Vec<bool> = set
+            .flows
+            .par_iter()
+            .with_min_len(FLOW_CHUNK)
+            .map(|flow| {
+                flow.start.is_none_or(|s| s <= as_of) && flow.end.is_none_or(|e| e >= as_of)
+            })
+            .collect();
+        let active_flows: Vec<u32> = (0..set.flows.len() as u32)
+            .filter(|&i| flow_active.get(i as usize).copied().unwrap_or(false))
+            .collect();
         World {
             program,
             set,
@@ -179,7 +222,29 @@ impl<'a> World<'a> {
                 .iter()
                 .map(|f| std::sync::Arc::from(f.name.as_str()))
                 .collect(),
+            search_order: OnceLock::new(),
         }
+    }
+
+    /// Systems and flows in id order (ties, which a loaded set has not, by number).
+    pub fn search_order(&self) -> &SearchOrder {
+        use rayon::prelude::*;
+        self.search_order.get_or_init(|| {
+            let set = self.set;
+            let mut systems: Vec<u32> = (0..set.systems.len() as u32).collect();
+            let system_id = |s: u32| set.systems.get(s as usize).map(|x| x.id.as_str());
+            systems.par_sort_unstable_by(|&a, &b| system_id(a).cmp(&system_id(b)).then(a.cmp(&b)));
+            let mut flows: Vec<u32> = (0..set.flows.len() as u32).collect();
+            let flow_id = |f: u32| set.flows.get(f as usize).map(|x| x.id.as_str());
+            flows.par_sort_unstable_by(|&a, &b| flow_id(a).cmp(&flow_id(b)).then(a.cmp(&b)));
+            let mut flow_rank = vec![0u32; flows.len()];
+            for (rank, &f) in flows.iter().enumerate() {
+                if let Some(r) = flow_rank.get_mut(f as usize) {
+                    *r = rank as u32;
+                }
+            }
+            SearchOrder { systems, flow_rank }
+        })
     }
 
     /// Every entity of a kind, as quantifiers range over them.
@@ -1138,5 +1203,21 @@ mod tests {
         assert_eq!(lists.get(1), &[] as &[u32]);
         assert_eq!(lists.get(2), &[7]);
         assert_eq!(lists.get(3), &[] as &[u32]);
+    }
+
+    #[test]
+    fn concatenated_lists_keep_each_entity_in_place() {
+        let mut first = CategoryLists::with_capacity(2);
+        first.push([2, 1].into_iter());
+        first.push(std::iter::empty());
+        let mut second = CategoryLists::with_capacity(2);
+        second.push([9].into_iter());
+        second.push([4, 3].into_iter());
+        let all = CategoryLists::concat(vec![first, CategoryLists::default(), second]);
+        assert_eq!(all.get(0), &[1, 2]);
+        assert_eq!(all.get(1), &[] as &[u32]);
+        assert_eq!(all.get(2), &[9]);
+        assert_eq!(all.get(3), &[3, 4]);
+        assert_eq!(all.get(4), &[] as &[u32]);
     }
 }

@@ -110,7 +110,11 @@ pub fn with_findings<R>(
     // answers all of them.
     let scope_aggregates: Vec<&[Aggregate]> = selected
         .iter()
-        .map(|law| law.applies.as_ref().map_or(&[][..], |(_, _, a)| a.as_slice()))
+        .map(|law| {
+            law.applies
+                .as_ref()
+                .map_or(&[][..], |(_, _, a)| a.as_slice())
+        })
         .collect();
     let scope_indexes = RuleIndexes::shared(&scope_aggregates, &same);
     let mut rules_checked = Vec::new();
@@ -288,6 +292,11 @@ fn evaluate_rules<'a>(
             jobs.push(Job::Chunk(g, start..end));
             start = end;
         }
+    }
+    if jobs.iter().any(|job| matches!(job, Job::Path(_))) {
+        // Made here, on every core, rather than by the first search while other searches
+        // wait for it.
+        world.search_order();
     }
     let no_indexes = RuleIndexes::new(&[]);
     let done: Vec<Vec<(usize, Vec<Hit>)>> = jobs
@@ -724,15 +733,13 @@ fn search(
     // Sources, and the flows out of each system, are taken in id order, not in the order
     // the manifests list them: which of several shortest paths is the witness (and so the
     // finding's subject, path and fingerprint) must not depend on how the input is ordered.
-    let system_id = |s: usize| world.set.systems.get(s).map(|x| x.id.as_str());
-    let flow_id = |f: u32| world.set.flows.get(f as usize).map(|x| x.id.as_str());
-    let mut in_id_order: Vec<usize> = (0..systems).collect();
-    in_id_order.sort_by(|&a, &b| system_id(a).cmp(&system_id(b)).then(a.cmp(&b)));
-    for s in in_id_order {
-        if ok(sources.get(s)) {
-            queue.push_back((s, true));
+    let order = world.search_order();
+    for &s in &order.systems {
+        if ok(sources.get(s as usize)) {
+            queue.push_back((s as usize, true));
         }
     }
+    let flow_rank = |f: u32| order.flow_rank.get(f as usize).copied().unwrap_or(u32::MAX);
     // Sources are expanded first (their out-flows start paths); every system is then
     // expanded at most once more, when first reached: O(systems + flows).
     let mut expanded = vec![false; systems];
@@ -752,7 +759,7 @@ fn search(
             .edges(index)
             .map(|edge| (edge.weight().0, edge.target().index()))
             .collect();
-        out.sort_by(|&(a, _), &(b, _)| flow_id(a).cmp(&flow_id(b)).then(a.cmp(&b)));
+        out.sort_unstable_by_key(|&(f, _)| (flow_rank(f), f));
         for (f, to) in out {
             if !world.flow_active.get(f as usize).copied().unwrap_or(false)
                 || !ok(steps.get(f as usize))

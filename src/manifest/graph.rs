@@ -11,27 +11,75 @@ use super::model::{AssessmentIdx, ContractIdx, EntityRef, FlowIdx, ManifestSet, 
 /// Node weights are systems, edge weights flows. Node `i` is system `i` and edge `j` is
 /// flow `j` (they are added in order), but use [`FlowGraph::node`] / [`FlowGraph::edge`]
 /// rather than relying on it.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct FlowGraph {
     pub graph: DiGraph<SysIdx, FlowIdx>,
     node_of: Vec<NodeIndex>,
     edge_of: Vec<EdgeIndex>,
-    out: Vec<Vec<FlowIdx>>,
-    inn: Vec<Vec<FlowIdx>>,
-    by_operator: Vec<Vec<SysIdx>>,
-    by_processor: Vec<Vec<SysIdx>>,
-    by_party: Vec<Vec<ContractIdx>>,
+    out: Lists<FlowIdx>,
+    inn: Lists<FlowIdx>,
+    by_operator: Lists<SysIdx>,
+    by_processor: Lists<SysIdx>,
+    by_party: Lists<ContractIdx>,
     by_covered: HashMap<EntityRef, Vec<AssessmentIdx>>,
 }
 
-fn slot<T>(lists: &mut [Vec<T>], index: u32, value: T) {
-    if let Some(list) = lists.get_mut(index as usize) {
-        list.push(value);
-    }
+/// One list per owner (system or organization), all in one array: `items[ends[i-1]..ends[i]]`
+/// is owner `i`'s. A million-flow city would otherwise make half a million small vectors.
+#[derive(Clone, Debug)]
+struct Lists<T> {
+    items: Vec<T>,
+    ends: Vec<u32>,
 }
 
-fn get<T>(lists: &[Vec<T>], index: u32) -> &[T] {
-    lists.get(index as usize).map(Vec::as_slice).unwrap_or(&[])
+impl<T: Copy> Lists<T> {
+    /// Groups `(owner, item)` pairs by owner, keeping their order within an owner (a
+    /// counting sort). Owners past `owners` are dropped.
+    fn group(owners: usize, pairs: impl Iterator<Item = (u32, T)> + Clone) -> Self {
+        let mut ends = vec![0u32; owners];
+        for (owner, _) in pairs.clone() {
+            if let Some(n) = ends.get_mut(owner as usize) {
+                *n = n.saturating_add(1);
+            }
+        }
+        let mut total = 0u32;
+        for n in &mut ends {
+            total = total.saturating_add(*n);
+            *n = total;
+        }
+        // Each owner's next free place, filled from its start.
+        let mut next: Vec<u32> = std::iter::once(0)
+            .chain(ends.iter().copied())
+            .take(owners)
+            .collect();
+        // Every place is written below; the first item only fills them until then.
+        let Some((_, filler)) = pairs.clone().next() else {
+            return Lists {
+                items: Vec::new(),
+                ends,
+            };
+        };
+        let mut items = vec![filler; total as usize];
+        for (owner, item) in pairs {
+            if let Some(at) = next.get_mut(owner as usize) {
+                if let Some(place) = items.get_mut(*at as usize) {
+                    *place = item;
+                }
+                *at = at.saturating_add(1);
+            }
+        }
+        Lists { items, ends }
+    }
+
+    fn get(&self, owner: u32) -> &[T] {
+        let i = owner as usize;
+        let start = match i.checked_sub(1) {
+            Some(p) => self.ends.get(p).copied().unwrap_or(u32::MAX) as usize,
+            None => 0,
+        };
+        let end = self.ends.get(i).copied().unwrap_or(0) as usize;
+        self.items.get(start..end).unwrap_or(&[])
+    }
 }
 
 impl FlowGraph {
@@ -42,40 +90,39 @@ impl FlowGraph {
         let node_of: Vec<NodeIndex> = (0..systems)
             .map(|i| graph.add_node(SysIdx(i as u32)))
             .collect();
-        let mut out = vec![Vec::new(); systems];
-        let mut inn = vec![Vec::new(); systems];
         let mut edge_of = Vec::with_capacity(set.flows.len());
         for (i, flow) in set.flows.iter().enumerate() {
-            let idx = FlowIdx(i as u32);
             let (Some(&a), Some(&b)) = (
                 node_of.get(flow.from.0 as usize),
                 node_of.get(flow.to.0 as usize),
             ) else {
                 continue; // impossible for a loaded set: references are resolved
             };
-            edge_of.push(graph.add_edge(a, b, idx));
-            slot(&mut out, flow.from.0, idx);
-            slot(&mut inn, flow.to.0, idx);
+            edge_of.push(graph.add_edge(a, b, FlowIdx(i as u32)));
         }
-        let mut by_operator = vec![Vec::new(); orgs];
-        let mut by_processor = vec![Vec::new(); orgs];
-        for (i, system) in set.systems.iter().enumerate() {
-            slot(&mut by_operator, system.operator.0, SysIdx(i as u32));
-            if let Some(p) = system.processor {
-                slot(&mut by_processor, p.0, SysIdx(i as u32));
-            }
-        }
-        let mut by_party = vec![Vec::new(); orgs];
-        for (i, contract) in set.contracts.iter().enumerate() {
-            for party in &contract.parties {
-                let list = by_party.get_mut(party.0 as usize);
-                if let Some(list) = list {
-                    if list.last() != Some(&ContractIdx(i as u32)) {
-                        list.push(ContractIdx(i as u32));
-                    }
-                }
-            }
-        }
+        let flows = set.flows.iter().zip(0u32..);
+        let out = Lists::group(systems, flows.clone().map(|(f, i)| (f.from.0, FlowIdx(i))));
+        let inn = Lists::group(systems, flows.map(|(f, i)| (f.to.0, FlowIdx(i))));
+        let all_systems = set.systems.iter().zip(0u32..);
+        let by_operator = Lists::group(
+            orgs,
+            all_systems.clone().map(|(s, i)| (s.operator.0, SysIdx(i))),
+        );
+        let by_processor = Lists::group(
+            orgs,
+            all_systems.filter_map(|(s, i)| s.processor.map(|p| (p.0, SysIdx(i)))),
+        );
+        // A contract naming a party twice is listed once for it.
+        let by_party = Lists::group(
+            orgs,
+            set.contracts.iter().zip(0u32..).flat_map(|(c, i)| {
+                c.parties
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, p)| !c.parties.get(..*k).is_some_and(|before| before.contains(p)))
+                    .map(move |(_, p)| (p.0, ContractIdx(i)))
+            }),
+        );
         let mut by_covered: HashMap<EntityRef, Vec<AssessmentIdx>> = HashMap::new();
         for (i, assessment) in set.assessments.iter().enumerate() {
             for covered in &assessment.covers {
@@ -115,27 +162,27 @@ impl FlowGraph {
 
     /// Flows leaving a system, in declaration order.
     pub fn flows_out(&self, system: SysIdx) -> &[FlowIdx] {
-        get(&self.out, system.0)
+        self.out.get(system.0)
     }
 
     /// Flows arriving at a system, in declaration order.
     pub fn flows_in(&self, system: SysIdx) -> &[FlowIdx] {
-        get(&self.inn, system.0)
+        self.inn.get(system.0)
     }
 
     /// Systems an organization operates (is the controller of), in declaration order.
     pub fn systems_by_operator(&self, org: OrgIdx) -> &[SysIdx] {
-        get(&self.by_operator, org.0)
+        self.by_operator.get(org.0)
     }
 
     /// Systems an organization runs as processor, in declaration order.
     pub fn systems_by_processor(&self, org: OrgIdx) -> &[SysIdx] {
-        get(&self.by_processor, org.0)
+        self.by_processor.get(org.0)
     }
 
     /// Contracts an organization is a party to, in declaration order.
     pub fn contracts_by_party(&self, org: OrgIdx) -> &[ContractIdx] {
-        get(&self.by_party, org.0)
+        self.by_party.get(org.0)
     }
 
     /// Assessments whose `covers` names the entity, in declaration order.
@@ -144,5 +191,23 @@ impl FlowGraph {
             .get(&entity)
             .map(Vec::as_slice)
             .unwrap_or(&[])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Lists;
+
+    #[test]
+    fn lists_group_items_by_owner_in_order() {
+        let pairs = [(2u32, 'a'), (0, 'b'), (2, 'c'), (9, 'x'), (0, 'd')];
+        let lists = Lists::group(4, pairs.iter().copied());
+        assert_eq!(lists.get(0), &['b', 'd']);
+        assert_eq!(lists.get(1), &[] as &[char]);
+        assert_eq!(lists.get(2), &['a', 'c']);
+        assert_eq!(lists.get(3), &[] as &[char]);
+        assert_eq!(lists.get(4), &[] as &[char], "past the owners");
+        let empty: Lists<char> = Lists::group(3, std::iter::empty());
+        assert_eq!(empty.get(1), &[] as &[char]);
     }
 }
