@@ -93,22 +93,35 @@ impl Finding {
     /// The semantic identity of a finding: rule id, subject and path, never a line number,
     /// so it survives reformatting and reordering of the manifest. FNV-1a 64, hex.
     pub fn compute_fingerprint(rule: &str, subject: &Subject, path: &[String]) -> String {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut feed = |bytes: &[u8]| {
-            for &b in bytes {
-                hash ^= u64::from(b);
-                hash = hash.wrapping_mul(0x0100_0000_01b3);
-            }
-            hash ^= 0xff;
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        };
-        feed(rule.as_bytes());
-        feed(subject.kind.as_bytes());
-        feed(subject.id.as_bytes());
-        for step in path {
-            feed(step.as_bytes());
+        let hash = fingerprint_hash(rule, subject.kind, &subject.id, path.iter().map(|s| &**s));
+        String::from_utf8_lossy(&fingerprint_hex(hash)).into_owned()
+    }
+
+    /// The finding as a view, borrowing its strings: what the JSON report renders.
+    pub fn view(&self) -> FindingView<'_> {
+        FindingView {
+            rule: &self.rule,
+            title: &self.title,
+            law: &self.law,
+            citation: &self.citation,
+            severity: self.severity,
+            status: self.status,
+            subject: SubjectView {
+                kind: self.subject.kind,
+                id: &self.subject.id,
+            },
+            location: LocationView {
+                file: &self.location.file,
+                line: self.location.line,
+                column: self.location.column,
+            },
+            path: Ids::Owned(&self.path),
+            path_flows: Ids::Owned(&self.path_flows),
+            fingerprint: &self.fingerprint,
+            message: &self.message,
+            remediation: &self.remediation,
+            waiver: self.waiver.as_deref(),
         }
-        format!("{hash:016x}")
     }
 
     /// SPEC §3 order: file, line, column, rule id (then the rest, for a total order).
@@ -121,6 +134,112 @@ impl Finding {
             &self.subject,
             &self.path,
         )
+    }
+}
+
+/// FNV-1a 64 over the rule id, subject and path: a finding's semantic identity.
+pub fn fingerprint_hash<'s>(
+    rule: &str,
+    kind: &str,
+    id: &str,
+    path: impl Iterator<Item = &'s str>,
+) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |bytes: &[u8]| {
+        for &b in bytes {
+            hash ^= u64::from(b);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        hash ^= 0xff;
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    };
+    feed(rule.as_bytes());
+    feed(kind.as_bytes());
+    feed(id.as_bytes());
+    for step in path {
+        feed(step.as_bytes());
+    }
+    hash
+}
+
+/// A fingerprint as 16 lower-case hex digits (as `format!("{hash:016x}")` writes it).
+pub fn fingerprint_hex(hash: u64) -> [u8; 16] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [b'0'; 16];
+    for (i, place) in out.iter_mut().enumerate() {
+        let nibble = (hash >> (60 - 4 * i)) & 0xf;
+        *place = DIGITS.get(nibble as usize).copied().unwrap_or(b'0');
+    }
+    out
+}
+
+/// A finding whose strings are borrowed from where they live (the model, the rule, a
+/// writer's buffers), so that a report can render a finding without it owning a copy of
+/// each. Serializes exactly as [`Finding`] does (same fields, order and omissions).
+#[derive(Clone, Debug, Serialize)]
+pub struct FindingView<'a> {
+    pub rule: &'a str,
+    pub title: &'a str,
+    pub law: &'a str,
+    pub citation: &'a str,
+    pub severity: Severity,
+    pub status: Status,
+    pub subject: SubjectView<'a>,
+    pub location: LocationView<'a>,
+    #[serde(skip_serializing_if = "Ids::is_empty")]
+    pub path: Ids<'a>,
+    #[serde(skip_serializing_if = "Ids::is_empty")]
+    pub path_flows: Ids<'a>,
+    pub fingerprint: &'a str,
+    pub message: &'a str,
+    pub remediation: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<&'a WaiverInfo>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SubjectView<'a> {
+    pub kind: &'static str,
+    pub id: &'a str,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LocationView<'a> {
+    pub file: &'a str,
+    pub line: u32,
+    pub column: u32,
+}
+
+/// A list of ids: a finding's own, or borrowed from the model.
+#[derive(Clone, Copy, Debug)]
+pub enum Ids<'a> {
+    Owned(&'a [String]),
+    Borrowed(&'a [&'a str]),
+}
+
+impl<'a> Ids<'a> {
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Ids::Owned(ids) => ids.is_empty(),
+            Ids::Borrowed(ids) => ids.is_empty(),
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let (owned, borrowed): (&'a [String], &'a [&'a str]) = match *self {
+            Ids::Owned(ids) => (ids, &[]),
+            Ids::Borrowed(ids) => (&[], ids),
+        };
+        owned
+            .iter()
+            .map(|s| s.as_str())
+            .chain(borrowed.iter().copied())
+    }
+}
+
+impl Serialize for Ids<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
     }
 }
 
@@ -195,6 +314,10 @@ pub trait FindingSource: Sync {
 
     /// Appends the findings at positions `range` to `out`, in order.
     fn write(&self, range: std::ops::Range<usize>, out: &mut Vec<Finding>);
+
+    /// Shows `visit` the findings at positions `range`, in order, each as a view that lives
+    /// only for the call (its strings may sit in buffers reused for the next one).
+    fn view(&self, range: std::ops::Range<usize>, visit: &mut dyn FnMut(FindingView<'_>));
 }
 
 impl FindingSource for [Finding] {
@@ -205,12 +328,33 @@ impl FindingSource for [Finding] {
     fn write(&self, range: std::ops::Range<usize>, out: &mut Vec<Finding>) {
         out.extend_from_slice(self.get(range).unwrap_or(&[]));
     }
+
+    fn view(&self, range: std::ops::Range<usize>, visit: &mut dyn FnMut(FindingView<'_>)) {
+        for finding in self.get(range).unwrap_or(&[]) {
+            if finding.fingerprint.is_empty() {
+                // A view always has its fingerprint (the baseline is matched by it).
+                let fingerprint =
+                    Finding::compute_fingerprint(&finding.rule, &finding.subject, &finding.path);
+                visit(FindingView {
+                    fingerprint: &fingerprint,
+                    ..finding.view()
+                });
+            } else {
+                visit(finding.view());
+            }
+        }
+    }
 }
 
 impl Summary {
     /// Counts one reported finding (open ones by severity, waived ones apart).
     pub fn count(&mut self, finding: &Finding) {
-        let n = match (finding.status, finding.severity) {
+        self.count_one(finding.status, finding.severity);
+    }
+
+    /// Counts one reported finding of this status and severity.
+    pub fn count_one(&mut self, status: Status, severity: Severity) {
+        let n = match (status, severity) {
             (Status::Waived, _) => &mut self.waived,
             (Status::Open, Severity::Error) => &mut self.error,
             (Status::Open, Severity::Warning) => &mut self.warning,

@@ -362,11 +362,8 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
             })?),
             None => None,
         };
-        let triage = report::Triage {
-            waivers: waivers.as_deref().unwrap_or(&[]),
-            as_of,
-            baseline: baseline.as_ref(),
-        };
+        let triage =
+            report::Triage::new(waivers.as_deref().unwrap_or(&[]), as_of, baseline.as_ref());
         let progress = scale::Progress::start("evaluating rules");
         let graph = manifest::graph::FlowGraph::build(&set);
         let summary = engine::with_findings(&program, &set, &graph, &options, |pending| {

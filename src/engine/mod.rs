@@ -381,18 +381,37 @@ impl<'a> PendingFindings<'a> {
         (0..self.rules.len()).map(|_| None).collect()
     }
 
-    /// Writes the finding reported `n`th.
-    fn write_nth(&self, evaluators: &mut Evaluators<'a>, n: usize) -> Option<Finding> {
+    /// The hit reported `n`th, with its rule, texts and evaluator.
+    #[allow(clippy::type_complexity)]
+    fn prepare<'e>(
+        &'e self,
+        evaluators: &'e mut Evaluators<'a>,
+        n: usize,
+    ) -> Option<(&'a RuleIr, &'e RuleText, &'e Hit, &'e mut Evaluator<'a>)> {
         let hit = self.hits.get(*self.order.get(n)?)?;
         let r = hit.rule as usize;
-        let rule = *self.rules.get(r)?;
+        let rule: &'a RuleIr = self.rules.get(r)?;
         let text = self.texts.get(r)?;
-        let index = self.indexes.get(r)?;
+        let index: &'a RuleIndexes<'a> = self.indexes.get(r)?;
         let world = self.world;
         let ev = evaluators
             .get_mut(r)?
             .get_or_insert_with(|| Evaluator::new(world, rule.slots, &rule.aggregates, index));
-        Some(write_finding(ev, rule, text, hit))
+        Some((rule, text, hit, ev))
+    }
+
+    /// Writes the finding reported `n`th.
+    fn write_nth(&self, evaluators: &mut Evaluators<'a>, n: usize) -> Option<Finding> {
+        let (rule, text, hit, ev) = self.prepare(evaluators, n)?;
+        let path = bind_hit(ev, rule, text, hit);
+        Some(make_finding(
+            ev,
+            rule,
+            text,
+            hit.subject,
+            path,
+            &hit.missing,
+        ))
     }
 
     /// Every finding, written on every core.
@@ -416,6 +435,51 @@ impl crate::findings::FindingSource for PendingFindings<'_> {
     fn write(&self, range: std::ops::Range<usize>, out: &mut Vec<Finding>) {
         let mut evaluators = self.evaluators();
         out.extend(range.filter_map(|n| self.write_nth(&mut evaluators, n)));
+    }
+
+    fn view(
+        &self,
+        range: std::ops::Range<usize>,
+        visit: &mut dyn FnMut(crate::findings::FindingView<'_>),
+    ) {
+        use crate::findings::{FindingView, Ids, LocationView, SubjectView};
+        let mut evaluators = self.evaluators();
+        let mut scratch = Scratch::default();
+        let world = self.world;
+        for n in range {
+            let Some((rule, text, hit, ev)) = self.prepare(&mut evaluators, n) else {
+                continue;
+            };
+            let path = bind_hit(ev, rule, text, hit);
+            let composed = compose(ev, rule, hit.subject, path, &hit.missing, &mut scratch);
+            let file = match world.file_names.get(composed.loc.file.0 as usize) {
+                Some(name) => &**name,
+                None => world.set.sources.name(composed.loc.file),
+            };
+            visit(FindingView {
+                rule: &text.id,
+                title: &text.title,
+                law: &text.law,
+                citation: &text.citation,
+                severity: composed.severity,
+                status: Status::Open,
+                subject: SubjectView {
+                    kind: composed.kind,
+                    id: composed.id,
+                },
+                location: LocationView {
+                    file,
+                    line: composed.loc.line.max(1),
+                    column: composed.loc.column.max(1),
+                },
+                path: Ids::Borrowed(&scratch.path),
+                path_flows: Ids::Borrowed(&scratch.path_flows),
+                fingerprint: std::str::from_utf8(&scratch.fingerprint).unwrap_or(""),
+                message: &scratch.message,
+                remediation: &text.remedy,
+                waiver: None,
+            });
+        }
     }
 }
 
@@ -538,16 +602,17 @@ fn judge_entity<'a>(
     }
 }
 
-/// Writes the finding of a reported hit. When the message reads a `let` value, the rule's
-/// clauses run again for this binding, so that it is bound as when the rule fired.
-fn write_finding<'a>(
+/// Binds a reported hit as when its rule fired, for writing its finding: the subject (or
+/// the witness path), and, when the message reads a `let` value, what the rule's clauses
+/// bind. Returns the evaluator's path number of the witness, if any.
+fn bind_hit<'a>(
     ev: &mut Evaluator<'a>,
     rule: &'a RuleIr,
     text: &RuleText,
     hit: &Hit,
-) -> Finding {
+) -> Option<usize> {
     let mut ignored = Vec::new();
-    let path = match (&rule.query, &hit.witness) {
+    match (&rule.query, &hit.witness) {
         (Query::Each { var, clauses, .. }, _) => {
             ev.bind(*var, Val::Ent(hit.subject));
             if text.message_reads_lets {
@@ -563,8 +628,7 @@ fn write_finding<'a>(
             Some(0)
         }
         (Query::Path { .. }, None) => None,
-    };
-    make_finding(ev, rule, text, hit.subject, path, &hit.missing)
+    }
 }
 
 /// Binds a path rule's source, target and path variables to `witness`, which becomes the
@@ -907,17 +971,6 @@ fn render_value_into(out: &mut String, set: &ManifestSet, value: &Val) {
     }
 }
 
-fn subject_of(set: &ManifestSet, entity: Ent) -> (Subject, Loc) {
-    let (kind, id, loc) = declared(set, entity).unwrap_or(("manifest", "?", Loc::default()));
-    (
-        Subject {
-            kind,
-            id: id.to_string(),
-        },
-        loc,
-    )
-}
-
 /// The strings every finding of a rule repeats, made once per run and shared by its findings.
 struct RuleText {
     /// Whether writing the message needs the rule's clauses run again.
@@ -975,6 +1028,105 @@ impl RuleText {
     }
 }
 
+/// A finding's parts that are not the rule's fixed texts, written into reusable buffers.
+struct Composed<'m> {
+    severity: Severity,
+    kind: &'static str,
+    id: &'m str,
+    loc: Loc,
+}
+
+/// Buffers a finding's text is written into, kept from one finding to the next.
+#[derive(Default)]
+struct Scratch<'m> {
+    message: String,
+    path: Vec<&'m str>,
+    path_flows: Vec<&'m str>,
+    fingerprint: [u8; 16],
+}
+
+/// Writes what a reported hit says into `scratch`: message, path ids and fingerprint; and
+/// returns its severity, subject and location.
+fn compose<'a>(
+    ev: &mut Evaluator<'a>,
+    rule: &'a RuleIr,
+    subject_entity: Ent,
+    path: Option<usize>,
+    missing: &[Missing],
+    scratch: &mut Scratch<'a>,
+) -> Composed<'a> {
+    let set: &'a ManifestSet = ev.world.set;
+    let (kind, id, loc) =
+        declared(set, subject_entity).unwrap_or(("manifest", "?", Loc::default()));
+    scratch.path.clear();
+    scratch.path_flows.clear();
+    if let Some(w) = path.and_then(|p| ev.paths.get(p)) {
+        scratch.path.extend(
+            w.systems
+                .iter()
+                .filter_map(|&s| set.systems.get(s as usize).map(|x| x.id.as_str())),
+        );
+        scratch.path_flows.extend(
+            w.flows
+                .iter()
+                .filter_map(|&f| set.flows.get(f as usize).map(|x| x.id.as_str())),
+        );
+    }
+    let message = &mut scratch.message;
+    message.clear();
+    let severity = if missing.is_empty() {
+        rule.severity
+    } else {
+        let facts: BTreeSet<String> = missing.iter().map(|m| describe_missing(set, m)).collect();
+        message.push_str("fact missing: ");
+        for (i, fact) in facts.iter().take(5).enumerate() {
+            if i > 0 {
+                message.push_str(", ");
+            }
+            message.push_str(fact);
+        }
+        message.push_str(" — the rule cannot decide without it. ");
+        Severity::Review
+    };
+    match &rule.message {
+        Some(parts) => {
+            for part in parts {
+                match part {
+                    TemplatePart::Text(t) => message.push_str(t),
+                    TemplatePart::Value(ex) => {
+                        let v = ev.eval(ex);
+                        render_value_into(message, set, &v);
+                    }
+                }
+            }
+        }
+        None => {
+            message.push_str(&rule.title);
+            message.push_str(": ");
+            describe_entity_into(message, set, subject_entity);
+        }
+    }
+    if !scratch.path.is_empty() {
+        message.push_str(" (path: ");
+        for (i, step) in scratch.path.iter().enumerate() {
+            if i > 0 {
+                message.push_str(" → ");
+            }
+            message.push_str(step);
+        }
+        message.push(')');
+    }
+    let hash = crate::findings::fingerprint_hash(&rule.id, kind, id, scratch.path.iter().copied());
+    scratch.fingerprint = crate::findings::fingerprint_hex(hash);
+    Composed {
+        severity,
+        kind,
+        id,
+        loc,
+    }
+}
+
+/// The finding of a reported hit, owning its strings.
 fn make_finding<'a>(
     ev: &mut Evaluator<'a>,
     rule: &'a RuleIr,
@@ -983,69 +1135,26 @@ fn make_finding<'a>(
     path: Option<usize>,
     missing: &[Missing],
 ) -> Finding {
+    let mut scratch = Scratch::default();
+    let Composed {
+        severity,
+        kind,
+        id,
+        loc,
+    } = compose(ev, rule, subject_entity, path, missing, &mut scratch);
     let set = ev.world.set;
-    let (subject, loc) = subject_of(set, subject_entity);
-    let (path_systems, path_flows) = match path.and_then(|p| ev.paths.get(p)) {
-        Some(w) => (
-            w.systems
-                .iter()
-                .filter_map(|&s| set.systems.get(s as usize).map(|x| x.id.clone()))
-                .collect(),
-            w.flows
-                .iter()
-                .filter_map(|&f| set.flows.get(f as usize).map(|x| x.id.clone()))
-                .collect(),
-        ),
-        None => (Vec::new(), Vec::new()),
-    };
-    let mut message = match &rule.message {
-        Some(parts) => {
-            let mut text = String::new();
-            for part in parts {
-                match part {
-                    TemplatePart::Text(t) => text.push_str(t),
-                    TemplatePart::Value(ex) => {
-                        let v = ev.eval(ex);
-                        render_value_into(&mut text, set, &v);
-                    }
-                }
-            }
-            text
-        }
-        None => {
-            let mut text = String::with_capacity(rule.title.len() + 40);
-            text.push_str(&rule.title);
-            text.push_str(": ");
-            describe_entity_into(&mut text, set, subject_entity);
-            text
-        }
-    };
-    if !path_systems.is_empty() {
-        message.push_str(&format!(" (path: {})", path_systems.join(" → ")));
-    }
-    let severity = if missing.is_empty() {
-        rule.severity
-    } else {
-        Severity::Review
-    };
-    if !missing.is_empty() {
-        let mut facts: Vec<String> = missing
-            .iter()
-            .map(|m| describe_missing(set, m))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        facts.truncate(5);
-        message = format!(
-            "fact missing: {} — the rule cannot decide without it. {message}",
-            facts.join(", ")
-        );
-    }
-    let fingerprint = Finding::compute_fingerprint(&rule.id, &subject, &path_systems);
     let file = match ev.world.file_names.get(loc.file.0 as usize) {
         Some(name) => Arc::clone(name),
         None => set.sources.name(loc.file).into(),
     };
+    let subject = Subject {
+        kind,
+        id: id.to_string(),
+    };
+    let path_systems: Vec<String> = scratch.path.iter().map(|s| s.to_string()).collect();
+    let path_flows: Vec<String> = scratch.path_flows.iter().map(|s| s.to_string()).collect();
+    let fingerprint = String::from_utf8_lossy(&scratch.fingerprint).into_owned();
+    let message = scratch.message;
     Finding {
         rule: Arc::clone(&text.id),
         title: Arc::clone(&text.title),

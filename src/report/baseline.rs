@@ -123,6 +123,11 @@ impl Baseline {
         })
     }
 
+    /// Whether the baseline holds this fingerprint.
+    pub fn contains_fingerprint(&self, fingerprint: &str) -> bool {
+        self.known.contains(fingerprint)
+    }
+
     /// Whether the baseline accepts `finding` (by fingerprint, computed if missing).
     pub fn contains(&self, finding: &Finding) -> bool {
         if finding.fingerprint.is_empty() {

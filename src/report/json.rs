@@ -5,7 +5,7 @@ use std::io::Write;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::findings::{CheckResult, Finding, FindingSource, Problem, Summary};
+use crate::findings::{CheckResult, Finding, FindingSource, FindingView, Problem, Status, Summary};
 
 /// Findings rendered together: both cores render a batch, then it is written out, so that
 /// at most one batch of rendered text is held at a time (a 100k city's report is 73 MB).
@@ -54,7 +54,6 @@ pub fn write_json_streamed(
 ) -> (Summary, std::io::Result<()>) {
     /// One core's share of a batch, its buffers reused from batch to batch.
     struct Piece {
-        findings: Vec<Finding>,
         text: Vec<u8>,
         /// Which waivers matched a finding of this piece so far.
         matched: Vec<bool>,
@@ -72,9 +71,8 @@ pub fn write_json_streamed(
             .collect();
         if pieces.len() < ranges.len() {
             pieces.resize_with(ranges.len(), || Piece {
-                findings: Vec::new(),
                 text: Vec::new(),
-                matched: vec![false; triage.waivers.len()],
+                matched: vec![false; triage.waiver_count()],
                 summary: Summary::default(),
             });
         }
@@ -83,21 +81,33 @@ pub fn write_json_streamed(
             .par_iter_mut()
             .zip(ranges.par_iter())
             .try_for_each(|(piece, range)| {
-                piece.findings.clear();
-                source.write(range.clone(), &mut piece.findings);
-                triage.apply(&mut piece.findings, &mut piece.matched, &mut piece.summary);
-                if rendered {
-                    render_findings(&mut piece.text, &piece.findings)
-                } else {
-                    Ok(())
-                }
+                piece.text.clear();
+                let mut failed = None;
+                source.view(range.clone(), &mut |finding| {
+                    let finding =
+                        match triage.triage(&finding, &mut piece.matched, &mut piece.summary) {
+                            super::Triaged::Dropped => return,
+                            super::Triaged::Kept => finding,
+                            super::Triaged::Waived(info) => FindingView {
+                                status: Status::Waived,
+                                waiver: Some(info),
+                                ..finding
+                            },
+                        };
+                    if rendered && failed.is_none() {
+                        let text = &mut piece.text;
+                        text.extend_from_slice(if text.is_empty() { b"    " } else { b",\n    " });
+                        failed = write_nested(&mut *text, &finding, 2).err();
+                    }
+                });
+                failed.map_or(Ok(()), Err)
             });
         document.check(done);
         document.items(pieces.iter().take(ranges.len()).map(|p| &p.text));
         start = end;
     }
     let mut summary = Summary::default();
-    let mut matched = vec![false; triage.waivers.len()];
+    let mut matched = vec![false; triage.waiver_count()];
     for piece in &pieces {
         summary.add(&piece.summary);
         for (all, this) in matched.iter_mut().zip(&piece.matched) {
@@ -184,7 +194,7 @@ fn render_findings(out: &mut Vec<u8>, findings: &[Finding]) -> std::io::Result<(
     out.clear();
     for (i, finding) in findings.iter().enumerate() {
         out.extend_from_slice(if i == 0 { b"    " } else { b",\n    " });
-        write_nested(&mut *out, finding, 2)?;
+        write_nested(&mut *out, &finding.view(), 2)?;
     }
     Ok(())
 }

@@ -303,33 +303,80 @@ pub(crate) fn sort_problems(problems: &mut [Problem]) {
 /// finding is not reported as matching nothing, then the baseline. The same steps as
 /// [`waivers::apply_waivers`] then [`baseline::apply_baseline`] over a held result.
 pub struct Triage<'t> {
-    pub waivers: &'t [waivers::Waiver],
-    pub as_of: crate::date::Date,
-    pub baseline: Option<&'t baseline::Baseline>,
+    waivers: &'t [waivers::Waiver],
+    /// What each waiver says, as a waived finding shows it (made once, not per finding).
+    infos: Vec<crate::findings::WaiverInfo>,
+    as_of: crate::date::Date,
+    baseline: Option<&'t baseline::Baseline>,
 }
 
-impl Triage<'_> {
-    /// Waives and drops the findings of one piece, marking the waivers that matched in
-    /// `matched` and counting the findings kept (and dropped) in `summary`.
-    pub fn apply(
-        &self,
-        findings: &mut Vec<Finding>,
-        matched: &mut [bool],
-        summary: &mut crate::findings::Summary,
-    ) {
-        findings.retain_mut(|finding| {
-            waivers::waive(finding, self.waivers, self.as_of, matched);
-            let dropped = self.baseline.is_some_and(|b| b.contains(finding));
-            if dropped {
-                summary.baselined = summary.baselined.saturating_add(1);
-            } else {
-                summary.count(finding);
-            }
-            !dropped
-        });
+/// What [`Triage::triage`] makes of a finding.
+pub enum Triaged<'t> {
+    /// Reported as it is.
+    Kept,
+    /// Reported as waived by this waiver.
+    Waived(&'t crate::findings::WaiverInfo),
+    /// Held by the baseline: not reported.
+    Dropped,
+}
+
+impl<'t> Triage<'t> {
+    pub fn new(
+        waivers: &'t [waivers::Waiver],
+        as_of: crate::date::Date,
+        baseline: Option<&'t baseline::Baseline>,
+    ) -> Self {
+        Triage {
+            waivers,
+            infos: waivers.iter().map(waivers::Waiver::info).collect(),
+            as_of,
+            baseline,
+        }
     }
 
-    /// The waivers' problems, once every finding went through [`Self::apply`].
+    /// How many waivers there are (one `matched` flag each).
+    pub fn waiver_count(&self) -> usize {
+        self.waivers.len()
+    }
+
+    /// What becomes of a finding: waived if a waiver says so, dropped if the baseline holds
+    /// it. Marks the waivers that matched in `matched` and counts the finding, kept or
+    /// baselined, in `summary`.
+    pub fn triage(
+        &self,
+        finding: &crate::findings::FindingView<'_>,
+        matched: &mut [bool],
+        summary: &mut crate::findings::Summary,
+    ) -> Triaged<'_> {
+        let open = finding.status == Status::Open;
+        let chosen = waivers::waiver_for(
+            self.waivers,
+            self.as_of,
+            finding.rule,
+            finding.subject.id,
+            open,
+            matched,
+        );
+        if self
+            .baseline
+            .is_some_and(|b| b.contains_fingerprint(finding.fingerprint))
+        {
+            summary.baselined = summary.baselined.saturating_add(1);
+            return Triaged::Dropped;
+        }
+        match chosen.and_then(|i| self.infos.get(i)) {
+            Some(info) => {
+                summary.count_one(Status::Waived, finding.severity);
+                Triaged::Waived(info)
+            }
+            None => {
+                summary.count_one(finding.status, finding.severity);
+                Triaged::Kept
+            }
+        }
+    }
+
+    /// The waivers' problems, once every finding went through [`Self::triage`].
     pub fn problems(&self, matched: &[bool]) -> Vec<Problem> {
         waivers::waiver_problems(self.waivers, matched, self.as_of)
     }

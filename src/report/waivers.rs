@@ -52,7 +52,7 @@ impl Waiver {
         as_of <= self.expires
     }
 
-    fn info(&self) -> WaiverInfo {
+    pub fn info(&self) -> WaiverInfo {
         WaiverInfo {
             justification: self.justification.clone(),
             approver: self.approver.clone(),
@@ -393,16 +393,43 @@ pub fn apply_waivers(result: &mut CheckResult, waivers: &[Waiver], as_of: Date) 
 /// Applies the waivers to one finding: the first matching waiver in force waives it, if
 /// open; each matching waiver is marked in `matched` (one flag per waiver).
 pub fn waive(finding: &mut Finding, waivers: &[Waiver], as_of: Date, matched: &mut [bool]) {
-    for (waiver, matched) in waivers.iter().zip(matched.iter_mut()) {
-        if !waiver.matches(&finding.rule, &finding.subject.id) {
+    let open = finding.status == Status::Open;
+    let chosen = waiver_for(
+        waivers,
+        as_of,
+        &finding.rule,
+        &finding.subject.id,
+        open,
+        matched,
+    );
+    if let Some(waiver) = chosen.and_then(|i| waivers.get(i)) {
+        finding.status = Status::Waived;
+        finding.waiver = Some(Box::new(waiver.info()));
+    }
+}
+
+/// The number of the waiver that waives a finding of `rule` about `subject`, if the finding
+/// is `open`: the first matching waiver in force. Each matching waiver is marked in
+/// `matched` (one flag per waiver).
+pub fn waiver_for(
+    waivers: &[Waiver],
+    as_of: Date,
+    rule: &str,
+    subject: &str,
+    open: bool,
+    matched: &mut [bool],
+) -> Option<usize> {
+    let mut chosen = None;
+    for (i, (waiver, matched)) in waivers.iter().zip(matched.iter_mut()).enumerate() {
+        if !waiver.matches(rule, subject) {
             continue;
         }
         *matched = true;
-        if waiver.in_force(as_of) && finding.status == Status::Open {
-            finding.status = Status::Waived;
-            finding.waiver = Some(Box::new(waiver.info()));
+        if chosen.is_none() && open && waiver.in_force(as_of) {
+            chosen = Some(i);
         }
     }
+    chosen
 }
 
 /// The problems of a waivers file once every finding went through [`waive`]: an
