@@ -355,7 +355,12 @@ fn evaluate_rules<'a>(
     // which decides which of two duplicates is kept.
     let mut parts: Vec<(usize, Vec<Hit>)> = done.into_iter().flatten().collect();
     parts.sort_by_key(|(r, _)| *r);
-    parts.into_iter().flat_map(|(_, hits)| hits).collect()
+    // Sized once: a growing list would be copied as it doubles, beside the parts.
+    let mut hits = Vec::with_capacity(parts.iter().map(|(_, part)| part.len()).sum());
+    for (_, part) in parts {
+        hits.extend(part);
+    }
+    hits
 }
 
 /// A run's findings before they are written: the hits to report, in SPEC §3 order, and
@@ -515,19 +520,19 @@ fn reported_order(world: &World, rules: &[&RuleIr], hits: &[Hit]) -> Vec<usize> 
     let files = world.file_names.len().max(set.sources.files.len());
     let file_rank = rank((0..files).map(file_name).collect());
     let rule_rank = rank(rules.iter().map(|r| r.id.as_str()).collect());
-    struct Key<'s> {
+    // Small keys sort fast: the subject's kind and id, which break ties of position and
+    // rule, are looked up only for those ties.
+    struct Key {
         position: (u32, u32, u32, u32),
-        kind: &'static str,
-        id: &'s str,
-        hit: usize,
+        hit: u32,
     }
     use rayon::prelude::*;
     let mut keys: Vec<Key> = hits
         .par_iter()
         .enumerate()
         .map(|(hit, h)| {
-            let (kind, id, loc) =
-                declared(set, h.subject).unwrap_or(("manifest", "?", Loc::default()));
+            let hit = u32::try_from(hit).unwrap_or(u32::MAX);
+            let loc = declared(set, h.subject).map_or(Loc::default(), |(_, _, loc)| loc);
             let file = file_rank
                 .get(loc.file.0 as usize)
                 .copied()
@@ -535,14 +540,17 @@ fn reported_order(world: &World, rules: &[&RuleIr], hits: &[Hit]) -> Vec<usize> 
             let rule = rule_rank.get(h.rule as usize).copied().unwrap_or(u32::MAX);
             Key {
                 position: (file, loc.line.max(1), loc.column.max(1), rule),
-                kind,
-                id,
                 hit,
             }
         })
         .collect();
-    let path_ids = |hit: usize| {
-        hits.get(hit)
+    let subject = |hit: u32| {
+        hits.get(hit as usize)
+            .and_then(|h| declared(set, h.subject))
+            .map_or(("manifest", "?"), |(kind, id, _)| (kind, id))
+    };
+    let path_ids = |hit: u32| {
+        hits.get(hit as usize)
             .and_then(|h| h.witness.as_deref())
             .map(|w| w.systems.as_slice())
             .unwrap_or(&[])
@@ -552,7 +560,7 @@ fn reported_order(world: &World, rules: &[&RuleIr], hits: &[Hit]) -> Vec<usize> 
     keys.par_sort_unstable_by(|a, b| {
         a.position
             .cmp(&b.position)
-            .then_with(|| (a.kind, a.id).cmp(&(b.kind, b.id)))
+            .then_with(|| subject(a.hit).cmp(&subject(b.hit)))
             .then_with(|| path_ids(a.hit).cmp(path_ids(b.hit)))
             .then(a.hit.cmp(&b.hit))
     });
@@ -562,11 +570,11 @@ fn reported_order(world: &World, rules: &[&RuleIr], hits: &[Hit]) -> Vec<usize> 
         let duplicate = kept.is_some_and(|k| {
             // Equal ranks are equal rule ids.
             k.position.3 == key.position.3
-                && (k.kind, k.id) == (key.kind, key.id)
+                && subject(k.hit) == subject(key.hit)
                 && path_ids(k.hit).eq(path_ids(key.hit))
         });
         if !duplicate {
-            order.push(key.hit);
+            order.push(key.hit as usize);
             kept = Some(key);
         }
     }
