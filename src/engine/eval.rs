@@ -9,6 +9,8 @@ type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState
 type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 use std::sync::{Arc, OnceLock};
 
+use petgraph::visit::EdgeRef;
+
 use super::value::{Ent, Key, Missing, Truth, Val};
 use crate::date::Date;
 use crate::lang::ast::{ActiveWhen, AddOp, AggregateOp, CmpOp, IsWhat};
@@ -47,14 +49,31 @@ pub struct World<'a> {
     search_order: OnceLock<SearchOrder>,
 }
 
-/// Systems and flows in id order. A path search takes its sources, and the flows out of a
-/// system, in this order rather than the manifests' (see `engine::search`); sorting the
-/// ids once serves every search.
+/// Systems in id order, and each system's out-flows in flow-id order. A path search takes
+/// its sources, and the flows out of a system, in this order rather than the manifests' (see
+/// `engine::search`); sorting once serves every search.
 pub struct SearchOrder {
     /// System numbers, by id.
     pub systems: Vec<u32>,
-    /// Each flow's place in id order.
-    pub flow_rank: Vec<u32>,
+    /// Each system's out-flows with their target system, by flow id: system `s`'s are
+    /// `out[out_end[s-1]..out_end[s]]`.
+    out: Vec<(u32, u32)>,
+    out_end: Vec<u32>,
+}
+
+/// Some systems' out-flows (flow, target) and where each system's end.
+type OutFlows = (Vec<(u32, u32)>, Vec<u32>);
+
+impl SearchOrder {
+    /// The flows out of `system` and their targets, by flow id.
+    pub fn out_of(&self, system: usize) -> &[(u32, u32)] {
+        let start = match system.checked_sub(1) {
+            Some(p) => self.out_end.get(p).copied().unwrap_or(u32::MAX) as usize,
+            None => 0,
+        };
+        let end = self.out_end.get(system).copied().unwrap_or(0) as usize;
+        self.out.get(start..end).unwrap_or(&[])
+    }
 }
 
 /// Sorted category-id lists of many entities, in one flat array (a million flows would
@@ -226,7 +245,8 @@ impl<'a> World<'a> {
         }
     }
 
-    /// Systems and flows in id order (ties, which a loaded set has not, by number).
+    /// Systems, and each system's out-flows, in id order (ties, which a loaded set has not,
+    /// by number).
     pub fn search_order(&self) -> &SearchOrder {
         use rayon::prelude::*;
         self.search_order.get_or_init(|| {
@@ -234,16 +254,48 @@ impl<'a> World<'a> {
             let mut systems: Vec<u32> = (0..set.systems.len() as u32).collect();
             let system_id = |s: u32| set.systems.get(s as usize).map(|x| x.id.as_str());
             systems.par_sort_unstable_by(|&a, &b| system_id(a).cmp(&system_id(b)).then(a.cmp(&b)));
-            let mut flows: Vec<u32> = (0..set.flows.len() as u32).collect();
             let flow_id = |f: u32| set.flows.get(f as usize).map(|x| x.id.as_str());
-            flows.par_sort_unstable_by(|&a, &b| flow_id(a).cmp(&flow_id(b)).then(a.cmp(&b)));
-            let mut flow_rank = vec![0u32; flows.len()];
-            for (rank, &f) in flows.iter().enumerate() {
-                if let Some(r) = flow_rank.get_mut(f as usize) {
-                    *r = rank as u32;
-                }
+            let graph = self.graph;
+            // Each system's few out-flows sorted on their own: far fewer comparisons than
+            // sorting every flow.
+            let numbers: Vec<u32> = (0..set.systems.len() as u32).collect();
+            let parts: Vec<OutFlows> = numbers
+                .par_chunks(FLOW_CHUNK / 4)
+                .map(|chunk| {
+                    let mut out = Vec::new();
+                    let mut ends = Vec::with_capacity(chunk.len());
+                    for &s in chunk {
+                        let start = out.len();
+                        if let Some(node) = graph.node(crate::manifest::model::SysIdx(s)) {
+                            out.extend(
+                                graph
+                                    .graph
+                                    .edges(node)
+                                    .map(|edge| (edge.weight().0, edge.target().index() as u32)),
+                            );
+                        }
+                        if let Some(own) = out.get_mut(start..) {
+                            own.sort_unstable_by(|a, b| {
+                                flow_id(a.0).cmp(&flow_id(b.0)).then(a.0.cmp(&b.0))
+                            });
+                        }
+                        ends.push(u32::try_from(out.len()).unwrap_or(u32::MAX));
+                    }
+                    (out, ends)
+                })
+                .collect();
+            let mut out = Vec::with_capacity(set.flows.len());
+            let mut out_end = Vec::with_capacity(set.systems.len());
+            for (part, ends) in parts {
+                let offset = u32::try_from(out.len()).unwrap_or(u32::MAX);
+                out.extend_from_slice(&part);
+                out_end.extend(ends.iter().map(|&end| end.saturating_add(offset)));
             }
-            SearchOrder { systems, flow_rank }
+            SearchOrder {
+                systems,
+                out,
+                out_end,
+            }
         })
     }
 

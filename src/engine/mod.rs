@@ -17,8 +17,6 @@ use std::collections::{BTreeSet, VecDeque};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use petgraph::visit::EdgeRef;
-
 use conjuncts::{SharedTests, TestMemo};
 use eval::{Evaluator, RuleIndexes, WitnessPath, World};
 use sharing::SameSets;
@@ -29,7 +27,7 @@ use crate::findings::{CheckResult, Finding, Location, RuleInfo, Severity, Status
 use crate::lang::ir::{Aggregate, Clause, Ex, LawIr, Program, Query, RuleIr, Slot, TemplatePart};
 use crate::lang::schema::field_name;
 use crate::manifest::graph::FlowGraph;
-use crate::manifest::model::{EntityRef, ManifestSet, SysIdx};
+use crate::manifest::model::{EntityRef, ManifestSet};
 use crate::source::Loc;
 
 /// What to evaluate.
@@ -811,7 +809,7 @@ fn search(
             queue.push_back((s as usize, true));
         }
     }
-    let flow_rank = |f: u32| order.flow_rank.get(f as usize).copied().unwrap_or(u32::MAX);
+
     // Sources are expanded first (their out-flows start paths); every system is then
     // expanded at most once more, when first reached: O(systems + flows).
     let mut expanded = vec![false; systems];
@@ -822,17 +820,8 @@ fn search(
                 _ => continue,
             }
         }
-        let Some(index) = world.graph.node(SysIdx(node as u32)) else {
-            continue;
-        };
-        let mut out: Vec<(u32, usize)> = world
-            .graph
-            .graph
-            .edges(index)
-            .map(|edge| (edge.weight().0, edge.target().index()))
-            .collect();
-        out.sort_unstable_by_key(|&(f, _)| (flow_rank(f), f));
-        for (f, to) in out {
+        for &(f, to) in order.out_of(node) {
+            let to = to as usize;
             if !world.flow_active.get(f as usize).copied().unwrap_or(false)
                 || !ok(steps.get(f as usize))
             {
