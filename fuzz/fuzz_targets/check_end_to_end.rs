@@ -1,5 +1,6 @@
 //! A small fixed policy (a path rule, an aggregate, a plain rule), compiled once, checked
-//! over arbitrary manifest text: load + check + render JSON and human. Must never panic.
+//! over arbitrary manifest text: load + check + render JSON and human. Must never panic, and
+//! the JSON report streamed as the findings are written must equal the held result's.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -86,4 +87,28 @@ fuzz_target!(|data: &[u8]| {
         panic!("the JSON report does not parse ({e}):\n{json}");
     }
     let _ = render(Format::Human, &result, &ctx);
+
+    // `check --format json` alone streams: the same document, byte for byte.
+    let graph = lexflow::manifest::FlowGraph::build(&set);
+    let triage = lexflow::report::Triage::new(&[], options.as_of, None);
+    let mut streamed = Vec::new();
+    let (summary, written) =
+        lexflow::engine::with_findings(program, &set, &graph, &options, |pending| {
+            lexflow::report::json::write_json_streamed(pending, &triage, &mut streamed)
+        });
+    if let Err(e) = written {
+        panic!("the streamed JSON report cannot be written: {e}");
+    }
+    if streamed != json.as_bytes() {
+        panic!(
+            "the streamed JSON report differs from the held one:\n{}\n---\n{json}",
+            String::from_utf8_lossy(&streamed)
+        );
+    }
+    if summary != result.summary {
+        panic!(
+            "the streamed summary {summary:?} differs from {:?}",
+            result.summary
+        );
+    }
 });
