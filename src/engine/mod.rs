@@ -211,8 +211,11 @@ fn judge<'a>(ev: &mut Evaluator<'a>, rule: &'a RuleIr, mut missing: Vec<Missing>
     Verdict::Violation(missing)
 }
 
-/// Entities per unit of parallel work in a fused pass.
-const CHUNK: usize = 2048;
+/// Entities per unit of parallel work in a fused pass (and findings, when all are written).
+/// Each unit makes its rules' evaluators, whose caches of aggregate results serve only that
+/// unit: 4,096 judged all packs 8% faster than 2,048 at 100k flows (two divan runs), with
+/// a dozen units per core at 100k flows still to balance the work.
+const CHUNK: usize = 4096;
 
 /// One unit of parallel work.
 enum Job {
