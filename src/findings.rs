@@ -304,7 +304,7 @@ impl CheckResult {
 
 /// Findings in SPEC §3 order, written on demand a range at a time, so that a report can
 /// render them as they are written instead of holding all of them (the engine's
-/// `PendingFindings`; a plain list is one too).
+/// `PendingFindings`).
 pub trait FindingSource: Sync {
     fn len(&self) -> usize;
 
@@ -312,38 +312,9 @@ pub trait FindingSource: Sync {
         self.len() == 0
     }
 
-    /// Appends the findings at positions `range` to `out`, in order.
-    fn write(&self, range: std::ops::Range<usize>, out: &mut Vec<Finding>);
-
     /// Shows `visit` the findings at positions `range`, in order, each as a view that lives
     /// only for the call (its strings may sit in buffers reused for the next one).
     fn view(&self, range: std::ops::Range<usize>, visit: &mut dyn FnMut(FindingView<'_>));
-}
-
-impl FindingSource for [Finding] {
-    fn len(&self) -> usize {
-        <[Finding]>::len(self)
-    }
-
-    fn write(&self, range: std::ops::Range<usize>, out: &mut Vec<Finding>) {
-        out.extend_from_slice(self.get(range).unwrap_or(&[]));
-    }
-
-    fn view(&self, range: std::ops::Range<usize>, visit: &mut dyn FnMut(FindingView<'_>)) {
-        for finding in self.get(range).unwrap_or(&[]) {
-            if finding.fingerprint.is_empty() {
-                // A view always has its fingerprint (the baseline is matched by it).
-                let fingerprint =
-                    Finding::compute_fingerprint(&finding.rule, &finding.subject, &finding.path);
-                visit(FindingView {
-                    fingerprint: &fingerprint,
-                    ..finding.view()
-                });
-            } else {
-                visit(finding.view());
-            }
-        }
-    }
 }
 
 impl Summary {

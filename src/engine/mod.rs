@@ -438,11 +438,6 @@ impl crate::findings::FindingSource for PendingFindings<'_> {
         self.order.len()
     }
 
-    fn write(&self, range: std::ops::Range<usize>, out: &mut Vec<Finding>) {
-        let mut evaluators = self.evaluators();
-        out.extend(range.filter_map(|n| self.write_nth(&mut evaluators, n)));
-    }
-
     fn view(
         &self,
         range: std::ops::Range<usize>,

@@ -95,9 +95,7 @@ pub fn write_json_streamed(
                             },
                         };
                     if rendered && failed.is_none() {
-                        let text = &mut piece.text;
-                        text.extend_from_slice(if text.is_empty() { b"    " } else { b",\n    " });
-                        failed = write_nested(&mut *text, &finding, 2).err();
+                        failed = push_item(&mut piece.text, &finding).err();
                     }
                 });
                 failed.map_or(Ok(()), Err)
@@ -192,11 +190,16 @@ impl<'o> Document<'o> {
 /// (emptied first).
 fn render_findings(out: &mut Vec<u8>, findings: &[Finding]) -> std::io::Result<()> {
     out.clear();
-    for (i, finding) in findings.iter().enumerate() {
-        out.extend_from_slice(if i == 0 { b"    " } else { b",\n    " });
-        write_nested(&mut *out, &finding.view(), 2)?;
+    for finding in findings {
+        push_item(out, &finding.view())?;
     }
     Ok(())
+}
+
+/// Appends a finding to `text` as the next item of the `findings` list (depth 2).
+fn push_item(text: &mut Vec<u8>, finding: &FindingView) -> std::io::Result<()> {
+    text.extend_from_slice(if text.is_empty() { b"    " } else { b",\n    " });
+    write_nested(&mut *text, finding, 2)
 }
 
 /// Writes `value` pretty-printed as the value of a key or list item at depth `depth`.
