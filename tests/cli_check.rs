@@ -260,6 +260,27 @@ fn a_report_that_cannot_be_written_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("cannot write the report"), "{stderr}");
+
+    // The diagram and the records are written the same way.
+    for args in [
+        &["graph", "examples/"][..],
+        &["ropa", "--as-of", "2026-06-01", "examples/"][..],
+    ] {
+        let Ok(full) = std::fs::OpenOptions::new().write(true).open("/dev/full") else {
+            return;
+        };
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("lexflow"))
+            .args(args)
+            .stdout(full)
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("cannot write the report"),
+            "{args:?}: {stderr}"
+        );
+    }
 }
 
 #[test]

@@ -448,7 +448,7 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
 }
 
 /// Writes a report to `path` (atomically) or, without one, to standard output.
-fn emit(
+pub(crate) fn emit(
     path: Option<&PathBuf>,
     write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
 ) -> Result<(), InputError> {

@@ -1,7 +1,6 @@
 //! `lexflow graph`, `lexflow ropa` and `lexflow pipia`: the diagram and the records a
 //! procurement or privacy team files, from the same manifests `check` reads.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use super::{load_policies, show_diagnostic, InputError, PolicyArgs};
@@ -11,7 +10,7 @@ use crate::findings::CheckResult;
 use crate::lang::Program;
 use crate::manifest::{self, model::ManifestSet};
 use crate::records::{self, RecordOptions};
-use crate::report::{self, diagram};
+use crate::report::diagram;
 
 #[derive(clap::Args, Debug)]
 pub struct GraphArgs {
@@ -118,21 +117,10 @@ fn run_check(
     engine::check(program, set, &options)
 }
 
+/// Writes a document to `output` (atomically) or to standard output, as `check` writes its
+/// reports: a failed write is an error, except a reader closing the pipe.
 fn emit(text: &str, output: &Option<PathBuf>) -> Result<(), InputError> {
-    match output {
-        Some(path) => report::write_atomically(path, text).map_err(|e| {
-            fail(
-                &format!("cannot write {}: {e}", path.display()),
-                "check the folder exists and is writable",
-            )
-        }),
-        None => {
-            let mut out = std::io::stdout().lock();
-            let _ = out.write_all(text.as_bytes());
-            let _ = out.flush();
-            Ok(())
-        }
-    }
+    super::emit(output.as_ref(), |out| out.write_all(text.as_bytes()))
 }
 
 /// `lexflow graph`: the data-flow diagram with violating flows in red.
