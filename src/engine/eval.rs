@@ -245,6 +245,14 @@ impl<'a> World<'a> {
         }
     }
 
+    /// A manifest file's name, as findings show it.
+    pub fn file_name(&self, file: crate::source::FileId) -> &str {
+        match self.file_names.get(file.0 as usize) {
+            Some(name) => name,
+            None => self.set.sources.name(file),
+        }
+    }
+
     /// Systems, and each system's out-flows, in id order (ties, which a loaded set has not,
     /// by number).
     pub fn search_order(&self) -> &SearchOrder {

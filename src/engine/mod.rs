@@ -453,10 +453,7 @@ impl crate::findings::FindingSource for PendingFindings<'_> {
             };
             let path = bind_hit(ev, rule, text, hit);
             let composed = compose(ev, rule, hit.subject, path, &hit.missing, &mut scratch);
-            let file = match world.file_names.get(composed.loc.file.0 as usize) {
-                Some(name) => &**name,
-                None => world.set.sources.name(composed.loc.file),
-            };
+            let file = world.file_name(composed.loc.file);
             visit(FindingView {
                 rule: &text.id,
                 title: &text.title,
@@ -489,13 +486,7 @@ impl crate::findings::FindingSource for PendingFindings<'_> {
 /// first in rule order is kept). Sorts small keys, never findings.
 fn reported_order(world: &World, rules: &[&RuleIr], hits: &[Hit]) -> Vec<usize> {
     let set = world.set;
-    let file_name = |file: usize| -> &str {
-        world
-            .file_names
-            .get(file)
-            .map(|n| &**n)
-            .unwrap_or_else(|| set.sources.name(crate::source::FileId(file as u32)))
-    };
+    let file_name = |file: usize| world.file_name(crate::source::FileId(file as u32));
     let rank = |names: Vec<&str>| -> Vec<u32> {
         let mut sorted: Vec<(&str, usize)> = names.into_iter().zip(0..).collect();
         sorted.sort();
