@@ -197,9 +197,90 @@ fn render_findings(out: &mut Vec<u8>, findings: &[Finding]) -> std::io::Result<(
 }
 
 /// Appends a finding to `text` as the next item of the `findings` list (depth 2).
+///
+/// Writes the bytes `write_nested(text, finding, 2)` writes (a test holds the two equal),
+/// directly: a finding's keys and fixed words are copied, and only its strings are
+/// checked for characters to escape. Through serde, every key and every string was
+/// escaped byte by byte, the most of the report's time (a 100k city has 95,000 findings).
 fn push_item(text: &mut Vec<u8>, finding: &FindingView) -> std::io::Result<()> {
     text.extend_from_slice(if text.is_empty() { b"    " } else { b",\n    " });
-    write_nested(&mut *text, finding, 2)
+    text.extend_from_slice(b"{\n      \"rule\": ");
+    push_str(text, finding.rule);
+    text.extend_from_slice(b",\n      \"title\": ");
+    push_str(text, finding.title);
+    text.extend_from_slice(b",\n      \"law\": ");
+    push_str(text, finding.law);
+    text.extend_from_slice(b",\n      \"citation\": ");
+    push_str(text, finding.citation);
+    text.extend_from_slice(b",\n      \"severity\": \"");
+    text.extend_from_slice(finding.severity.as_str().as_bytes());
+    text.extend_from_slice(match finding.status {
+        Status::Open => b"\",\n      \"status\": \"open\"",
+        Status::Waived => b"\",\n      \"status\": \"waived\"",
+    });
+    text.extend_from_slice(b",\n      \"subject\": {\n        \"kind\": ");
+    push_str(text, finding.subject.kind);
+    text.extend_from_slice(b",\n        \"id\": ");
+    push_str(text, finding.subject.id);
+    text.extend_from_slice(b"\n      },\n      \"location\": {\n        \"file\": ");
+    push_str(text, finding.location.file);
+    text.extend_from_slice(b",\n        \"line\": ");
+    text.extend_from_slice(itoa::Buffer::new().format(finding.location.line).as_bytes());
+    text.extend_from_slice(b",\n        \"column\": ");
+    text.extend_from_slice(
+        itoa::Buffer::new()
+            .format(finding.location.column)
+            .as_bytes(),
+    );
+    text.extend_from_slice(b"\n      }");
+    for (key, ids) in [
+        (&b",\n      \"path\": ["[..], finding.path),
+        (&b",\n      \"path_flows\": ["[..], finding.path_flows),
+    ] {
+        if ids.is_empty() {
+            continue;
+        }
+        text.extend_from_slice(key);
+        for (i, id) in ids.iter().enumerate() {
+            text.extend_from_slice(if i == 0 {
+                b"\n        "
+            } else {
+                b",\n        "
+            });
+            push_str(text, id);
+        }
+        text.extend_from_slice(b"\n      ]");
+    }
+    text.extend_from_slice(b",\n      \"fingerprint\": ");
+    push_str(text, finding.fingerprint);
+    text.extend_from_slice(b",\n      \"message\": ");
+    push_str(text, finding.message);
+    text.extend_from_slice(b",\n      \"remediation\": ");
+    push_str(text, finding.remediation);
+    if let Some(waiver) = finding.waiver {
+        text.extend_from_slice(b",\n      \"waiver\": ");
+        write_nested(&mut *text, waiver, 3)?;
+    }
+    text.extend_from_slice(b"\n    }");
+    Ok(())
+}
+
+/// Appends `s` as a JSON string, escaped as serde_json escapes it.
+fn push_str(text: &mut Vec<u8>, s: &str) {
+    // Most strings need no escape: one pass without early exit (which the compiler
+    // vectorizes) finds out, then the string is copied whole.
+    let plain = s.bytes().fold(true, |plain, b| {
+        plain & (b >= 0x20 && b != b'"' && b != b'\\')
+    });
+    if plain {
+        text.reserve(s.len().saturating_add(2));
+        text.push(b'"');
+        text.extend_from_slice(s.as_bytes());
+        text.push(b'"');
+    } else {
+        // Writing into a Vec cannot fail, nor can serializing a string.
+        let _ = serde_json::to_writer(&mut *text, s);
+    }
 }
 
 /// Writes `value` pretty-printed as the value of a key or list item at depth `depth`.
@@ -321,7 +402,7 @@ pub fn render_json(result: &CheckResult) -> Result<String, super::RenderError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::findings::{Location, Problem, Severity, Status, Subject, Summary};
+    use crate::findings::{Location, Problem, Severity, Status, Subject, Summary, WaiverInfo};
 
     /// The document as one `serde_json::to_writer_pretty` call writes it.
     fn reference(result: &CheckResult) -> String {
@@ -395,6 +476,46 @@ mod tests {
         many.recount();
         for result in [&empty, &some, &many] {
             assert_eq!(render_json(result).unwrap(), reference(result));
+        }
+    }
+
+    /// The direct finding writer against serde: escapes of every kind, empty and long
+    /// strings, paths, large numbers and a waiver.
+    #[test]
+    fn a_finding_is_written_as_serde_writes_it() {
+        let waiver = WaiverInfo {
+            justification: "accepted \"for now\"\u{7}".into(),
+            approver: "Li Wei".into(),
+            ticket: "T-1".into(),
+            expires: "2027-01-01".into(),
+        };
+        let texts = [
+            "",
+            "plain",
+            "quote \" backslash \\ slash /",
+            "control \u{0}\u{1f}\t\r\n\u{8}\u{c}",
+            "delete \u{7f} and ✓ 数据 \u{2028}",
+            "a long text with nothing to escape in it, longer than one vector register",
+        ];
+        for (i, s) in texts.iter().enumerate() {
+            let mut finding = finding(s, u32::MAX - i as u32);
+            finding.title = (*s).into();
+            finding.message = format!("{s}{s}");
+            finding.location.file = (*s).into();
+            finding.path_flows = vec![(*s).to_string()];
+            let mut view = finding.view();
+            if i % 2 == 1 {
+                view.status = Status::Waived;
+                view.waiver = Some(&waiver);
+            }
+            let mut direct = b"x".to_vec();
+            push_item(&mut direct, &view).unwrap();
+            let mut through_serde = b"x,\n    ".to_vec();
+            write_nested(&mut through_serde, &view, 2).unwrap();
+            assert_eq!(
+                String::from_utf8(direct).unwrap(),
+                String::from_utf8(through_serde).unwrap()
+            );
         }
     }
 }
