@@ -887,12 +887,6 @@ fn declared(set: &ManifestSet, entity: Ent) -> Option<(&'static str, &str, Loc)>
     }
 }
 
-fn describe_entity(set: &ManifestSet, entity: Ent) -> String {
-    let mut text = String::new();
-    describe_entity_into(&mut text, set, entity);
-    text
-}
-
 /// Appends how a message names an entity (`flow \`F-1\``).
 fn describe_entity_into(out: &mut String, set: &ManifestSet, entity: Ent) {
     match (entity, declared(set, entity)) {
@@ -911,14 +905,27 @@ fn describe_entity_into(out: &mut String, set: &ManifestSet, entity: Ent) {
 }
 
 fn describe_missing(set: &ManifestSet, m: &Missing) -> String {
+    let mut text = String::new();
+    describe_missing_into(&mut text, set, m);
+    text
+}
+
+/// Appends how a message names a missing fact (`` `dpo` of organization `O-1` ``).
+fn describe_missing_into(out: &mut String, set: &ManifestSet, m: &Missing) {
     let prefix = match m.entity {
         Some(Ent::Transfer(_)) => "transfer.",
         Some(Ent::Exemption(_)) => "exemption.",
         _ => "",
     };
     match (m.entity, m.field) {
-        (Some(e), Some(f)) => format!("`{prefix}{}` of {}", field_name(f), describe_entity(set, e)),
-        _ => "a fact the rule needs".into(),
+        (Some(e), Some(f)) => {
+            out.push('`');
+            out.push_str(prefix);
+            out.push_str(field_name(f));
+            out.push_str("` of ");
+            describe_entity_into(out, set, e);
+        }
+        _ => out.push_str("a fact the rule needs"),
     }
 }
 
@@ -1063,13 +1070,20 @@ fn compose<'a>(
     let severity = if missing.is_empty() {
         rule.severity
     } else {
-        let facts: BTreeSet<String> = missing.iter().map(|m| describe_missing(set, m)).collect();
         message.push_str("fact missing: ");
-        for (i, fact) in facts.iter().take(5).enumerate() {
-            if i > 0 {
-                message.push_str(", ");
+        match missing {
+            // The common case, written in place (no set of texts to sort).
+            [one] => describe_missing_into(message, set, one),
+            _ => {
+                let facts: BTreeSet<String> =
+                    missing.iter().map(|m| describe_missing(set, m)).collect();
+                for (i, fact) in facts.iter().take(5).enumerate() {
+                    if i > 0 {
+                        message.push_str(", ");
+                    }
+                    message.push_str(fact);
+                }
             }
-            message.push_str(fact);
         }
         message.push_str(" — the rule cannot decide without it. ");
         Severity::Review
