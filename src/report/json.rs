@@ -284,7 +284,11 @@ fn push_str(text: &mut Vec<u8>, s: &str) {
 }
 
 /// Writes `value` pretty-printed as the value of a key or list item at depth `depth`.
-fn write_nested(out: &mut impl Write, value: &impl Serialize, depth: usize) -> std::io::Result<()> {
+pub(super) fn write_nested(
+    out: &mut impl Write,
+    value: &impl Serialize,
+    depth: usize,
+) -> std::io::Result<()> {
     let mut serializer = serde_json::Serializer::with_formatter(out, NestedPretty::at(depth));
     value
         .serialize(&mut serializer)

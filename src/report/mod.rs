@@ -167,8 +167,9 @@ pub fn render(
     })
 }
 
-/// Renders `result` in `format` into `out`. JSON is streamed (a city-scale report is tens of
-/// megabytes, not worth holding twice); the other formats are rendered, then written.
+/// Renders `result` in `format` into `out`. JSON and SARIF are streamed (a city-scale report
+/// is tens of megabytes, not worth holding twice); the other formats are rendered, then
+/// written.
 pub fn render_to(
     format: Format,
     result: &CheckResult,
@@ -177,6 +178,7 @@ pub fn render_to(
 ) -> io::Result<()> {
     match format {
         Format::Json => json::write_json(result, out),
+        Format::Sarif => sarif::write_sarif(result, ctx, out),
         _ => {
             let text = render(format, result, ctx).map_err(io::Error::other)?;
             out.write_all(text.as_bytes())

@@ -218,9 +218,23 @@ fn result(finding: &Finding, rule_index: Option<usize>) -> Value {
     Value::Object(value)
 }
 
+/// Results rendered together: both cores render a batch, then it is written out, so that
+/// at most one batch of rendered text is held at a time.
+const BATCH: usize = 2048;
+/// Results one core renders in one piece.
+const PIECE: usize = 256;
+
 /// The SARIF log, pretty-printed, ending with a newline.
 pub fn render_sarif(result_in: &CheckResult, ctx: &RenderContext) -> Result<String, RenderError> {
-    let findings = super::sorted_findings(result_in);
+    let mut out = Vec::new();
+    write_sarif(result_in, ctx, &mut out).map_err(RenderError::json)?;
+    // serde_json writes UTF-8 only.
+    String::from_utf8(out).map_err(RenderError::json)
+}
+
+/// The rule descriptors of the driver (the rules checked, and the rule of any finding not
+/// among them), by id.
+fn driver_rules(result_in: &CheckResult, findings: &[Finding]) -> BTreeMap<String, RuleInfo> {
     let mut rules: BTreeMap<String, RuleInfo> = result_in
         .rules_checked
         .iter()
@@ -231,16 +245,12 @@ pub fn render_sarif(result_in: &CheckResult, ctx: &RenderContext) -> Result<Stri
             .entry(finding.rule.to_string())
             .or_insert_with(|| rule_from_finding(finding));
     }
-    let index: BTreeMap<&str, usize> = rules
-        .keys()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i))
-        .collect();
-    let results: Vec<Value> = findings
-        .iter()
-        .map(|f| result(f, index.get(&*f.rule).copied()))
-        .collect();
-    let notifications: Vec<Value> = super::sorted_problems(result_in)
+    rules
+}
+
+/// `toolConfigurationNotifications`: the run's problems (expired or unused waivers...).
+fn notifications(result_in: &CheckResult) -> Vec<Value> {
+    super::sorted_problems(result_in)
         .iter()
         .map(|problem| {
             let mut n = json!({
@@ -256,35 +266,205 @@ pub fn render_sarif(result_in: &CheckResult, ctx: &RenderContext) -> Result<Stri
             }
             n
         })
+        .collect()
+}
+
+/// Streams the SARIF log into `out`: what `serde_json::to_string_pretty` makes of the whole
+/// log (a test holds the two equal), with the results rendered on every core a batch at a
+/// time instead of held as one tree of values (a 100k city has 95,000 results).
+pub fn write_sarif(
+    result_in: &CheckResult,
+    ctx: &RenderContext,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    use rayon::prelude::*;
+    use std::io::Write;
+    let findings = super::sorted_findings(result_in);
+    let rules = driver_rules(result_in, &findings);
+    let index: BTreeMap<&str, usize> = rules
+        .keys()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
         .collect();
-    let log = json!({
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {
-                "driver": {
-                    "name": "lexflow",
-                    "version": ctx.tool_version,
-                    "semanticVersion": ctx.tool_version,
-                    "rules": rules.values().map(rule_descriptor).collect::<Vec<_>>(),
-                },
-            },
-            "invocations": [{
-                "executionSuccessful": true,
-                "toolConfigurationNotifications": notifications,
-            }],
-            "columnKind": "unicodeCodePoints",
-            "results": results,
-        }],
+    // The log's keys are sorted (serde_json's maps): `$schema`, `runs`, `version`; in the
+    // run, `columnKind`, `invocations`, `results`, `tool`.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+    out.write_all(b"{\n  \"$schema\": ")?;
+    super::json::write_nested(&mut out, &SCHEMA, 1)?;
+    out.write_all(b",\n  \"runs\": [\n    {\n      \"columnKind\": \"unicodeCodePoints\",\n      \"invocations\": ")?;
+    let invocations = json!([{
+        "executionSuccessful": true,
+        "toolConfigurationNotifications": notifications(result_in),
+    }]);
+    super::json::write_nested(&mut out, &invocations, 3)?;
+    out.write_all(b",\n      \"results\": ")?;
+    if findings.is_empty() {
+        out.write_all(b"[]")?;
+    } else {
+        out.write_all(b"[")?;
+        // Each result is written after `,\n` and its indentation; the first without the comma.
+        let mut first = true;
+        let mut texts: Vec<Vec<u8>> = Vec::new();
+        for batch in findings.chunks(BATCH) {
+            let pieces: Vec<&[Finding]> = batch.chunks(PIECE).collect();
+            if texts.len() < pieces.len() {
+                texts.resize_with(pieces.len(), Vec::new);
+            }
+            texts
+                .par_iter_mut()
+                .zip(pieces.par_iter())
+                .try_for_each(|(text, piece)| {
+                    text.clear();
+                    for finding in piece.iter() {
+                        text.extend_from_slice(b",\n        ");
+                        let value = result(finding, index.get(&*finding.rule).copied());
+                        super::json::write_nested(&mut *text, &value, 4)?;
+                    }
+                    Ok::<(), std::io::Error>(())
+                })?;
+            for text in texts.iter().take(pieces.len()) {
+                let text = if first {
+                    text.get(1..).unwrap_or(&[])
+                } else {
+                    &text[..]
+                };
+                first = false;
+                out.write_all(text)?;
+            }
+        }
+        out.write_all(b"\n      ]")?;
+    }
+    out.write_all(b",\n      \"tool\": ")?;
+    let tool = json!({
+        "driver": {
+            "name": "lexflow",
+            "version": ctx.tool_version,
+            "semanticVersion": ctx.tool_version,
+            "rules": rules.values().map(rule_descriptor).collect::<Vec<_>>(),
+        },
     });
-    let mut out = serde_json::to_string_pretty(&log).map_err(RenderError::json)?;
-    out.push('\n');
-    Ok(out)
+    super::json::write_nested(&mut out, &tool, 3)?;
+    out.write_all(b"\n    }\n  ],\n  \"version\": \"2.1.0\"\n}\n")?;
+    out.flush()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::findings::{Problem, Subject, WaiverInfo};
+
+    /// The log as one tree of values, pretty-printed by one serde_json call.
+    fn reference(result_in: &CheckResult, ctx: &RenderContext) -> String {
+        let findings = super::super::sorted_findings(result_in);
+        let rules = driver_rules(result_in, &findings);
+        let index: BTreeMap<&str, usize> = rules
+            .keys()
+            .enumerate()
+            .map(|(i, id)| (id.as_str(), i))
+            .collect();
+        let results: Vec<Value> = findings
+            .iter()
+            .map(|f| result(f, index.get(&*f.rule).copied()))
+            .collect();
+        let log = json!({
+            "$schema": SCHEMA,
+            "version": "2.1.0",
+            "runs": [{
+                "tool": {
+                    "driver": {
+                        "name": "lexflow",
+                        "version": ctx.tool_version,
+                        "semanticVersion": ctx.tool_version,
+                        "rules": rules.values().map(rule_descriptor).collect::<Vec<_>>(),
+                    },
+                },
+                "invocations": [{
+                    "executionSuccessful": true,
+                    "toolConfigurationNotifications": notifications(result_in),
+                }],
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }],
+        });
+        serde_json::to_string_pretty(&log).unwrap() + "\n"
+    }
+
+    fn finding(i: u32) -> Finding {
+        let subject = Subject {
+            kind: "flow",
+            id: format!("F-{i:06}"),
+        };
+        let path = if i.is_multiple_of(3) {
+            vec!["a".to_string(), "b\"c".to_string()]
+        } else {
+            Vec::new()
+        };
+        Finding {
+            rule: format!("R-{}", i % 4).into(),
+            title: "A \"title\"\nwith a line break".into(),
+            law: "L".into(),
+            citation: "Art. 1".into(),
+            severity: [Severity::Error, Severity::Warning, Severity::Review][i as usize % 3],
+            status: if i.is_multiple_of(5) {
+                Status::Waived
+            } else {
+                Status::Open
+            },
+            fingerprint: Finding::compute_fingerprint("R-1", &subject, &path),
+            subject,
+            location: Location {
+                file: if i.is_multiple_of(2) {
+                    "city.json".into()
+                } else {
+                    "/srv/city.yaml".into()
+                },
+                line: i,
+                column: 3,
+            },
+            path_flows: if path.is_empty() {
+                Vec::new()
+            } else {
+                vec!["f-1".into()]
+            },
+            path,
+            message: "message ✓ \u{1b}[31m".into(),
+            remediation: "fix it".into(),
+            waiver: i.is_multiple_of(5).then(|| {
+                Box::new(WaiverInfo {
+                    justification: "accepted".into(),
+                    approver: "A".into(),
+                    ticket: "T-1".into(),
+                    expires: "2027-01-01".into(),
+                })
+            }),
+        }
+    }
+
+    #[test]
+    fn the_streamed_log_is_what_one_serde_call_writes() {
+        let ctx = RenderContext::default();
+        let empty = CheckResult::default();
+        let mut some = CheckResult {
+            findings: (1..=7).map(finding).collect(),
+            problems: vec![Problem {
+                kind: "unused-waiver".into(),
+                message: "matched nothing".into(),
+                location: None,
+            }],
+            ..CheckResult::default()
+        };
+        some.recount();
+        let mut many = CheckResult {
+            findings: (1..=(BATCH as u32 + PIECE as u32 + 5))
+                .map(finding)
+                .collect(),
+            ..CheckResult::default()
+        };
+        many.recount();
+        for result in [&empty, &some, &many] {
+            assert_eq!(render_sarif(result, &ctx).unwrap(), reference(result, &ctx));
+        }
+    }
 
     #[test]
     fn absolute_paths_become_file_uris() {
