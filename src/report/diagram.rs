@@ -30,6 +30,42 @@ pub struct ManifestSummary {
     pub flows: Vec<FlowSummary>,
     pub contracts: Vec<ContractSummary>,
     pub assessments: Vec<AssessmentSummary>,
+    /// Where each id is in the lists above, built on the first look-up: the reports look up
+    /// the subject of every finding (95,000 at 100k flows), and a scan of the lists for each
+    /// made the Markdown and HTML reports quadratic (two minutes at 100k flows).
+    pub ids: IdIndex,
+}
+
+/// Positions of ids in a [`ManifestSummary`]'s lists (the first, when an id repeats, as a
+/// scan would find), built once on first use. A cache, not part of the summary's value:
+/// two summaries are equal whether or not it is built.
+#[derive(Clone, Debug, Default)]
+pub struct IdIndex(std::sync::OnceLock<Ids>);
+
+impl PartialEq for IdIndex {
+    fn eq(&self, _: &IdIndex) -> bool {
+        true
+    }
+}
+
+impl Eq for IdIndex {}
+
+#[derive(Clone, Debug, Default)]
+pub struct Ids {
+    organizations: HashMap<String, usize>,
+    systems: HashMap<String, usize>,
+    flows: HashMap<String, usize>,
+    contracts: HashMap<String, usize>,
+    assessments: HashMap<String, usize>,
+}
+
+/// Each id's first position.
+fn positions<'a>(ids: impl Iterator<Item = &'a String>) -> HashMap<String, usize> {
+    let mut positions = HashMap::new();
+    for (i, id) in ids.enumerate() {
+        positions.entry(id.clone()).or_insert(i);
+    }
+    positions
 }
 
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -186,19 +222,39 @@ impl ManifestSummary {
                         .collect(),
                 })
                 .collect(),
+            ids: IdIndex::default(),
         }
     }
 
+    fn ids(&self) -> &Ids {
+        self.ids.0.get_or_init(|| Ids {
+            organizations: positions(self.organizations.iter().map(|o| &o.id)),
+            systems: positions(self.systems.iter().map(|s| &s.id)),
+            flows: positions(self.flows.iter().map(|f| &f.id)),
+            contracts: positions(self.contracts.iter().map(|c| &c.id)),
+            assessments: positions(self.assessments.iter().map(|a| &a.id)),
+        })
+    }
+
     pub fn system_index(&self, id: &str) -> Option<usize> {
-        self.systems.iter().position(|s| s.id == id)
+        self.ids().systems.get(id).copied()
     }
 
     pub fn flow_index(&self, id: &str) -> Option<usize> {
-        self.flows.iter().position(|f| f.id == id)
+        self.ids().flows.get(id).copied()
+    }
+
+    fn system(&self, id: &str) -> Option<&SystemSummary> {
+        self.system_index(id).and_then(|i| self.systems.get(i))
+    }
+
+    fn flow(&self, id: &str) -> Option<&FlowSummary> {
+        self.flow_index(id).and_then(|i| self.flows.get(i))
     }
 
     pub fn org(&self, id: &str) -> Option<&OrgSummary> {
-        self.organizations.iter().find(|o| o.id == id)
+        let i = self.ids().organizations.get(id).copied()?;
+        self.organizations.get(i)
     }
 
     /// The display name of an organization: its name, else its id.
@@ -208,10 +264,7 @@ impl ManifestSummary {
 
     /// The country of a system's location (`CN-GD` → `CN`).
     pub fn system_country(&self, id: &str) -> Option<&str> {
-        self.systems
-            .iter()
-            .find(|s| s.id == id)
-            .map(|s| country_of(&s.location))
+        self.system(id).map(|s| country_of(&s.location))
     }
 
     /// The organizations a finding concerns: operators and processors of the systems its
@@ -220,7 +273,7 @@ impl ManifestSummary {
     pub fn orgs_of_finding(&self, finding: &Finding) -> Vec<String> {
         let mut orgs = BTreeSet::new();
         let add_system = |id: &str, orgs: &mut BTreeSet<String>| {
-            if let Some(s) = self.systems.iter().find(|s| s.id == id) {
+            if let Some(s) = self.system(id) {
                 orgs.insert(s.operator.clone());
                 if let Some(p) = &s.processor {
                     orgs.insert(p.clone());
@@ -231,7 +284,7 @@ impl ManifestSummary {
         match finding.subject.kind {
             "system" | "collection" => add_system(id, &mut orgs),
             "flow" => {
-                if let Some(f) = self.flows.iter().find(|f| f.id == id) {
+                if let Some(f) = self.flow(id) {
                     add_system(&f.from, &mut orgs);
                     add_system(&f.to, &mut orgs);
                 }
@@ -240,15 +293,17 @@ impl ManifestSummary {
                 orgs.insert(id.to_string());
             }
             "contract" => {
-                if let Some(c) = self.contracts.iter().find(|c| c.id == id) {
+                let contract = self.ids().contracts.get(id).copied();
+                if let Some(c) = contract.and_then(|i| self.contracts.get(i)) {
                     orgs.extend(c.parties.iter().cloned());
                 }
             }
             "assessment" => {
-                if let Some(a) = self.assessments.iter().find(|a| a.id == id) {
+                let assessment = self.ids().assessments.get(id).copied();
+                if let Some(a) = assessment.and_then(|i| self.assessments.get(i)) {
                     for covered in &a.covers {
                         add_system(covered, &mut orgs);
-                        if let Some(f) = self.flows.iter().find(|f| &f.id == covered) {
+                        if let Some(f) = self.flow(covered) {
                             add_system(&f.from, &mut orgs);
                             add_system(&f.to, &mut orgs);
                         }
@@ -485,11 +540,15 @@ pub fn layout(summary: &ManifestSummary, by: GroupBy) -> Layout {
 
     // Bands, ordered by their smallest rank, then first declaration.
     let mut bands: Vec<(String, Vec<usize>)> = Vec::new();
+    let mut band_named: HashMap<String, usize> = HashMap::new();
     for (i, system) in summary.systems.iter().enumerate() {
         let key = group_key(system, by);
-        match bands.iter_mut().find(|(k, _)| *k == key) {
+        match band_named.get(&key).and_then(|&b| bands.get_mut(b)) {
             Some((_, list)) => list.push(i),
-            None => bands.push((key, vec![i])),
+            None => {
+                band_named.insert(key.clone(), bands.len());
+                bands.push((key, vec![i]));
+            }
         }
     }
     bands.sort_by_key(|(_, members)| {
@@ -504,13 +563,27 @@ pub fn layout(summary: &ManifestSummary, by: GroupBy) -> Layout {
         )
     });
 
-    // Columns: each band's members by their rank inside the band.
+    // Columns: each band's members by their rank inside the band. The bands' subgraphs are
+    // disjoint, so one ranking over the edges inside bands gives each band's own ranks (a
+    // longest-path rank does not depend on the order nodes are taken in), without a pass
+    // over every edge for each band.
     let mut band_of = vec![0usize; n];
+    for (b, (_, members)) in bands.iter().enumerate() {
+        for &m in members {
+            put(&mut band_of, m, b);
+        }
+    }
+    let same_band = |a: usize, b: usize| band_of.get(a) == band_of.get(b);
+    let local = ranks(
+        &all,
+        &pairs,
+        |e, a, b| !back.contains(&e) && same_band(a, b),
+        n,
+    );
     let mut column_of = vec![0usize; n];
     let mut columns: Vec<Vec<usize>> = Vec::new();
     let mut band_columns: Vec<(usize, usize)> = Vec::new(); // first column, count
-    for (b, (_, members)) in bands.iter().enumerate() {
-        let local = ranks(members, &pairs, |e, _, _| !back.contains(&e), n);
+    for (_, members) in bands.iter() {
         let count = members
             .iter()
             .filter_map(|&m| local.get(m))
@@ -523,7 +596,6 @@ pub fn layout(summary: &ManifestSummary, by: GroupBy) -> Layout {
         for &m in members {
             let Some(&rank) = local.get(m) else { continue };
             let column = first.saturating_add(rank);
-            put(&mut band_of, m, b);
             put(&mut column_of, m, column);
             if let Some(list) = columns.get_mut(column) {
                 list.push(m);
@@ -543,19 +615,26 @@ pub fn layout(summary: &ManifestSummary, by: GroupBy) -> Layout {
     };
     set_pos(&columns, &mut pos);
     let column = |i: usize| column_of.get(i);
+    // Each node's neighbours through an edge, in edge order (the order the barycenter sums
+    // in), listed once rather than found by a pass over every edge for each node.
+    let mut incident: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for &(a, b) in pairs.iter().flatten() {
+        if a != b {
+            if let Some(list) = incident.get_mut(b) {
+                list.push(a);
+            }
+            if let Some(list) = incident.get_mut(a) {
+                list.push(b);
+            }
+        }
+    }
     let neighbours = |m: usize, left: bool| -> Vec<usize> {
-        pairs
-            .iter()
+        incident
+            .get(m)
+            .into_iter()
             .flatten()
-            .filter_map(|&(a, b)| {
-                if b == m && a != m && (column(a) < column(m)) == left {
-                    Some(a)
-                } else if a == m && b != m && (column(b) < column(m)) == left {
-                    Some(b)
-                } else {
-                    None
-                }
-            })
+            .copied()
+            .filter(|&other| (column(other) < column(m)) == left)
             .collect()
     };
     for sweep in 0..4 {

@@ -2,9 +2,9 @@
 //! organization, findings grouped by organization and law, the checklist of clauses missing
 //! from processing agreements, and which data leaves which country.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::diagram::ManifestSummary;
+use super::diagram::{ContractSummary, ManifestSummary};
 use crate::findings::{CheckResult, Finding, Severity, Status};
 use crate::manifest::model::country_of;
 
@@ -159,6 +159,19 @@ fn clause_laws(result: &CheckResult) -> Vec<&'static str> {
 pub fn clause_checks(summary: &ManifestSummary, result: &CheckResult) -> Vec<ClauseCheck> {
     let laws = clause_laws(result);
     let mut pairs: Vec<ClauseCheck> = Vec::new();
+    // Look-ups by id, not scans: a city has thousands of pairs and contracts.
+    let mut pair_of: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut agreements_of: HashMap<&str, Vec<&ContractSummary>> = HashMap::new();
+    for contract in summary
+        .contracts
+        .iter()
+        .filter(|c| c.kind == "processing_agreement")
+    {
+        let parties: BTreeSet<&str> = contract.parties.iter().map(String::as_str).collect();
+        for party in parties {
+            agreements_of.entry(party).or_default().push(contract);
+        }
+    }
     for system in &summary.systems {
         let Some(processor) = &system.processor else {
             continue;
@@ -166,22 +179,25 @@ pub fn clause_checks(summary: &ManifestSummary, result: &CheckResult) -> Vec<Cla
         if *processor == system.operator {
             continue;
         }
-        if let Some(check) = pairs
-            .iter_mut()
-            .find(|c| c.operator == system.operator && &c.processor == processor)
+        if let Some(check) = pair_of
+            .get(&(system.operator.as_str(), processor.as_str()))
+            .and_then(|&i| pairs.get_mut(i))
         {
             check.systems.push(system.id.clone());
             continue;
         }
-        let agreements: Vec<_> = summary
-            .contracts
-            .iter()
-            .filter(|c| {
-                c.kind == "processing_agreement"
-                    && c.parties.contains(&system.operator)
-                    && c.parties.contains(processor)
+        pair_of.insert((&system.operator, processor), pairs.len());
+        // In the order of the contracts, as a scan of them would list them.
+        let agreements: Vec<&ContractSummary> = agreements_of
+            .get(system.operator.as_str())
+            .map(|contracts| {
+                contracts
+                    .iter()
+                    .copied()
+                    .filter(|c| c.parties.contains(processor))
+                    .collect()
             })
-            .collect();
+            .unwrap_or_default();
         let present: BTreeSet<&str> = agreements
             .iter()
             .flat_map(|c| c.clauses.iter().flatten().map(String::as_str))
@@ -220,20 +236,26 @@ pub fn verdicts(
     result: &CheckResult,
     checks: &[ClauseCheck],
 ) -> Vec<VendorVerdict> {
+    // Counts by organization in one pass each, not a scan of the systems per organization.
+    let mut operated_by: HashMap<&str, usize> = HashMap::new();
+    let mut processed_by: HashMap<&str, usize> = HashMap::new();
+    for system in &summary.systems {
+        *operated_by.entry(&system.operator).or_default() += 1;
+        if let Some(processor) = &system.processor {
+            *processed_by.entry(processor).or_default() += 1;
+        }
+    }
+    let mut gaps_of: HashMap<&str, usize> = HashMap::new();
+    for check in checks {
+        let gaps = gaps_of.entry(&check.processor).or_default();
+        *gaps = gaps.saturating_add(check.missing());
+    }
     let mut out: Vec<VendorVerdict> = summary
         .organizations
         .iter()
         .map(|o| {
-            let operated = summary
-                .systems
-                .iter()
-                .filter(|s| s.operator == o.id)
-                .count();
-            let processed = summary
-                .systems
-                .iter()
-                .filter(|s| s.processor.as_deref() == Some(o.id.as_str()))
-                .count();
+            let operated = operated_by.get(o.id.as_str()).copied().unwrap_or(0);
+            let processed = processed_by.get(o.id.as_str()).copied().unwrap_or(0);
             let plural = |n: usize| if n == 1 { "system" } else { "systems" };
             let mut roles = Vec::new();
             if operated > 0 {
@@ -253,17 +275,18 @@ pub fn verdicts(
                 warnings: 0,
                 reviews: 0,
                 waived: 0,
-                clause_gaps: checks
-                    .iter()
-                    .filter(|c| c.processor == o.id)
-                    .map(ClauseCheck::missing)
-                    .sum(),
+                clause_gaps: gaps_of.get(o.id.as_str()).copied().unwrap_or(0),
             }
         })
         .collect();
+    // The first verdict of each organization id, as a scan would find.
+    let mut verdict_of: HashMap<String, usize> = HashMap::new();
+    for (i, v) in out.iter().enumerate() {
+        verdict_of.entry(v.org.clone()).or_insert(i);
+    }
     for finding in &result.findings {
         for org in summary.orgs_of_finding(finding) {
-            let Some(v) = out.iter_mut().find(|v| v.org == org) else {
+            let Some(v) = verdict_of.get(&org).and_then(|&i| out.get_mut(i)) else {
                 continue;
             };
             match (finding.status, finding.severity) {
@@ -304,12 +327,16 @@ pub fn findings_by_vendor<'a>(
         .iter()
         .map(|v| (Some(v.org.clone()), BTreeMap::new()))
         .collect();
+    let mut group_of: HashMap<String, usize> = HashMap::new();
+    for (i, v) in verdicts.iter().enumerate() {
+        group_of.entry(v.org.clone()).or_insert(i);
+    }
     let mut other: BTreeMap<String, Vec<&'a Finding>> = BTreeMap::new();
     for finding in findings {
         let orgs = summary.orgs_of_finding(finding);
         let mut placed = false;
         for org in &orgs {
-            if let Some((_, laws)) = groups.iter_mut().find(|(o, _)| o.as_deref() == Some(org)) {
+            if let Some((_, laws)) = group_of.get(org).and_then(|&i| groups.get_mut(i)) {
                 laws.entry(finding.law.to_string())
                     .or_default()
                     .push(finding);
