@@ -9,7 +9,7 @@
 pub mod pipia;
 pub mod ropa;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::date::Date;
 use crate::lang::Program;
@@ -85,20 +85,22 @@ pub(crate) fn downstream(
     collected: &[Term],
 ) -> Vec<FlowIdx> {
     // Indices outside the set (cannot come from the loader) are skipped, never expanded.
-    let mut carried: Vec<BTreeSet<Term>> = vec![BTreeSet::new(); set.systems.len()];
-    if let Some(slot) = carried.get_mut(start.0 as usize) {
-        *slot = collected.iter().cloned().collect();
+    // What the walk reaches is kept by system, only for the systems it reaches: a table of
+    // every system for each walk made the records quadratic (one walk per collection).
+    let in_set = |s: SysIdx| (s.0 as usize) < set.systems.len();
+    let mut carried: HashMap<u32, BTreeSet<Term>> = HashMap::new();
+    if in_set(start) {
+        carried.insert(start.0, collected.iter().cloned().collect());
     }
-    let mut expanded = vec![false; set.systems.len()];
+    let mut expanded: HashSet<u32> = HashSet::new();
     let mut queue = std::collections::VecDeque::from([start]);
     let mut seen_flows = BTreeSet::new();
     let mut out = Vec::new();
     while let Some(node) = queue.pop_front() {
-        match expanded.get_mut(node.0 as usize) {
-            Some(done) if !*done => *done = true,
-            _ => continue,
+        if !in_set(node) || !expanded.insert(node.0) {
+            continue;
         }
-        let here = carried.get(node.0 as usize).cloned().unwrap_or_default();
+        let here = carried.get(&node.0).cloned().unwrap_or_default();
         for &f in graph.flows_out(node) {
             let Some(flow) = set.flow(f) else { continue };
             if !flow.data.iter().any(|d| here.iter().any(|c| related(c, d))) {
@@ -107,12 +109,14 @@ pub(crate) fn downstream(
             if seen_flows.insert(f) {
                 out.push(f);
             }
-            let to = flow.to.0 as usize;
-            if let Some(slot) = carried.get_mut(to) {
-                slot.extend(flow.data.iter().cloned());
-            }
-            if expanded.get(to) == Some(&false) {
-                queue.push_back(flow.to);
+            if in_set(flow.to) {
+                carried
+                    .entry(flow.to.0)
+                    .or_default()
+                    .extend(flow.data.iter().cloned());
+                if !expanded.contains(&flow.to.0) {
+                    queue.push_back(flow.to);
+                }
             }
         }
     }
