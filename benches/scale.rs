@@ -1,6 +1,7 @@
 //! City-scale benchmarks (divan; `cargo bench --bench scale`). Each stage is timed apart:
 //! manifest load (YAML and JSON, the real span-keeping loader), rule compile, graph build,
-//! evaluation of all bundled packs, and the shared subset in lexflow and in regorus (warm:
+//! evaluation of all bundled packs, each report format over its result, and the shared
+//! subset in lexflow and in regorus (warm:
 //! policy compiled and input loaded once, then evaluation timed; one thread each).
 //! The whole `lexflow check` process and peak memory: `scripts/bench.sh`.
 //!
@@ -17,9 +18,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use divan::Bencher;
 use lexflow::engine::{self, eval::World, CheckOptions};
+use lexflow::findings::CheckResult;
 use lexflow::gen::{self, Format, GenOptions};
 use lexflow::lang::{self, PolicySelection, Program};
 use lexflow::manifest::{self, model::ManifestSet, FlowGraph};
+use lexflow::report;
 
 // The allocator of the `lexflow` binary, so that stage times match the whole process; both
 // engines of the side-by-side run under it.
@@ -167,6 +170,77 @@ fn evaluate_all_packs(bencher: Bencher, flows: usize) {
         laws: None,
     };
     bencher.bench_local(|| engine::check(program, &set, &options).findings.len());
+}
+
+/// The check result of all packs over the city, per size (for the report benchmarks).
+fn result(flows: usize) -> Arc<CheckResult> {
+    static CACHE: OnceLock<Mutex<HashMap<usize, Arc<CheckResult>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut cache = cache.lock().expect("cache");
+    cache
+        .entry(flows)
+        .or_insert_with(|| {
+            let options = CheckOptions {
+                as_of: harness::as_of(),
+                laws: None,
+            };
+            Arc::new(engine::check(all_packs(), &city(flows), &options))
+        })
+        .clone()
+}
+
+/// Renders the result of all packs in `format`, the manifests' summary included (as `check`
+/// gives it to the procurement reports). Every format is timed, so that a report that grows
+/// faster than the city shows here (the Markdown and HTML reports once took two minutes at
+/// 100k flows).
+fn report(bencher: Bencher, flows: usize, format: report::Format) {
+    let result = result(flows);
+    let ctx = report::RenderContext {
+        as_of: Some(harness::as_of()),
+        manifest: format
+            .shows_manifests()
+            .then(|| report::diagram::ManifestSummary::from_set(&city(flows))),
+        ..report::RenderContext::default()
+    };
+    bencher.bench_local(|| {
+        let mut out = std::io::sink();
+        report::render_to(format, &result, &ctx, &mut out).map(|()| result.findings.len())
+    });
+}
+
+#[divan::bench(args = sizes(), sample_count = 5, sample_size = 1)]
+fn report_human(bencher: Bencher, flows: usize) {
+    report(bencher, flows, report::Format::Human);
+}
+
+#[divan::bench(args = sizes(), sample_count = 5, sample_size = 1)]
+fn report_json(bencher: Bencher, flows: usize) {
+    report(bencher, flows, report::Format::Json);
+}
+
+#[divan::bench(args = sizes(), sample_count = 5, sample_size = 1)]
+fn report_sarif(bencher: Bencher, flows: usize) {
+    report(bencher, flows, report::Format::Sarif);
+}
+
+#[divan::bench(args = sizes(), sample_count = 5, sample_size = 1)]
+fn report_junit(bencher: Bencher, flows: usize) {
+    report(bencher, flows, report::Format::Junit);
+}
+
+#[divan::bench(args = sizes(), sample_count = 5, sample_size = 1)]
+fn report_github(bencher: Bencher, flows: usize) {
+    report(bencher, flows, report::Format::Github);
+}
+
+#[divan::bench(args = sizes(), sample_count = 5, sample_size = 1)]
+fn report_markdown(bencher: Bencher, flows: usize) {
+    report(bencher, flows, report::Format::Markdown);
+}
+
+#[divan::bench(args = sizes(), sample_count = 5, sample_size = 1)]
+fn report_html(bencher: Bencher, flows: usize) {
+    report(bencher, flows, report::Format::Html);
 }
 
 #[divan::bench(args = sizes(), sample_count = 5, sample_size = 1)]
