@@ -306,6 +306,7 @@ pub(crate) fn sort_problems(problems: &mut [Problem]) {
 /// [`waivers::apply_waivers`] then [`baseline::apply_baseline`] over a held result.
 pub struct Triage<'t> {
     waivers: &'t [waivers::Waiver],
+    index: waivers::WaiverIndex,
     /// What each waiver says, as a waived finding shows it (made once, not per finding).
     infos: Vec<crate::findings::WaiverInfo>,
     as_of: crate::date::Date,
@@ -330,6 +331,7 @@ impl<'t> Triage<'t> {
     ) -> Self {
         Triage {
             waivers,
+            index: waivers::WaiverIndex::new(waivers),
             infos: waivers.iter().map(waivers::Waiver::info).collect(),
             as_of,
             baseline,
@@ -353,6 +355,7 @@ impl<'t> Triage<'t> {
         let open = finding.status == Status::Open;
         let chosen = waivers::waiver_for(
             self.waivers,
+            &self.index,
             self.as_of,
             finding.rule,
             finding.subject.id,
