@@ -9,9 +9,36 @@ use crate::findings::{CheckResult, Finding, FindingSource, FindingView, Problem,
 
 /// Findings rendered together: both cores render a batch, then it is written out, so that
 /// at most one batch of rendered text is held at a time (a 100k city's report is 73 MB).
-const BATCH: usize = 2048;
+pub(super) const BATCH: usize = 2048;
 /// Findings one core renders in one piece.
-const PIECE: usize = 256;
+pub(super) const PIECE: usize = 256;
+
+/// Renders `items` a batch at a time: the pieces of a batch on every core, each by
+/// `render` into a buffer it empties first, then the batch's texts, in order, handed to
+/// `write`. The same buffers serve every batch: allocated once, by the thread that fills
+/// them, rather than allocated on one thread and freed on the other for each piece.
+pub(super) fn render_in_batches<T: Sync>(
+    items: &[T],
+    render: impl Fn(&mut Vec<u8>, &[T]) -> std::io::Result<()> + Sync,
+    mut write: impl FnMut(&[Vec<u8>]) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut texts: Vec<Vec<u8>> = Vec::new();
+    for batch in items.chunks(BATCH) {
+        let pieces: Vec<&[T]> = batch.chunks(PIECE).collect();
+        if texts.len() < pieces.len() {
+            texts.resize_with(pieces.len(), Vec::new);
+        }
+        texts
+            .par_iter_mut()
+            .zip(pieces.par_iter())
+            .try_for_each(|(text, piece)| {
+                text.clear();
+                render(text, piece)
+            })?;
+        write(texts.get(..pieces.len()).unwrap_or(&[]))?;
+    }
+    Ok(())
+}
 
 /// Streams the JSON report of [`render_json`] into `out`.
 ///
@@ -21,20 +48,10 @@ const PIECE: usize = 256;
 pub fn write_json(result: &CheckResult, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let findings = super::sorted_findings(result);
     let mut document = Document::start(out);
-    // The same buffers serve every batch: allocated once, by the thread that fills them,
-    // rather than allocated on one thread and freed on the other for each piece.
-    let mut texts: Vec<Vec<u8>> = Vec::new();
-    for batch in findings.chunks(BATCH) {
-        let pieces: Vec<&[Finding]> = batch.chunks(PIECE).collect();
-        if texts.len() < pieces.len() {
-            texts.resize_with(pieces.len(), Vec::new);
-        }
-        texts
-            .par_iter_mut()
-            .zip(pieces.par_iter())
-            .try_for_each(|(text, piece)| render_findings(text, piece))?;
-        document.items(texts.iter().take(pieces.len()));
-    }
+    render_in_batches(&findings, render_findings, |texts| {
+        document.items(texts.iter());
+        Ok(())
+    })?;
     document.finish(&super::sorted_problems(result), &result.summary)
 }
 
@@ -186,10 +203,9 @@ impl<'o> Document<'o> {
     }
 }
 
-/// Findings as items of the `findings` list (depth 2), separated by `,\n`, in `out`
-/// (emptied first).
+/// Findings as items of the `findings` list (depth 2), separated by `,\n`, appended to
+/// `out`.
 fn render_findings(out: &mut Vec<u8>, findings: &[Finding]) -> std::io::Result<()> {
-    out.clear();
     for finding in findings {
         push_item(out, &finding.view())?;
     }

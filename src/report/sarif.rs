@@ -218,12 +218,6 @@ fn result(finding: &Finding, rule_index: Option<usize>) -> Value {
     Value::Object(value)
 }
 
-/// Results rendered together: both cores render a batch, then it is written out, so that
-/// at most one batch of rendered text is held at a time.
-const BATCH: usize = 2048;
-/// Results one core renders in one piece.
-const PIECE: usize = 256;
-
 /// The SARIF log, pretty-printed, ending with a newline.
 pub fn render_sarif(result_in: &CheckResult, ctx: &RenderContext) -> Result<String, RenderError> {
     let mut out = Vec::new();
@@ -246,6 +240,15 @@ fn driver_rules(result_in: &CheckResult, findings: &[Finding]) -> BTreeMap<Strin
             .or_insert_with(|| rule_from_finding(finding));
     }
     rules
+}
+
+/// Each rule's position in the driver's list (a result's `ruleIndex`).
+fn rule_positions(rules: &BTreeMap<String, RuleInfo>) -> BTreeMap<&str, usize> {
+    rules
+        .keys()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect()
 }
 
 /// `toolConfigurationNotifications`: the run's problems (expired or unused waivers...).
@@ -277,15 +280,10 @@ pub fn write_sarif(
     ctx: &RenderContext,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    use rayon::prelude::*;
     use std::io::Write;
     let findings = super::sorted_findings(result_in);
     let rules = driver_rules(result_in, &findings);
-    let index: BTreeMap<&str, usize> = rules
-        .keys()
-        .enumerate()
-        .map(|(i, id)| (id.as_str(), i))
-        .collect();
+    let index = rule_positions(&rules);
     // The log's keys are sorted (serde_json's maps): `$schema`, `runs`, `version`; in the
     // run, `columnKind`, `invocations`, `results`, `tool`.
     let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
@@ -304,34 +302,29 @@ pub fn write_sarif(
         out.write_all(b"[")?;
         // Each result is written after `,\n` and its indentation; the first without the comma.
         let mut first = true;
-        let mut texts: Vec<Vec<u8>> = Vec::new();
-        for batch in findings.chunks(BATCH) {
-            let pieces: Vec<&[Finding]> = batch.chunks(PIECE).collect();
-            if texts.len() < pieces.len() {
-                texts.resize_with(pieces.len(), Vec::new);
-            }
-            texts
-                .par_iter_mut()
-                .zip(pieces.par_iter())
-                .try_for_each(|(text, piece)| {
-                    text.clear();
-                    for finding in piece.iter() {
-                        text.extend_from_slice(b",\n        ");
-                        let value = result(finding, index.get(&*finding.rule).copied());
-                        super::json::write_nested(&mut *text, &value, 4)?;
-                    }
-                    Ok::<(), std::io::Error>(())
-                })?;
-            for text in texts.iter().take(pieces.len()) {
-                let text = if first {
-                    text.get(1..).unwrap_or(&[])
-                } else {
-                    &text[..]
-                };
-                first = false;
-                out.write_all(text)?;
-            }
-        }
+        super::json::render_in_batches(
+            &findings,
+            |text, piece| {
+                for finding in piece {
+                    text.extend_from_slice(b",\n        ");
+                    let value = result(finding, index.get(&*finding.rule).copied());
+                    super::json::write_nested(&mut *text, &value, 4)?;
+                }
+                Ok(())
+            },
+            |texts| {
+                for text in texts {
+                    let text = if first {
+                        text.get(1..).unwrap_or(&[])
+                    } else {
+                        &text[..]
+                    };
+                    first = false;
+                    out.write_all(text)?;
+                }
+                Ok(())
+            },
+        )?;
         out.write_all(b"\n      ]")?;
     }
     out.write_all(b",\n      \"tool\": ")?;
@@ -357,11 +350,7 @@ mod tests {
     fn reference(result_in: &CheckResult, ctx: &RenderContext) -> String {
         let findings = super::super::sorted_findings(result_in);
         let rules = driver_rules(result_in, &findings);
-        let index: BTreeMap<&str, usize> = rules
-            .keys()
-            .enumerate()
-            .map(|(i, id)| (id.as_str(), i))
-            .collect();
+        let index = rule_positions(&rules);
         let results: Vec<Value> = findings
             .iter()
             .map(|f| result(f, index.get(&*f.rule).copied()))
@@ -455,7 +444,9 @@ mod tests {
         };
         some.recount();
         let mut many = CheckResult {
-            findings: (1..=(BATCH as u32 + PIECE as u32 + 5))
+            findings: (1..=(super::super::json::BATCH as u32
+                + super::super::json::PIECE as u32
+                + 5))
                 .map(finding)
                 .collect(),
             ..CheckResult::default()
