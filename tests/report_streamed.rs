@@ -1,6 +1,7 @@
-//! A lone `--format json` report is written as the findings are (never all held at once);
-//! every other run holds the whole result first. Both must give the same document and the
-//! same exit code, waivers and baseline included, and whatever the batch boundaries.
+//! A lone `--format json` or `--format sarif` report is written as the findings are (never
+//! all held at once); every other run holds the whole result first. Both must give the same
+//! document and the same exit code, waivers and baseline included, and whatever the batch
+//! boundaries.
 
 use std::path::Path;
 
@@ -42,11 +43,24 @@ waivers:
     expires: 2027-01-01
 ";
 
-/// `check` over `city` with `extra` arguments: (exit code, JSON streamed to stdout, JSON
-/// of the same run held whole, written with a second format beside it).
+/// `check` over `city` with `extra` arguments: (exit code, the JSON report streamed to
+/// stdout, the same run's JSON report held whole, written with a second format beside it).
+/// The SARIF reports of the same runs must be equal too, with the same exit codes.
 fn both_ways(city: &Path, extra: &[&str], held: &Path) -> (i32, String, i32, String) {
+    let (code, sarif, held_code, whole_sarif) = both_ways_in("sarif", city, extra, held);
+    assert_eq!(code, held_code, "SARIF exit codes");
+    assert_eq!(sarif, whole_sarif, "SARIF logs");
+    both_ways_in("json", city, extra, held)
+}
+
+fn both_ways_in(
+    format: &str,
+    city: &Path,
+    extra: &[&str],
+    held: &Path,
+) -> (i32, String, i32, String) {
     let streamed = lexflow()
-        .args(["check", "--as-of", "2026-06-01", "--format", "json"])
+        .args(["check", "--as-of", "2026-06-01", "--format", format])
         .args(extra)
         .arg(city)
         .output()
@@ -57,7 +71,7 @@ fn both_ways(city: &Path, extra: &[&str], held: &Path) -> (i32, String, i32, Str
             "--as-of",
             "2026-06-01",
             "--format",
-            "json",
+            format,
             "--output",
         ])
         .arg(held)
@@ -75,7 +89,7 @@ fn both_ways(city: &Path, extra: &[&str], held: &Path) -> (i32, String, i32, Str
 }
 
 #[test]
-fn streamed_json_equals_the_held_result_with_waivers_and_baseline() {
+fn streamed_reports_equal_the_held_result_with_waivers_and_baseline() {
     let dir = tempfile::tempdir().unwrap();
     let city_dir = dir.path().join("city");
     // More than one batch of findings (2,048), so that batches and pieces meet.

@@ -350,9 +350,14 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
             Some(args.policies.law.clone())
         },
     };
-    // A lone JSON report is written as the findings are: they are never all held at once.
-    // The other formats (and a baseline to write) read the whole result.
-    if formats == [Format::Json] && args.write_baseline.is_none() {
+    // A lone JSON or SARIF report (the CI formats) is written as the findings are: they are
+    // never all held at once. The other formats (and a baseline to write) read the whole
+    // result.
+    let streamed = match formats.as_slice() {
+        [format @ (Format::Json | Format::Sarif)] if args.write_baseline.is_none() => Some(*format),
+        _ => None,
+    };
+    if let Some(format) = streamed {
         let baseline = match &baseline_text {
             Some(text) => Some(report::baseline::Baseline::parse(text).map_err(|e| {
                 input_error(
@@ -371,14 +376,23 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
             progress.stage("writing the report");
             let mut summary = None;
             let written = emit(args.output.first(), |out| {
-                let (counted, written) = report::json::write_json_streamed(pending, &triage, out);
+                let (counted, written) = match format {
+                    Format::Sarif => report::sarif::write_sarif_streamed(
+                        pending,
+                        &triage,
+                        &pending.rules_checked,
+                        &RenderContext::default(),
+                        out,
+                    ),
+                    _ => report::json::write_json_streamed(pending, &triage, out),
+                };
                 summary = Some(counted);
                 written
             });
             written.map(|()| summary.unwrap_or_default())
         });
         progress.finish();
-        stages.done("report Json");
+        stages.done(&format!("report {format:?}"));
         stages.finish();
         let failed = summary?.fails(fail_on);
         // As below: the OS takes the memory back faster.

@@ -69,6 +69,33 @@ pub fn write_json_streamed(
     triage: &super::Triage,
     out: &mut dyn std::io::Write,
 ) -> (Summary, std::io::Result<()>) {
+    let mut document = Document::start(out);
+    let started = document.is_ok();
+    let (summary, matched) =
+        triage_in_batches(source, triage, started, push_item, |texts, failed| {
+            document.check(failed);
+            document.items(texts);
+            document.is_ok()
+        });
+    let mut problems = triage.problems(&matched);
+    super::sort_problems(&mut problems);
+    let written = document.finish(&problems, &summary);
+    (summary, written)
+}
+
+/// Passes the findings of `source` through `triage` (waivers, then the baseline) a batch at
+/// a time, the pieces of a batch on every core, and renders each finding kept by `render`
+/// into its piece's buffer (while `rendered`); then hands the batch's texts, in order, and
+/// the first render error to `write`, which says whether rendering should go on. When it says no (a reader
+/// closed the pipe), the findings are still triaged and counted, unrendered, so that the
+/// summary (and the exit code) is the same. Returns the summary and which waivers matched.
+pub(super) fn triage_in_batches(
+    source: &dyn FindingSource,
+    triage: &super::Triage,
+    mut rendered: bool,
+    render: impl Fn(&mut Vec<u8>, &FindingView) -> std::io::Result<()> + Sync,
+    mut write: impl FnMut(&mut dyn Iterator<Item = &Vec<u8>>, std::io::Result<()>) -> bool,
+) -> (Summary, Vec<bool>) {
     /// One core's share of a batch, its buffers reused from batch to batch.
     struct Piece {
         text: Vec<u8>,
@@ -76,7 +103,6 @@ pub fn write_json_streamed(
         matched: Vec<bool>,
         summary: Summary,
     }
-    let mut document = Document::start(out);
     let mut pieces: Vec<Piece> = Vec::new();
     let total = source.len();
     let mut start = 0;
@@ -93,7 +119,6 @@ pub fn write_json_streamed(
                 summary: Summary::default(),
             });
         }
-        let rendered = document.is_ok();
         let done = pieces
             .par_iter_mut()
             .zip(ranges.par_iter())
@@ -112,13 +137,12 @@ pub fn write_json_streamed(
                             },
                         };
                     if rendered && failed.is_none() {
-                        failed = push_item(&mut piece.text, &finding).err();
+                        failed = render(&mut piece.text, &finding).err();
                     }
                 });
                 failed.map_or(Ok(()), Err)
             });
-        document.check(done);
-        document.items(pieces.iter().take(ranges.len()).map(|p| &p.text));
+        rendered = write(&mut pieces.iter().take(ranges.len()).map(|p| &p.text), done);
         start = end;
     }
     let mut summary = Summary::default();
@@ -129,10 +153,7 @@ pub fn write_json_streamed(
             *all |= *this;
         }
     }
-    let mut problems = triage.problems(&matched);
-    super::sort_problems(&mut problems);
-    let written = document.finish(&problems, &summary);
-    (summary, written)
+    (summary, matched)
 }
 
 /// The JSON document being written: `{"lexflow": 1, "findings": [...], "problems": [...],

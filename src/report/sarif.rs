@@ -11,7 +11,9 @@ use serde_json::{json, Map, Value};
 
 use super::sanitize::{inert, uri_path};
 use super::{RenderContext, RenderError};
-use crate::findings::{CheckResult, Finding, Location, RuleInfo, Severity, Status};
+use crate::findings::{
+    CheckResult, Finding, FindingSource, FindingView, Location, RuleInfo, Severity, Status, Summary,
+};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -65,11 +67,15 @@ fn artifact_location(file: &str) -> Value {
 }
 
 fn physical_location(location: &Location) -> Value {
+    physical_location_at(&location.file, location.line, location.column)
+}
+
+fn physical_location_at(file: &str, line: u32, column: u32) -> Value {
     json!({
-        "artifactLocation": artifact_location(&location.file),
+        "artifactLocation": artifact_location(file),
         "region": {
-            "startLine": location.line.max(1),
-            "startColumn": location.column.max(1),
+            "startLine": line.max(1),
+            "startColumn": column.max(1),
         },
     })
 }
@@ -124,14 +130,19 @@ fn rule_from_finding(finding: &Finding) -> RuleInfo {
     }
 }
 
-fn code_flow(finding: &Finding) -> Value {
-    let location = physical_location(&finding.location);
+fn code_flow(finding: &FindingView, path_text: &str) -> Value {
+    let location = physical_location_at(
+        finding.location.file,
+        finding.location.line,
+        finding.location.column,
+    );
+    let flows: Vec<&str> = finding.path_flows.iter().collect();
     let steps: Vec<Value> = finding
         .path
         .iter()
         .enumerate()
         .map(|(index, system)| {
-            let text = match index.checked_sub(1).and_then(|i| finding.path_flows.get(i)) {
+            let text = match index.checked_sub(1).and_then(|i| flows.get(i)) {
                 Some(flow) => format!("→ {} (flow {})", inert(system), inert(flow)),
                 None => format!("{}", inert(system)),
             };
@@ -145,7 +156,7 @@ fn code_flow(finding: &Finding) -> Value {
         })
         .collect();
     json!({
-        "message": { "text": format!("data path: {}", inert(&super::path_text(finding))) },
+        "message": { "text": format!("data path: {}", inert(path_text)) },
         "threadFlows": [{ "locations": steps }],
     })
 }
@@ -153,10 +164,12 @@ fn code_flow(finding: &Finding) -> Value {
 /// One SARIF result. `rule_index` is `None` only if the rule is missing from the driver's
 /// list (cannot happen: every finding's rule is added); `ruleIndex` is optional in SARIF
 /// and then left out, `ruleId` still names the rule.
-fn result(finding: &Finding, rule_index: Option<usize>) -> Value {
-    let mut text = inert(&finding.message).into_owned();
-    if !finding.path.is_empty() {
-        text.push_str(&format!(" Path: {}.", inert(&super::path_text(finding))));
+fn result(finding: &FindingView, rule_index: Option<usize>) -> Value {
+    let mut text = inert(finding.message).into_owned();
+    let has_path = !finding.path.is_empty();
+    let path_text = finding.path.iter().collect::<Vec<_>>().join(" → ");
+    if has_path {
+        text.push_str(&format!(" Path: {}.", inert(&path_text)));
     }
     let mut properties = Map::new();
     properties.insert("law".into(), json!(finding.law));
@@ -169,7 +182,7 @@ fn result(finding: &Finding, rule_index: Option<usize>) -> Value {
             Status::Waived => "waived",
         }),
     );
-    if !finding.path.is_empty() {
+    if has_path {
         properties.insert("path".into(), json!(finding.path));
         properties.insert("path_flows".into(), json!(finding.path_flows));
     }
@@ -182,7 +195,11 @@ fn result(finding: &Finding, rule_index: Option<usize>) -> Value {
         "level": level(finding.severity),
         "message": { "text": text },
         "locations": [{
-            "physicalLocation": physical_location(&finding.location),
+            "physicalLocation": physical_location_at(
+                finding.location.file,
+                finding.location.line,
+                finding.location.column,
+            ),
             "logicalLocations": [{
                 "name": finding.subject.id,
                 "fullyQualifiedName": format!("{}:{}", finding.subject.kind, finding.subject.id),
@@ -195,14 +212,14 @@ fn result(finding: &Finding, rule_index: Option<usize>) -> Value {
     if let Value::Object(rest) = rest {
         value.extend(rest);
     }
-    if !finding.path.is_empty() {
-        value.insert("codeFlows".into(), json!([code_flow(finding)]));
+    if has_path {
+        value.insert("codeFlows".into(), json!([code_flow(finding, &path_text)]));
     }
     if finding.status == Status::Waived {
         let mut suppression = Map::new();
         suppression.insert("kind".into(), json!("external"));
         suppression.insert("status".into(), json!("accepted"));
-        if let Some(waiver) = &finding.waiver {
+        if let Some(waiver) = finding.waiver {
             suppression.insert("justification".into(), json!(waiver.justification));
             suppression.insert(
                 "properties".into(),
@@ -216,14 +233,6 @@ fn result(finding: &Finding, rule_index: Option<usize>) -> Value {
         value.insert("suppressions".into(), json!([Value::Object(suppression)]));
     }
     Value::Object(value)
-}
-
-/// The SARIF log, pretty-printed, ending with a newline.
-pub fn render_sarif(result_in: &CheckResult, ctx: &RenderContext) -> Result<String, RenderError> {
-    let mut out = Vec::new();
-    write_sarif(result_in, ctx, &mut out).map_err(RenderError::json)?;
-    // serde_json writes UTF-8 only.
-    String::from_utf8(out).map_err(RenderError::json)
 }
 
 /// The rule descriptors of the driver (the rules checked, and the rule of any finding not
@@ -251,9 +260,10 @@ fn rule_positions(rules: &BTreeMap<String, RuleInfo>) -> BTreeMap<&str, usize> {
         .collect()
 }
 
-/// `toolConfigurationNotifications`: the run's problems (expired or unused waivers...).
-fn notifications(result_in: &CheckResult) -> Vec<Value> {
-    super::sorted_problems(result_in)
+/// `toolConfigurationNotifications`: the run's problems (expired or unused waivers...),
+/// sorted.
+fn notifications(problems: &[crate::findings::Problem]) -> Vec<Value> {
+    problems
         .iter()
         .map(|problem| {
             let mut n = json!({
@@ -272,73 +282,166 @@ fn notifications(result_in: &CheckResult) -> Vec<Value> {
         .collect()
 }
 
-/// Streams the SARIF log into `out`: what `serde_json::to_string_pretty` makes of the whole
-/// log (a test holds the two equal), with the results rendered on every core a batch at a
-/// time instead of held as one tree of values (a 100k city has 95,000 results).
+/// The SARIF log being written: what `serde_json::to_string_pretty` makes of the whole log
+/// (a test holds the two equal), its results added as they are rendered, never held as one
+/// tree of values (a 100k city has 95,000 results). The log's keys are sorted (serde_json's
+/// maps): `$schema`, `runs`, `version`; in the run, `columnKind`, `invocations`, `results`,
+/// `tool`: the problems come before the results, the driver's rules after.
+struct Log<'o> {
+    out: std::io::BufWriter<&'o mut dyn std::io::Write>,
+    /// Whether no result was written yet (the list is opened with the first).
+    empty: bool,
+}
+
+impl<'o> Log<'o> {
+    fn start(
+        out: &'o mut dyn std::io::Write,
+        problems: &[crate::findings::Problem],
+    ) -> std::io::Result<Self> {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+        out.write_all(b"{\n  \"$schema\": ")?;
+        super::json::write_nested(&mut out, &SCHEMA, 1)?;
+        out.write_all(b",\n  \"runs\": [\n    {\n      \"columnKind\": \"unicodeCodePoints\",\n      \"invocations\": ")?;
+        let invocations = json!([{
+            "executionSuccessful": true,
+            "toolConfigurationNotifications": notifications(problems),
+        }]);
+        super::json::write_nested(&mut out, &invocations, 3)?;
+        out.write_all(b",\n      \"results\": ")?;
+        Ok(Log { out, empty: true })
+    }
+
+    /// Appends rendered results (from [`push_result`]; empty texts are skipped).
+    fn results<'t>(&mut self, texts: impl Iterator<Item = &'t Vec<u8>>) -> std::io::Result<()> {
+        use std::io::Write;
+        for text in texts.filter(|t| !t.is_empty()) {
+            if self.empty {
+                // `[` in place of the first result's comma.
+                self.out.write_all(b"[")?;
+                self.out.write_all(text.get(1..).unwrap_or(&[]))?;
+                self.empty = false;
+            } else {
+                self.out.write_all(text)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(
+        mut self,
+        rules: &BTreeMap<String, RuleInfo>,
+        ctx: &RenderContext,
+    ) -> std::io::Result<()> {
+        use std::io::Write;
+        self.out
+            .write_all(if self.empty { b"[]" } else { b"\n      ]" })?;
+        self.out.write_all(b",\n      \"tool\": ")?;
+        let tool = json!({
+            "driver": {
+                "name": "lexflow",
+                "version": ctx.tool_version,
+                "semanticVersion": ctx.tool_version,
+                "rules": rules.values().map(rule_descriptor).collect::<Vec<_>>(),
+            },
+        });
+        super::json::write_nested(&mut self.out, &tool, 3)?;
+        self.out
+            .write_all(b"\n    }\n  ],\n  \"version\": \"2.1.0\"\n}\n")?;
+        self.out.flush()
+    }
+}
+
+/// Appends a result to `text` after `,\n` and its indentation (depth 4).
+fn push_result(
+    text: &mut Vec<u8>,
+    finding: &FindingView,
+    index: &BTreeMap<&str, usize>,
+) -> std::io::Result<()> {
+    text.extend_from_slice(b",\n        ");
+    let value = result(finding, index.get(finding.rule).copied());
+    super::json::write_nested(&mut *text, &value, 4)
+}
+
+/// The SARIF log, pretty-printed, ending with a newline.
+pub fn render_sarif(result_in: &CheckResult, ctx: &RenderContext) -> Result<String, RenderError> {
+    let mut out = Vec::new();
+    write_sarif(result_in, ctx, &mut out).map_err(RenderError::json)?;
+    // serde_json writes UTF-8 only.
+    String::from_utf8(out).map_err(RenderError::json)
+}
+
+/// Streams the SARIF log of a held result into `out`, its results rendered on every core
+/// a batch at a time.
 pub fn write_sarif(
     result_in: &CheckResult,
     ctx: &RenderContext,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    use std::io::Write;
     let findings = super::sorted_findings(result_in);
     let rules = driver_rules(result_in, &findings);
     let index = rule_positions(&rules);
-    // The log's keys are sorted (serde_json's maps): `$schema`, `runs`, `version`; in the
-    // run, `columnKind`, `invocations`, `results`, `tool`.
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
-    out.write_all(b"{\n  \"$schema\": ")?;
-    super::json::write_nested(&mut out, &SCHEMA, 1)?;
-    out.write_all(b",\n  \"runs\": [\n    {\n      \"columnKind\": \"unicodeCodePoints\",\n      \"invocations\": ")?;
-    let invocations = json!([{
-        "executionSuccessful": true,
-        "toolConfigurationNotifications": notifications(result_in),
-    }]);
-    super::json::write_nested(&mut out, &invocations, 3)?;
-    out.write_all(b",\n      \"results\": ")?;
-    if findings.is_empty() {
-        out.write_all(b"[]")?;
-    } else {
-        out.write_all(b"[")?;
-        // Each result is written after `,\n` and its indentation; the first without the comma.
-        let mut first = true;
-        super::json::render_in_batches(
-            &findings,
-            |text, piece| {
-                for finding in piece {
-                    text.extend_from_slice(b",\n        ");
-                    let value = result(finding, index.get(&*finding.rule).copied());
-                    super::json::write_nested(&mut *text, &value, 4)?;
-                }
-                Ok(())
-            },
-            |texts| {
-                for text in texts {
-                    let text = if first {
-                        text.get(1..).unwrap_or(&[])
-                    } else {
-                        &text[..]
-                    };
-                    first = false;
-                    out.write_all(text)?;
-                }
-                Ok(())
-            },
-        )?;
-        out.write_all(b"\n      ]")?;
-    }
-    out.write_all(b",\n      \"tool\": ")?;
-    let tool = json!({
-        "driver": {
-            "name": "lexflow",
-            "version": ctx.tool_version,
-            "semanticVersion": ctx.tool_version,
-            "rules": rules.values().map(rule_descriptor).collect::<Vec<_>>(),
+    let mut log = Log::start(out, &super::sorted_problems(result_in))?;
+    super::json::render_in_batches(
+        &findings,
+        |text, piece| {
+            for finding in piece {
+                push_result(text, &finding.view(), &index)?;
+            }
+            Ok(())
         },
-    });
-    super::json::write_nested(&mut out, &tool, 3)?;
-    out.write_all(b"\n    }\n  ],\n  \"version\": \"2.1.0\"\n}\n")?;
-    out.flush()
+        |texts| log.results(texts.iter()),
+    )?;
+    log.finish(&rules, ctx)
+}
+
+/// Streams the SARIF log of findings written as they are rendered (the engine's, never all
+/// held), each passed through `triage` (waivers, then the baseline); `rules_checked` are the
+/// run's rules, among which is every finding's. The log is the one [`write_sarif`] makes of
+/// the result the same findings, waivers and baseline give when held (a test holds the two
+/// equal). The run's problems come before its results: with waivers, a first pass over the
+/// findings finds which waivers match. Returns the summary, counted whether or not the log
+/// could be written (as [`super::json::write_json_streamed`]).
+pub fn write_sarif_streamed(
+    source: &dyn FindingSource,
+    triage: &super::Triage,
+    rules_checked: &[RuleInfo],
+    ctx: &RenderContext,
+    out: &mut dyn std::io::Write,
+) -> (Summary, std::io::Result<()>) {
+    let rules: BTreeMap<String, RuleInfo> = rules_checked
+        .iter()
+        .map(|r| (r.id.clone(), r.clone()))
+        .collect();
+    let index = rule_positions(&rules);
+    let matched = if triage.waiver_count() > 0 {
+        super::json::triage_in_batches(source, triage, false, |_, _| Ok(()), |_, _| false).1
+    } else {
+        Vec::new()
+    };
+    let mut problems = triage.problems(&matched);
+    super::sort_problems(&mut problems);
+    let mut log = Log::start(out, &problems);
+    let mut failed: Option<std::io::Error> = None;
+    let (summary, _) = super::json::triage_in_batches(
+        source,
+        triage,
+        log.is_ok(),
+        |text, finding| push_result(text, finding, &index),
+        |texts, rendered| {
+            if let Ok(log) = &mut log {
+                if let Err(e) = rendered.and_then(|()| log.results(texts)) {
+                    failed.get_or_insert(e);
+                }
+            }
+            log.is_ok() && failed.is_none()
+        },
+    );
+    let written = match (log, failed) {
+        (Err(e), _) | (Ok(_), Some(e)) => Err(e),
+        (Ok(log), None) => log.finish(&rules, ctx),
+    };
+    (summary, written)
 }
 
 #[cfg(test)]
@@ -353,7 +456,7 @@ mod tests {
         let index = rule_positions(&rules);
         let results: Vec<Value> = findings
             .iter()
-            .map(|f| result(f, index.get(&*f.rule).copied()))
+            .map(|f| result(&f.view(), index.get(&*f.rule).copied()))
             .collect();
         let log = json!({
             "$schema": SCHEMA,
@@ -369,7 +472,8 @@ mod tests {
                 },
                 "invocations": [{
                     "executionSuccessful": true,
-                    "toolConfigurationNotifications": notifications(result_in),
+                    "toolConfigurationNotifications":
+                        notifications(&super::super::sorted_problems(result_in)),
                 }],
                 "columnKind": "unicodeCodePoints",
                 "results": results,
