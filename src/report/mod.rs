@@ -389,7 +389,12 @@ impl<'t> Triage<'t> {
 
 /// `a → b → c`, the witness path as system ids.
 pub(crate) fn path_text(finding: &Finding) -> String {
-    finding.path.join(" → ")
+    path_text_of(crate::findings::Ids::Owned(&finding.path))
+}
+
+/// `a → b → c`, of a witness path's system ids however they are held.
+pub(crate) fn path_text_of(path: crate::findings::Ids) -> String {
+    path.iter().collect::<Vec<_>>().join(" → ")
 }
 
 /// The one-line summary shared by the text formats.

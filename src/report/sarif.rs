@@ -167,7 +167,7 @@ fn code_flow(finding: &FindingView, path_text: &str) -> Value {
 fn result(finding: &FindingView, rule_index: Option<usize>) -> Value {
     let mut text = inert(finding.message).into_owned();
     let has_path = !finding.path.is_empty();
-    let path_text = finding.path.iter().collect::<Vec<_>>().join(" → ");
+    let path_text = super::path_text_of(finding.path);
     if has_path {
         text.push_str(&format!(" Path: {}.", inert(&path_text)));
     }
@@ -238,17 +238,21 @@ fn result(finding: &FindingView, rule_index: Option<usize>) -> Value {
 /// The rule descriptors of the driver (the rules checked, and the rule of any finding not
 /// among them), by id.
 fn driver_rules(result_in: &CheckResult, findings: &[Finding]) -> BTreeMap<String, RuleInfo> {
-    let mut rules: BTreeMap<String, RuleInfo> = result_in
-        .rules_checked
-        .iter()
-        .map(|r| (r.id.clone(), r.clone()))
-        .collect();
+    let mut rules = rules_by_id(&result_in.rules_checked);
     for finding in findings.iter() {
         rules
             .entry(finding.rule.to_string())
             .or_insert_with(|| rule_from_finding(finding));
     }
     rules
+}
+
+/// The rules checked, by id.
+fn rules_by_id(rules_checked: &[RuleInfo]) -> BTreeMap<String, RuleInfo> {
+    rules_checked
+        .iter()
+        .map(|r| (r.id.clone(), r.clone()))
+        .collect()
 }
 
 /// Each rule's position in the driver's list (a result's `ruleIndex`).
@@ -409,10 +413,7 @@ pub fn write_sarif_streamed(
     ctx: &RenderContext,
     out: &mut dyn std::io::Write,
 ) -> (Summary, std::io::Result<()>) {
-    let rules: BTreeMap<String, RuleInfo> = rules_checked
-        .iter()
-        .map(|r| (r.id.clone(), r.clone()))
-        .collect();
+    let rules = rules_by_id(rules_checked);
     let index = rule_positions(&rules);
     let matched = if triage.waiver_count() > 0 {
         super::json::triage_in_batches(source, triage, false, |_, _| Ok(()), |_, _| false).1
