@@ -357,24 +357,34 @@ pub struct WitnessPath {
 /// every rule asking the same question.
 #[derive(Default)]
 pub struct AggregateIndex<'a> {
-    /// Join key -> start and length of its candidates in `candidates` (one flat list, in
-    /// entity order within a key, rather than a list per key: a million-flow index has
-    /// hundreds of thousands of keys).
-    by_key: HashMap<Key<'a>, (u32, u32)>,
+    /// Join key -> its number. Key `n`'s candidates are `candidates[starts[n]..starts[n+1]]`
+    /// (one flat list, in entity order within a key, rather than a list per key: a
+    /// million-flow index has hundreds of thousands of keys).
+    numbers: HashMap<Key<'a>, u32>,
+    starts: Vec<u32>,
     candidates: Vec<Ent>,
     all: Vec<Ent>,
 }
 
 impl<'a> AggregateIndex<'a> {
+    fn number_of(&self, key: &Key<'a>) -> Option<u32> {
+        self.numbers.get(key).copied()
+    }
+
+    fn candidates_at(&self, number: u32) -> &[Ent] {
+        let n = number as usize;
+        match (self.starts.get(n), self.starts.get(n.saturating_add(1))) {
+            (Some(&start), Some(&end)) => self
+                .candidates
+                .get(start as usize..end as usize)
+                .unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
     fn candidates_of(&self, key: &Key<'a>) -> &[Ent] {
-        self.by_key
-            .get(key)
-            .and_then(|&(start, len)| {
-                let start = start as usize;
-                self.candidates
-                    .get(start..start.saturating_add(len as usize))
-            })
-            .unwrap_or(&[])
+        self.number_of(key)
+            .map_or(&[], |number| self.candidates_at(number))
     }
 
     /// Groups `(key number, entity)` pairs by key (a stable counting sort: each key's
@@ -392,15 +402,7 @@ impl<'a> AggregateIndex<'a> {
                 *c = c.saturating_add(before);
             }
         }
-        let by_key = numbers
-            .into_iter()
-            .map(|(key, n)| {
-                let start = starts.get(n as usize).copied().unwrap_or(0);
-                let end = starts.get(n as usize + 1).copied().unwrap_or(start);
-                (key, (start, end.saturating_sub(start)))
-            })
-            .collect();
-        let mut next = starts;
+        let mut next = starts.clone();
         let mut candidates = vec![Ent::Org(0); pairs.len()];
         for (n, entity) in pairs {
             if let Some(at) = next.get_mut(n as usize) {
@@ -411,11 +413,27 @@ impl<'a> AggregateIndex<'a> {
             }
         }
         AggregateIndex {
-            by_key,
+            numbers,
+            starts,
             candidates,
             all: Vec::new(),
         }
     }
+}
+
+/// Results of one aggregate of a rule that depend only on its join key (no correlated
+/// filter, one key), shared by all the rule's evaluators: each is computed once per run, by
+/// the first thread that needs it. Per-evaluator caches had each unit of work recompute
+/// the results of the keys it met, which grew faster than the city (a 1M-flow city meets
+/// most exporters in every unit).
+#[derive(Default)]
+struct AggregateResults<'a> {
+    /// One cell per key number of the index, made when first needed.
+    by_number: OnceLock<Box<[OnceLock<Val<'a>>]>>,
+    /// The result for a key the index does not hold (no candidates).
+    absent: OnceLock<Val<'a>>,
+    /// The result of an aggregate without a join (over all its candidates).
+    constant: OnceLock<Val<'a>>,
 }
 
 /// The aggregate indexes of one rule (or one law's scope test), each built on first use.
@@ -423,6 +441,9 @@ impl<'a> AggregateIndex<'a> {
 /// [`super::sharing`]).
 pub struct RuleIndexes<'a> {
     cells: Vec<Arc<OnceLock<AggregateIndex<'a>>>>,
+    /// Per aggregate of the rule (never shared: rules sharing an index may sum or count
+    /// different values).
+    results: Vec<AggregateResults<'a>>,
 }
 
 impl<'a> RuleIndexes<'a> {
@@ -431,6 +452,9 @@ impl<'a> RuleIndexes<'a> {
         RuleIndexes {
             cells: (0..aggregates.len())
                 .map(|_| Arc::new(OnceLock::new()))
+                .collect(),
+            results: (0..aggregates.len())
+                .map(|_| AggregateResults::default())
                 .collect(),
         }
     }
@@ -449,28 +473,23 @@ impl<'a> RuleIndexes<'a> {
                     .iter()
                     .filter_map(|_| numbers.next().and_then(|n| cells.get(n)).cloned())
                     .collect(),
+                results: aggregates
+                    .iter()
+                    .map(|_| AggregateResults::default())
+                    .collect(),
             })
             .collect()
     }
 }
 
-/// Results of aggregates that depend only on their join key, per evaluator (so threads never
-/// contend on them).
-#[derive(Default)]
-struct AggregateCache<'a> {
-    by_key: HashMap<Key<'a>, Val<'a>>,
-    constant: Option<Val<'a>>,
-}
-
-/// Evaluation state of one rule on one thread: variable slots, witness paths, the rule's
-/// shared aggregate indexes and this evaluator's cache of their results.
+/// Evaluation state of one rule on one thread: variable slots, witness paths, and the rule's
+/// shared aggregate indexes and results.
 pub struct Evaluator<'a> {
     pub world: &'a World<'a>,
     pub env: Vec<Option<Val<'a>>>,
     pub paths: Vec<WitnessPath>,
     aggregates: &'a [Aggregate],
     indexes: &'a RuleIndexes<'a>,
-    caches: Vec<AggregateCache<'a>>,
 }
 
 fn missing(entity: Ent, field: Field) -> Val<'static> {
@@ -559,9 +578,6 @@ impl<'a> Evaluator<'a> {
             paths: Vec::new(),
             aggregates,
             indexes,
-            caches: (0..aggregates.len())
-                .map(|_| AggregateCache::default())
-                .collect(),
         }
     }
 
@@ -1088,72 +1104,73 @@ impl<'a> Evaluator<'a> {
             return Val::unknown();
         };
         let indexes: &'a RuleIndexes<'a> = self.indexes;
-        let Some(cell) = indexes.cells.get(id) else {
+        let (Some(cell), Some(results)) = (indexes.cells.get(id), indexes.results.get(id)) else {
             return Val::unknown();
         };
         // Built by the first thread that needs it; another thread needing it meanwhile
         // waits rather than building it again.
         let index: &'a AggregateIndex<'a> = cell.get_or_init(|| self.build_index(id));
-        let keys: Option<Vec<Key<'a>>> = match &agg.join {
-            Some(join) => {
-                let outer = self.eval(&join.outer);
-                if let Val::Unknown(m) = outer {
-                    return Val::Unknown(m);
-                }
-                let values = match (join.outer_is_list, outer) {
-                    (true, Val::List(values)) => values,
-                    (false, value) => vec![value],
-                    _ => return Val::unknown(),
-                };
-                let mut keys: Vec<Key<'a>> = Vec::with_capacity(values.len());
-                for key in values.iter().filter_map(Key::of) {
-                    if !keys.contains(&key) {
-                        keys.push(key);
-                    }
-                }
-                Some(keys)
-            }
-            None => None,
+        let Some(join) = &agg.join else {
+            // Without a join the filter uses no outer variable (the checker refuses a
+            // correlated filter without one): one answer for the whole run.
+            return results
+                .constant
+                .get_or_init(|| self.fold(agg, &index.all))
+                .clone();
         };
-        // A single key caches; a list of keys (outer list) is looked up each time.
-        let key = match &keys {
-            Some(list)
-                if list.len() == 1 && !agg.join.as_ref().is_some_and(|j| j.outer_is_list) =>
-            {
-                list.first().cloned()
+        let outer = self.eval(&join.outer);
+        if let Val::Unknown(m) = outer {
+            return Val::Unknown(m);
+        }
+        if !join.outer_is_list {
+            let Some(key) = Key::of(&outer) else {
+                return self.fold(agg, &[]);
+            };
+            let number = index.number_of(&key);
+            let candidates = number.map_or(&[][..], |n| index.candidates_at(n));
+            if !agg.correlated.is_empty() {
+                return self.fold(agg, candidates);
             }
-            _ => None,
+            // The answer depends only on the key: computed once per run.
+            let result_cell = match number {
+                Some(n) => results
+                    .by_number
+                    .get_or_init(|| (0..index.numbers.len()).map(|_| OnceLock::new()).collect())
+                    .get(n as usize),
+                None => Some(&results.absent),
+            };
+            return match result_cell {
+                Some(result) => result.get_or_init(|| self.fold(agg, candidates)).clone(),
+                None => self.fold(agg, candidates),
+            };
+        }
+        // A list of keys (`a.covers has f`, outer list): looked up each time; candidates
+        // borrow the shared index, only several keys need a merged list.
+        let Val::List(values) = outer else {
+            return Val::unknown();
         };
-        let cacheable = agg.correlated.is_empty() && (keys.is_none() || key.is_some());
-        if cacheable {
-            if let Some(cache) = self.caches.get(id) {
-                let cached = match &key {
-                    Some(k) => cache.by_key.get(k).cloned(),
-                    None => cache.constant.clone(),
-                };
-                if let Some(v) = cached {
-                    return v;
-                }
+        let mut keys: Vec<Key<'a>> = Vec::with_capacity(values.len());
+        for key in values.iter().filter_map(Key::of) {
+            if !keys.contains(&key) {
+                keys.push(key);
             }
         }
-        // Candidates borrow the shared index; only several keys need a merged list.
-        let merged: Vec<Ent>;
-        let candidates: &[Ent] = match &keys {
-            Some(list) if list.len() == 1 => {
-                list.first().map(|k| index.candidates_of(k)).unwrap_or(&[])
-            }
-            Some(list) => {
-                let mut all: Vec<Ent> = list
+        match keys.as_slice() {
+            [key] => self.fold(agg, index.candidates_of(key)),
+            _ => {
+                let mut merged: Vec<Ent> = keys
                     .iter()
                     .flat_map(|k| index.candidates_of(k).iter().copied())
                     .collect();
-                all.sort_unstable();
-                all.dedup();
-                merged = all;
-                &merged
+                merged.sort_unstable();
+                merged.dedup();
+                self.fold(agg, &merged)
             }
-            None => &index.all,
-        };
+        }
+    }
+
+    /// The aggregate's answer over `candidates` (its correlated filter applied to each).
+    fn fold(&mut self, agg: &'a Aggregate, candidates: &[Ent]) -> Val<'a> {
         let saved = self.env.get(agg.var).cloned().flatten();
         let mut count: i64 = 0;
         let mut sum: i64 = 0;
@@ -1195,7 +1212,7 @@ impl<'a> Evaluator<'a> {
         if let Some(s) = self.env.get_mut(agg.var) {
             *s = saved;
         }
-        let result = match agg.op {
+        match agg.op {
             AggregateOp::Count => Val::Num(count),
             AggregateOp::CountDistinct => Val::Num(distinct.len() as i64),
             AggregateOp::Sum => match sum_missing {
@@ -1204,18 +1221,7 @@ impl<'a> Evaluator<'a> {
             },
             AggregateOp::Exists => Val::Bool(any),
             AggregateOp::NoneExists => Val::Bool(!any),
-        };
-        if cacheable {
-            if let Some(cache) = self.caches.get_mut(id) {
-                match key {
-                    Some(k) => {
-                        cache.by_key.insert(k, result.clone());
-                    }
-                    None => cache.constant = Some(result.clone()),
-                }
-            }
         }
-        result
     }
 }
 
