@@ -2,7 +2,9 @@
 //! the indexes the engine asks for. Built in O(systems + flows + contracts + assessments).
 //! Cycles are normal (a service that writes back to its source).
 
-use std::collections::HashMap;
+/// Foldhash: the keys are the program's own numbers, not input an attacker picks to collide
+/// (and SipHash showed in profiles of a million-flow city).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 use petgraph::graph::{DiGraph, EdgeIndex, NodeIndex};
 
@@ -23,6 +25,9 @@ pub struct FlowGraph {
     by_party: Lists<ContractIdx>,
     by_covered: HashMap<EntityRef, Vec<AssessmentIdx>>,
 }
+
+/// Flows per unit of parallel work when reading their ends.
+const FLOW_CHUNK: usize = 8192;
 
 /// One list per owner (system or organization), all in one array: `items[ends[i-1]..ends[i]]`
 /// is owner `i`'s. A million-flow city would otherwise make half a million small vectors.
@@ -84,25 +89,91 @@ impl<T: Copy> Lists<T> {
 
 impl FlowGraph {
     pub fn build(set: &ManifestSet) -> FlowGraph {
+        use rayon::prelude::*;
         let systems = set.systems.len();
         let orgs = set.organizations.len();
-        let mut graph = DiGraph::with_capacity(systems, set.flows.len());
+        // Each flow's ends, read once: the graph and both adjacency lists then read this
+        // small array instead of striding through the flows three times.
+        let ends: Vec<(u32, u32)> = set
+            .flows
+            .par_iter()
+            .with_min_len(FLOW_CHUNK)
+            .map(|flow| (flow.from.0, flow.to.0))
+            .collect();
+        // The parts are independent: built on every core (at a million flows, 100 ms on one).
+        let (
+            (graph, node_of, edge_of),
+            ((out, inn), (by_operator, by_processor, by_party, by_covered)),
+        ) = rayon::join(
+            || Self::petgraph(systems, &ends),
+            || {
+                rayon::join(
+                    || {
+                        let numbered = || ends.iter().zip(0u32..);
+                        rayon::join(
+                            || {
+                                Lists::group(
+                                    systems,
+                                    numbered().map(|(&(from, _), i)| (from, FlowIdx(i))),
+                                )
+                            },
+                            || {
+                                Lists::group(
+                                    systems,
+                                    numbered().map(|(&(_, to), i)| (to, FlowIdx(i))),
+                                )
+                            },
+                        )
+                    },
+                    || Self::owners(set, orgs),
+                )
+            },
+        );
+        FlowGraph {
+            graph,
+            node_of,
+            edge_of,
+            out,
+            inn,
+            by_operator,
+            by_processor,
+            by_party,
+            by_covered,
+        }
+    }
+
+    /// The petgraph graph: node `i` is system `i`, edge `j` flow `j`.
+    fn petgraph(
+        systems: usize,
+        ends: &[(u32, u32)],
+    ) -> (DiGraph<SysIdx, FlowIdx>, Vec<NodeIndex>, Vec<EdgeIndex>) {
+        let mut graph = DiGraph::with_capacity(systems, ends.len());
         let node_of: Vec<NodeIndex> = (0..systems)
             .map(|i| graph.add_node(SysIdx(i as u32)))
             .collect();
-        let mut edge_of = Vec::with_capacity(set.flows.len());
-        for (i, flow) in set.flows.iter().enumerate() {
-            let (Some(&a), Some(&b)) = (
-                node_of.get(flow.from.0 as usize),
-                node_of.get(flow.to.0 as usize),
-            ) else {
+        let mut edge_of = Vec::with_capacity(ends.len());
+        for (&(from, to), i) in ends.iter().zip(0u32..) {
+            let (Some(&a), Some(&b)) = (node_of.get(from as usize), node_of.get(to as usize))
+            else {
                 continue; // impossible for a loaded set: references are resolved
             };
-            edge_of.push(graph.add_edge(a, b, FlowIdx(i as u32)));
+            edge_of.push(graph.add_edge(a, b, FlowIdx(i)));
         }
-        let flows = set.flows.iter().zip(0u32..);
-        let out = Lists::group(systems, flows.clone().map(|(f, i)| (f.from.0, FlowIdx(i))));
-        let inn = Lists::group(systems, flows.map(|(f, i)| (f.to.0, FlowIdx(i))));
+        (graph, node_of, edge_of)
+    }
+
+    /// Systems by operator and by processor, contracts by party, assessments by what they
+    /// cover.
+    #[allow(clippy::type_complexity)]
+    fn owners(
+        set: &ManifestSet,
+        orgs: usize,
+    ) -> (
+        Lists<SysIdx>,
+        Lists<SysIdx>,
+        Lists<ContractIdx>,
+        HashMap<EntityRef, Vec<AssessmentIdx>>,
+    ) {
         let all_systems = set.systems.iter().zip(0u32..);
         let by_operator = Lists::group(
             orgs,
@@ -123,7 +194,7 @@ impl FlowGraph {
                     .map(move |(_, p)| (p.0, ContractIdx(i)))
             }),
         );
-        let mut by_covered: HashMap<EntityRef, Vec<AssessmentIdx>> = HashMap::new();
+        let mut by_covered: HashMap<EntityRef, Vec<AssessmentIdx>> = HashMap::default();
         for (i, assessment) in set.assessments.iter().enumerate() {
             for covered in &assessment.covers {
                 let list = by_covered.entry(*covered).or_default();
@@ -132,17 +203,7 @@ impl FlowGraph {
                 }
             }
         }
-        FlowGraph {
-            graph,
-            node_of,
-            edge_of,
-            out,
-            inn,
-            by_operator,
-            by_processor,
-            by_party,
-            by_covered,
-        }
+        (by_operator, by_processor, by_party, by_covered)
     }
 
     /// The graph node of a system.
