@@ -1,7 +1,7 @@
-//! A lone `--format json` or `--format sarif` report is written as the findings are (never
-//! all held at once); every other run holds the whole result first. Both must give the same
-//! document and the same exit code, waivers and baseline included, and whatever the batch
-//! boundaries.
+//! A lone `--format json`, `sarif`, `human` or `github` report is written as the findings
+//! are (never all held at once); every other run holds the whole result first. Both must
+//! give the same document and the same exit code, waivers and baseline included, and
+//! whatever the batch boundaries.
 
 use std::path::Path;
 
@@ -45,11 +45,15 @@ waivers:
 
 /// `check` over `city` with `extra` arguments: (exit code, the JSON report streamed to
 /// stdout, the same run's JSON report held whole, written with a second format beside it).
-/// The SARIF reports of the same runs must be equal too, with the same exit codes.
+/// The SARIF, human and GitHub reports of the same runs must be equal too, with the same
+/// exit codes.
 fn both_ways(city: &Path, extra: &[&str], held: &Path) -> (i32, String, i32, String) {
-    let (code, sarif, held_code, whole_sarif) = both_ways_in("sarif", city, extra, held);
-    assert_eq!(code, held_code, "SARIF exit codes");
-    assert_eq!(sarif, whole_sarif, "SARIF logs");
+    for format in ["sarif", "human", "github"] {
+        let (code, streamed, held_code, whole) = both_ways_in(format, city, extra, held);
+        assert_eq!(code, held_code, "{format} exit codes");
+        assert!(!streamed.is_empty(), "{format}: nothing written");
+        assert_eq!(streamed, whole, "{format} reports");
+    }
     both_ways_in("json", city, extra, held)
 }
 
@@ -75,7 +79,9 @@ fn both_ways_in(
             "--output",
         ])
         .arg(held)
-        .args(["--format", "human", "--output", "/dev/null"])
+        // A second format (JUnit groups the findings, so it is never streamed) makes the
+        // run hold the whole result.
+        .args(["--format", "junit", "--output", "/dev/null"])
         .args(extra)
         .arg(city)
         .output()

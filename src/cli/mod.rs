@@ -350,11 +350,20 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
             Some(args.policies.law.clone())
         },
     };
-    // A lone JSON or SARIF report (the CI formats) is written as the findings are: they are
-    // never all held at once. The other formats (and a baseline to write) read the whole
-    // result.
+    let color = match args.color.as_str() {
+        "always" => true,
+        "never" => false,
+        _ => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    // A lone report in a format that lists the findings in order (JSON, SARIF, and the
+    // human and GitHub text) is written as the findings are: they are never all held at
+    // once. The other formats (and a baseline to write) read the whole result.
     let streamed = match formats.as_slice() {
-        [format @ (Format::Json | Format::Sarif)] if args.write_baseline.is_none() => Some(*format),
+        [format @ (Format::Json | Format::Sarif | Format::Human | Format::Github)]
+            if args.write_baseline.is_none() =>
+        {
+            Some(*format)
+        }
         _ => None,
     };
     if let Some(format) = streamed {
@@ -384,6 +393,19 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
                         &RenderContext::default(),
                         out,
                     ),
+                    Format::Human => report::human::write_human_streamed(
+                        pending,
+                        &triage,
+                        pending.rules_checked.len(),
+                        &RenderContext {
+                            color,
+                            as_of: Some(as_of),
+                            fail_on,
+                            ..RenderContext::default()
+                        },
+                        out,
+                    ),
+                    Format::Github => report::github::write_github_streamed(pending, &triage, out),
                     _ => report::json::write_json_streamed(pending, &triage, out),
                 };
                 summary = Some(counted);
@@ -428,11 +450,6 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
             ));
         }
     }
-    let color = match args.color.as_str() {
-        "always" => true,
-        "never" => false,
-        _ => std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    };
     // A copy of the whole model's ids and values: made only for a format that shows it.
     let manifest = formats
         .iter()

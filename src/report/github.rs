@@ -5,10 +5,13 @@
 //! requires (`%` `\r` `\n`), properties additionally `:` and `,`; control characters are
 //! first made visible so that no escape sequence or `::command::` reaches the log raw.
 
-use std::fmt::Write;
+use std::fmt::Write as _;
+use std::io::Write as _;
 
 use super::sanitize::inert;
-use crate::findings::{CheckResult, Severity, Status};
+use crate::findings::{
+    CheckResult, FindingSource, FindingView, Problem, Severity, Status, Summary,
+};
 
 /// Escapes the message part of a workflow command.
 pub fn escape_data(text: &str) -> String {
@@ -50,56 +53,86 @@ fn command(severity: Severity) -> &'static str {
 
 /// The annotations, then a plain summary line.
 pub fn render_github(result: &CheckResult) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     for finding in super::sorted_findings(result).iter() {
-        let (cmd, prefix) = match finding.status {
-            Status::Open => (command(finding.severity), String::new()),
-            Status::Waived => ("notice", "[waived] ".to_string()),
-        };
-        let title = format!(
-            "{prefix}{} {} ({})",
-            inert(&finding.rule),
-            inert(&finding.title),
-            inert(&finding.citation)
-        );
-        let mut message = format!(
-            "{} {}: {}",
-            inert(finding.subject.kind),
-            inert(&finding.subject.id),
-            inert(&finding.message)
-        );
-        if !finding.path.is_empty() {
-            let path: Vec<_> = finding.path.iter().map(|s| inert(s)).collect();
-            let _ = write!(message, "\nPath: {}", path.join(" → "));
-            if !finding.path_flows.is_empty() {
-                let flows: Vec<_> = finding.path_flows.iter().map(|s| inert(s)).collect();
-                let _ = write!(message, " (flows {})", flows.join(", "));
-            }
+        push_finding(&mut out, &finding.view());
+    }
+    push_trailer(&mut out, &super::sorted_problems(result), &result.summary);
+    super::text_of(out)
+}
+
+/// The annotations of findings written as the engine writes them, never held (as
+/// [`super::json::write_json_streamed`]), then the summary line.
+pub fn write_github_streamed(
+    source: &dyn FindingSource,
+    triage: &super::Triage,
+    out: &mut dyn std::io::Write,
+) -> (Summary, std::io::Result<()>) {
+    super::write_text_streamed(
+        source,
+        triage,
+        out,
+        |text, finding| {
+            push_finding(text, finding);
+            Ok(())
+        },
+        push_trailer,
+    )
+}
+
+/// One finding's annotation.
+fn push_finding(out: &mut Vec<u8>, finding: &FindingView) {
+    let (cmd, prefix) = match finding.status {
+        Status::Open => (command(finding.severity), ""),
+        Status::Waived => ("notice", "[waived] "),
+    };
+    let title = format!(
+        "{prefix}{} {} ({})",
+        inert(finding.rule),
+        inert(finding.title),
+        inert(finding.citation)
+    );
+    let mut message = format!(
+        "{} {}: {}",
+        inert(finding.subject.kind),
+        inert(finding.subject.id),
+        inert(finding.message)
+    );
+    if !finding.path.is_empty() {
+        let path: Vec<_> = finding.path.iter().map(inert).collect();
+        let _ = write!(message, "\nPath: {}", path.join(" → "));
+        if !finding.path_flows.is_empty() {
+            let flows: Vec<_> = finding.path_flows.iter().map(inert).collect();
+            let _ = write!(message, " (flows {})", flows.join(", "));
         }
-        if !finding.remediation.is_empty() {
-            let _ = write!(message, "\nRemedy: {}", inert(&finding.remediation));
-        }
-        if let Some(waiver) = &finding.waiver {
-            let _ = write!(
-                message,
-                "\nWaived until {} by {} ({}): {}",
-                inert(&waiver.expires),
-                inert(&waiver.approver),
-                inert(&waiver.ticket),
-                inert(&waiver.justification)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "::{cmd} file={},line={},col={},title={}::{}",
-            escape_property(&inert(&finding.location.file)),
-            finding.location.line,
-            finding.location.column,
-            escape_property(&title),
-            escape_data(&message)
+    }
+    if !finding.remediation.is_empty() {
+        let _ = write!(message, "\nRemedy: {}", inert(finding.remediation));
+    }
+    if let Some(waiver) = &finding.waiver {
+        let _ = write!(
+            message,
+            "\nWaived until {} by {} ({}): {}",
+            inert(&waiver.expires),
+            inert(&waiver.approver),
+            inert(&waiver.ticket),
+            inert(&waiver.justification)
         );
     }
-    for problem in super::sorted_problems(result) {
+    let _ = writeln!(
+        out,
+        "::{cmd} file={},line={},col={},title={}::{}",
+        escape_property(&inert(finding.location.file)),
+        finding.location.line,
+        finding.location.column,
+        escape_property(&title),
+        escape_data(&message)
+    );
+}
+
+/// The problems as warnings, then the summary line.
+fn push_trailer(out: &mut Vec<u8>, problems: &[Problem], summary: &Summary) {
+    for problem in problems {
         let mut props = Vec::new();
         if let Some(loc) = &problem.location {
             props.push(format!("file={}", escape_property(&inert(&loc.file))));
@@ -117,6 +150,5 @@ pub fn render_github(result: &CheckResult) -> String {
             escape_data(&inert(&problem.message))
         );
     }
-    let _ = writeln!(out, "lexflow: {}", super::summary_text(result));
-    out
+    let _ = writeln!(out, "lexflow: {}", super::summary_text(summary));
 }

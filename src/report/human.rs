@@ -14,11 +14,13 @@
 //! Every manifest-derived string goes through [`inert`](super::sanitize::inert), so escape
 //! sequences in a system name are printed as `\u{1b}[31m`, never interpreted.
 
-use std::fmt::Write;
+use std::io::Write;
 
 use super::sanitize::{inert, inert_multiline};
 use super::RenderContext;
-use crate::findings::{CheckResult, Severity, Status};
+use crate::findings::{
+    CheckResult, FindingSource, FindingView, Problem, Severity, Status, Summary,
+};
 
 const RESET: &str = "\x1b[0m";
 const BOLD: &str = "\x1b[1m";
@@ -60,73 +62,122 @@ fn indent_rest(text: &str, indent: &str) -> String {
 
 /// The terminal report. `ctx.color` turns ANSI colours on; nothing else does.
 pub fn render_human(result: &CheckResult, ctx: &RenderContext) -> String {
-    let p = Paint { on: ctx.color };
-    let mut out = String::new();
-    let findings = super::sorted_findings(result);
-    for finding in findings.iter() {
-        let (label, style) = match finding.status {
-            Status::Open => (
-                finding.severity.as_str().to_string(),
-                severity_style(finding.severity),
-            ),
-            Status::Waived => (format!("waived {}", finding.severity.as_str()), DIM),
-        };
-        let _ = writeln!(
-            out,
-            "{} {}",
-            p.paint(style, &format!("{label}[{}]", inert(&finding.rule))),
-            p.paint(BOLD, &inert(&finding.title))
-        );
-        let _ = writeln!(
-            out,
-            "  {} {}:{}:{}",
-            p.paint(BLUE, "-->"),
-            inert(&finding.location.file),
-            finding.location.line,
-            finding.location.column
-        );
-        let bar = p.paint(BLUE, "   =");
-        let _ = writeln!(out, "{bar} law: {}", inert(&finding.citation));
-        let _ = writeln!(
-            out,
-            "{bar} subject: {} {}",
-            inert(finding.subject.kind),
-            inert(&finding.subject.id)
-        );
-        if !finding.path.is_empty() {
-            let path: Vec<_> = finding.path.iter().map(|s| inert(s)).collect();
-            let _ = writeln!(out, "{bar} path: {}", path.join(" → "));
-            if !finding.path_flows.is_empty() {
-                let flows: Vec<_> = finding.path_flows.iter().map(|s| inert(s)).collect();
-                let _ = writeln!(out, "           via flows {}", flows.join(", "));
-            }
-        }
-        let _ = writeln!(
-            out,
-            "{bar} {}",
-            indent_rest(&inert_multiline(&finding.message), "     ")
-        );
-        if !finding.remediation.is_empty() {
-            let _ = writeln!(
-                out,
-                "{bar} {} {}",
-                p.paint(GREEN, "help:"),
-                indent_rest(&inert_multiline(&finding.remediation), "     ")
-            );
-        }
-        if let Some(waiver) = &finding.waiver {
-            let _ = writeln!(
-                out,
-                "{bar} waived until {} by {} ({}): {}",
-                inert(&waiver.expires),
-                inert(&waiver.approver),
-                inert(&waiver.ticket),
-                inert(&waiver.justification)
-            );
-        }
-        out.push('\n');
+    let mut out = Vec::new();
+    for finding in super::sorted_findings(result).iter() {
+        push_finding(&mut out, &finding.view(), ctx);
     }
-    for problem in super::sorted_problems(result) {
+    push_trailer(
+        &mut out,
+        &super::sorted_problems(result),
+        &result.summary,
+        super::fails(result, ctx.fail_on),
+        result.rules_checked.len(),
+        ctx,
+    );
+    super::text_of(out)
+}
+
+/// The terminal report of findings written as the engine writes them (the default
+/// format, at city scale): never held, as [`super::json::write_json_streamed`].
+pub fn write_human_streamed(
+    source: &dyn FindingSource,
+    triage: &super::Triage,
+    rules_checked: usize,
+    ctx: &RenderContext,
+    out: &mut dyn std::io::Write,
+) -> (Summary, std::io::Result<()>) {
+    super::write_text_streamed(
+        source,
+        triage,
+        out,
+        |text, finding| {
+            push_finding(text, finding, ctx);
+            Ok(())
+        },
+        |text, problems, summary| {
+            let failed = summary.fails(ctx.fail_on);
+            push_trailer(text, problems, summary, failed, rules_checked, ctx);
+        },
+    )
+}
+
+/// One finding's block.
+fn push_finding(out: &mut Vec<u8>, finding: &FindingView, ctx: &RenderContext) {
+    let p = Paint { on: ctx.color };
+    let (label, style) = match finding.status {
+        Status::Open => (
+            finding.severity.as_str().to_string(),
+            severity_style(finding.severity),
+        ),
+        Status::Waived => (format!("waived {}", finding.severity.as_str()), DIM),
+    };
+    let _ = writeln!(
+        out,
+        "{} {}",
+        p.paint(style, &format!("{label}[{}]", inert(finding.rule))),
+        p.paint(BOLD, &inert(finding.title))
+    );
+    let _ = writeln!(
+        out,
+        "  {} {}:{}:{}",
+        p.paint(BLUE, "-->"),
+        inert(finding.location.file),
+        finding.location.line,
+        finding.location.column
+    );
+    let bar = p.paint(BLUE, "   =");
+    let _ = writeln!(out, "{bar} law: {}", inert(finding.citation));
+    let _ = writeln!(
+        out,
+        "{bar} subject: {} {}",
+        inert(finding.subject.kind),
+        inert(finding.subject.id)
+    );
+    if !finding.path.is_empty() {
+        let path: Vec<_> = finding.path.iter().map(inert).collect();
+        let _ = writeln!(out, "{bar} path: {}", path.join(" → "));
+        if !finding.path_flows.is_empty() {
+            let flows: Vec<_> = finding.path_flows.iter().map(inert).collect();
+            let _ = writeln!(out, "           via flows {}", flows.join(", "));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "{bar} {}",
+        indent_rest(&inert_multiline(finding.message), "     ")
+    );
+    if !finding.remediation.is_empty() {
+        let _ = writeln!(
+            out,
+            "{bar} {} {}",
+            p.paint(GREEN, "help:"),
+            indent_rest(&inert_multiline(finding.remediation), "     ")
+        );
+    }
+    if let Some(waiver) = &finding.waiver {
+        let _ = writeln!(
+            out,
+            "{bar} waived until {} by {} ({}): {}",
+            inert(&waiver.expires),
+            inert(&waiver.approver),
+            inert(&waiver.ticket),
+            inert(&waiver.justification)
+        );
+    }
+    out.push(b'\n');
+}
+
+/// The problems, then the verdict and summary line.
+fn push_trailer(
+    out: &mut Vec<u8>,
+    problems: &[Problem],
+    summary: &Summary,
+    failed: bool,
+    rules_checked: usize,
+    ctx: &RenderContext,
+) {
+    let p = Paint { on: ctx.color };
+    for problem in problems {
         let _ = writeln!(
             out,
             "{} {}",
@@ -143,9 +194,9 @@ pub fn render_human(result: &CheckResult, ctx: &RenderContext) -> String {
                 loc.column
             );
         }
-        out.push('\n');
+        out.push(b'\n');
     }
-    let verdict = if super::fails(result, ctx.fail_on) {
+    let verdict = if failed {
         p.paint(RED, "FAIL")
     } else {
         p.paint(GREEN, "PASS")
@@ -156,9 +207,7 @@ pub fn render_human(result: &CheckResult, ctx: &RenderContext) -> String {
         .unwrap_or_default();
     let _ = writeln!(
         out,
-        "{verdict}: {} ({} rules checked){as_of}",
-        super::summary_text(result),
-        result.rules_checked.len()
+        "{verdict}: {} ({rules_checked} rules checked){as_of}",
+        super::summary_text(summary),
     );
-    out
 }

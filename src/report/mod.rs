@@ -186,6 +186,51 @@ pub fn render_to(
     }
 }
 
+/// A text report rendered into bytes (only ever from strings) as a string.
+pub(crate) fn text_of(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Writes a text format made of one block a finding, in report order, then a trailer
+/// (problems, summary), as the findings are written: the human and GitHub formats of a
+/// city-scale check, which would otherwise hold every finding and the whole text. Each
+/// finding is triaged and rendered by `render` on every core, a batch at a time (see
+/// [`json::triage_in_batches`]); `trailer` gets the problems (sorted) and the summary.
+pub(crate) fn write_text_streamed(
+    source: &dyn crate::findings::FindingSource,
+    triage: &Triage,
+    out: &mut dyn Write,
+    render: impl Fn(&mut Vec<u8>, &crate::findings::FindingView) -> io::Result<()> + Sync,
+    trailer: impl FnOnce(&mut Vec<u8>, &[Problem], &crate::findings::Summary),
+) -> (crate::findings::Summary, io::Result<()>) {
+    let mut out = io::BufWriter::with_capacity(1 << 16, out);
+    let mut failed: Option<io::Error> = None;
+    let (summary, matched) =
+        json::triage_in_batches(source, triage, true, render, |texts, rendered| {
+            if failed.is_none() {
+                let written = rendered.and_then(|()| {
+                    for text in texts {
+                        out.write_all(text)?;
+                    }
+                    Ok(())
+                });
+                if let Err(e) = written {
+                    failed = Some(e);
+                }
+            }
+            failed.is_none()
+        });
+    let mut problems = triage.problems(&matched);
+    sort_problems(&mut problems);
+    let mut text = Vec::new();
+    trailer(&mut text, &problems, &summary);
+    let written = match failed {
+        Some(e) => Err(e),
+        None => out.write_all(&text).and_then(|()| out.flush()),
+    };
+    (summary, written)
+}
+
 /// Writes `contents` to `path` so that readers never see a half-written file: a temporary
 /// file in the same directory, flushed to disk, then renamed over `path`.
 pub fn write_atomically(path: &Path, contents: &str) -> io::Result<()> {
@@ -398,8 +443,7 @@ pub(crate) fn path_text_of(path: crate::findings::Ids) -> String {
 }
 
 /// The one-line summary shared by the text formats.
-pub(crate) fn summary_text(result: &CheckResult) -> String {
-    let s = &result.summary;
+pub(crate) fn summary_text(s: &crate::findings::Summary) -> String {
     let plural = |n: usize, word: &str| {
         if n == 1 {
             format!("{n} {word}")
