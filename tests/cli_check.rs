@@ -261,8 +261,15 @@ fn a_report_that_cannot_be_written_exits_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("cannot write the report"), "{stderr}");
 
-    // The diagram and the records are written the same way.
+    // Every other format (streamed, written as it is made, or held), the diagram and the
+    // records are written the same way.
     for args in [
+        &["check", "--format", "human", "examples/"][..],
+        &["check", "--format", "github", "examples/"][..],
+        &["check", "--format", "sarif", "examples/"][..],
+        &["check", "--format", "markdown", "examples/"][..],
+        &["check", "--format", "html", "examples/"][..],
+        &["check", "--format", "junit", "examples/"][..],
         &["graph", "examples/"][..],
         &["ropa", "--as-of", "2026-06-01", "examples/"][..],
     ] {

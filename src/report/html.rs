@@ -385,8 +385,13 @@ fn border_section(out: &mut String, summary: &ManifestSummary) {
 }
 
 /// The HTML page.
-pub fn render_html(result: &CheckResult, ctx: &RenderContext) -> String {
-    let mut out = String::new();
+/// The HTML page, written to `out` as it is made (never held whole).
+pub fn write_html(
+    result: &CheckResult,
+    ctx: &RenderContext,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let mut out = super::Spill::new(out);
     let failed = super::fails(result, ctx.fail_on);
     let s = &result.summary;
     let findings = super::sorted_findings(result);
@@ -417,6 +422,7 @@ pub fn render_html(result: &CheckResult, ctx: &RenderContext) -> String {
     let _ = writeln!(out, "<title>{title}</title>\n<style>{STYLE}");
     for css in highlights.iter().flatten() {
         let _ = writeln!(out, "{css}");
+        out.spill();
     }
     let _ = writeln!(out, "</style>\n</head>\n<body>\n<main>");
     let _ = writeln!(out, "<h1>{title}</h1>");
@@ -480,6 +486,7 @@ pub fn render_html(result: &CheckResult, ctx: &RenderContext) -> String {
                     h(&f.subject.id),
                     if f.path.is_empty() { String::new() } else { format!(" — path {}", h(&super::path_text(f))) }
                 );
+                out.spill();
             }
         }
         let marks = Marks::from_result(summary, result);
@@ -542,6 +549,7 @@ pub fn render_html(result: &CheckResult, ctx: &RenderContext) -> String {
                         result,
                         Some(summary),
                     );
+                    out.spill();
                 }
             }
         }
@@ -561,6 +569,7 @@ pub fn render_html(result: &CheckResult, ctx: &RenderContext) -> String {
             let _ = writeln!(out, "<h3>{}</h3>", law_heading(result, law));
             for (k, f) in group {
                 finding_html(&mut out, f, k, false, result, None);
+                out.spill();
             }
         }
         let _ = writeln!(out, "</section>");
@@ -589,5 +598,5 @@ pub fn render_html(result: &CheckResult, ctx: &RenderContext) -> String {
         "<footer>lexflow {} · self-contained report: no scripts, no network</footer>\n</main>\n</body>\n</html>",
         h(&ctx.tool_version)
     );
-    out
+    out.finish()
 }

@@ -28,9 +28,13 @@ fn status_cell(finding: &Finding) -> String {
     }
 }
 
-/// The Markdown report.
-pub fn render_markdown(result: &CheckResult, ctx: &RenderContext) -> String {
-    let mut out = String::new();
+/// The Markdown report, written to `out` as it is made (never held whole).
+pub fn write_markdown(
+    result: &CheckResult,
+    ctx: &RenderContext,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let mut out = super::Spill::new(out);
     let failed = super::fails(result, ctx.fail_on);
     let _ = writeln!(out, "# lexflow compliance report\n");
     let _ = writeln!(
@@ -99,12 +103,12 @@ pub fn render_markdown(result: &CheckResult, ctx: &RenderContext) -> String {
         out.push('\n');
     }
     let _ = writeln!(out, "_lexflow {}_", md(&ctx.tool_version));
-    out
+    out.finish()
 }
 
 /// One table of findings (severity, rule, citation, subject, location, finding, path,
 /// remedy, status).
-fn findings_table(out: &mut String, group: &[&Finding]) {
+fn findings_table(out: &mut super::Spill, group: &[&Finding]) {
     let _ = writeln!(
         out,
         "| severity | rule | citation | subject | location | finding | path | remedy | status |"
@@ -140,6 +144,7 @@ fn findings_table(out: &mut String, group: &[&Finding]) {
             md(&f.remediation),
             status_cell(f)
         );
+        out.spill();
     }
 }
 
@@ -155,7 +160,7 @@ fn law_title(result: &CheckResult, law: &str) -> String {
 /// The procurement view: verdicts, findings by organization and law, the clause checklist,
 /// data leaving a country and the Mermaid diagram.
 fn procurement_sections(
-    out: &mut String,
+    out: &mut super::Spill,
     result: &CheckResult,
     summary: &ManifestSummary,
     findings: &[Finding],

@@ -162,9 +162,19 @@ pub fn render(
         Format::Sarif => sarif::render_sarif(result, ctx)?,
         Format::Junit => junit::render_junit(result)?,
         Format::Github => github::render_github(result),
-        Format::Markdown => markdown::render_markdown(result, ctx),
-        Format::Html => html::render_html(result, ctx),
+        Format::Markdown => held_text(|out| markdown::write_markdown(result, ctx, out))?,
+        Format::Html => held_text(|out| html::write_html(result, ctx, out))?,
     })
+}
+
+/// The text a report writer writes, held.
+fn held_text(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<String, RenderError> {
+    let mut bytes = Vec::new();
+    write(&mut bytes).map_err(|e| RenderError {
+        format: "text",
+        message: e.to_string(),
+    })?;
+    Ok(text_of(bytes))
 }
 
 /// Renders `result` in `format` into `out`. JSON and SARIF are streamed (a city-scale report
@@ -179,10 +189,72 @@ pub fn render_to(
     match format {
         Format::Json => json::write_json(result, out),
         Format::Sarif => sarif::write_sarif(result, ctx, out),
+        Format::Markdown => markdown::write_markdown(result, ctx, out),
+        Format::Html => html::write_html(result, ctx, out),
         _ => {
             let text = render(format, result, ctx).map_err(io::Error::other)?;
             out.write_all(text.as_bytes())
         }
+    }
+}
+
+/// A report's text, written out a megabyte at a time as it grows instead of held whole (the
+/// HTML page of a 100k-flow city is 350 MB). Derefs to the `String` being filled, so the
+/// renderers write into it as into any string; they call [`Spill::spill`] between items.
+pub(crate) struct Spill<'w> {
+    text: String,
+    out: &'w mut dyn Write,
+    /// The first write that failed: nothing more is written after it.
+    failed: Option<io::Error>,
+}
+
+impl<'w> Spill<'w> {
+    const AT: usize = 1 << 20;
+
+    pub(crate) fn new(out: &'w mut dyn Write) -> Self {
+        Spill {
+            text: String::with_capacity(Self::AT),
+            out,
+            failed: None,
+        }
+    }
+
+    /// Writes the text so far out once it is large enough.
+    pub(crate) fn spill(&mut self) {
+        if self.text.len() >= Self::AT {
+            self.write_out();
+        }
+    }
+
+    fn write_out(&mut self) {
+        if self.failed.is_none() {
+            if let Err(e) = self.out.write_all(self.text.as_bytes()) {
+                self.failed = Some(e);
+            }
+        }
+        self.text.clear();
+    }
+
+    /// Writes the rest; the first error, if a write failed.
+    pub(crate) fn finish(mut self) -> io::Result<()> {
+        self.write_out();
+        match self.failed {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::ops::Deref for Spill<'_> {
+    type Target = String;
+    fn deref(&self) -> &String {
+        &self.text
+    }
+}
+
+impl std::ops::DerefMut for Spill<'_> {
+    fn deref_mut(&mut self) -> &mut String {
+        &mut self.text
     }
 }
 
