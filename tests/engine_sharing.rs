@@ -65,3 +65,36 @@ fn rules_judged_together_report_what_each_rule_reports_alone() {
         );
     }
 }
+
+#[test]
+fn results_shared_across_units_of_work_do_not_depend_on_the_threads() {
+    // Aggregates whose answer depends only on their join key (CAC-7's sums per exporter,
+    // "exists a flow into this system") are computed once per run and shared by every unit
+    // of work (4,096 entities) and thread. A city of three units, judged on one thread and
+    // on four, must report the same findings, and the per-exporter rules must fire.
+    let program = lang::load_program(&PolicySelection {
+        bundled: true,
+        paths: Vec::new(),
+    })
+    .expect("bundled packs compile");
+    let (_, set) = harness::city(9_000, 11, 1, Format::Json, &program);
+    let options = CheckOptions {
+        as_of: harness::as_of(),
+        laws: None,
+    };
+    let on = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a thread pool")
+            .install(|| engine::check(&program, &set, &options).findings)
+    };
+    let one = on(1);
+    let four = on(4);
+    assert!(
+        one.iter().any(|f| &*f.rule == "CAC-7"),
+        "the per-exporter sums should flag exports"
+    );
+    assert!(one.iter().any(|f| &*f.rule == "GDPR-5-1-E"));
+    assert_eq!(one, four);
+}

@@ -197,6 +197,14 @@ fn every_format_is_deterministic_order_independent_and_ends_with_newline() {
             "{format} not stable"
         );
         assert!(a.ends_with('\n'), "{format} lacks a final newline");
+        // Written to an output (streamed, or written out as it is made): the same bytes.
+        let mut written = Vec::new();
+        report::render_to(format, &result, &ctx, &mut written).unwrap();
+        assert_eq!(
+            String::from_utf8(written).unwrap(),
+            a,
+            "{format} written differs"
+        );
     }
 }
 

@@ -563,4 +563,58 @@ mod tests {
         assert!(leftovers.is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn spilled_text_is_written_whole_and_in_order() {
+        use std::fmt::Write as _;
+        let mut out = Vec::new();
+        let mut expected = String::new();
+        let mut page = Spill::new(&mut out);
+        for i in 0..200_000 {
+            let _ = writeln!(page, "line {i}");
+            let _ = writeln!(expected, "line {i}");
+            page.spill();
+            // Spilled once past the threshold: never much more than it is held.
+            assert!(page.len() < Spill::AT + 64);
+        }
+        page.finish().unwrap();
+        assert!(
+            expected.len() > 2 * Spill::AT,
+            "the text spills more than once"
+        );
+        assert_eq!(String::from_utf8(out).unwrap(), expected);
+    }
+
+    #[test]
+    fn a_failed_spill_is_reported_at_the_end() {
+        /// Takes `room` bytes, then refuses every write.
+        struct Full {
+            room: usize,
+            calls: usize,
+        }
+        impl Write for Full {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.calls += 1;
+                if self.room == 0 {
+                    return Err(io::Error::other("device full"));
+                }
+                let n = buf.len().min(self.room);
+                self.room -= n;
+                Ok(n)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut full = Full { room: 10, calls: 0 };
+        let mut page = Spill::new(&mut full);
+        for _ in 0..3 {
+            page.push_str(&"x".repeat(Spill::AT));
+            page.spill();
+        }
+        let error = page.finish().unwrap_err();
+        assert_eq!(error.to_string(), "device full");
+        // Nothing is written after the first failure.
+        assert_eq!(full.calls, 2);
+    }
 }
