@@ -1,6 +1,7 @@
 //! A small fixed policy (a path rule, an aggregate, a plain rule), compiled once, checked
 //! over arbitrary manifest text: load + check + render JSON and human. Must never panic, and
-//! the JSON report streamed as the findings are written must equal the held result's.
+//! the JSON, human and GitHub reports streamed as the findings are written must equal the held
+//! result's.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -110,5 +111,38 @@ fuzz_target!(|data: &[u8]| {
             "the streamed summary {summary:?} differs from {:?}",
             result.summary
         );
+    }
+
+    // So do `--format human` and `--format github` alone.
+    for format in [Format::Human, Format::Github] {
+        let held = render(format, &result, &ctx)
+            .unwrap_or_else(|e| panic!("the {format} report cannot be rendered: {e}"));
+        let mut streamed = Vec::new();
+        let (summary, written) =
+            lexflow::engine::with_findings(program, &set, &graph, &options, |pending| {
+                match format {
+                    Format::Human => lexflow::report::human::write_human_streamed(
+                        pending,
+                        &triage,
+                        pending.rules_checked.len(),
+                        &ctx,
+                        &mut streamed,
+                    ),
+                    _ => lexflow::report::github::write_github_streamed(
+                        pending,
+                        &triage,
+                        &mut streamed,
+                    ),
+                }
+            });
+        if let Err(e) = written {
+            panic!("the streamed {format} report cannot be written: {e}");
+        }
+        if streamed != held.as_bytes() || summary != result.summary {
+            panic!(
+                "the streamed {format} report differs from the held one:\n{}\n---\n{held}",
+                String::from_utf8_lossy(&streamed)
+            );
+        }
     }
 });
