@@ -118,23 +118,24 @@ fuzz_target!(|data: &[u8]| {
         let held = render(format, &result, &ctx)
             .unwrap_or_else(|e| panic!("the {format} report cannot be rendered: {e}"));
         let mut streamed = Vec::new();
-        let (summary, written) =
-            lexflow::engine::with_findings(program, &set, &graph, &options, |pending| {
-                match format {
-                    Format::Human => lexflow::report::human::write_human_streamed(
-                        pending,
-                        &triage,
-                        pending.rules_checked.len(),
-                        &ctx,
-                        &mut streamed,
-                    ),
-                    _ => lexflow::report::github::write_github_streamed(
-                        pending,
-                        &triage,
-                        &mut streamed,
-                    ),
+        let (summary, written) = lexflow::engine::with_findings(
+            program,
+            &set,
+            &graph,
+            &options,
+            |pending| match format {
+                Format::Human => lexflow::report::human::write_human_streamed(
+                    pending,
+                    &triage,
+                    pending.rules_checked.len(),
+                    &ctx,
+                    &mut streamed,
+                ),
+                _ => {
+                    lexflow::report::github::write_github_streamed(pending, &triage, &mut streamed)
                 }
-            });
+            },
+        );
         if let Err(e) = written {
             panic!("the streamed {format} report cannot be written: {e}");
         }
