@@ -16,6 +16,7 @@
 use crate::lang::ir::{Clause, Ex, Query, RuleIr, Slot};
 
 use super::sharing::{renamed, substituted, SameSets};
+use super::value::Truth;
 
 /// The distinct shareable tests of a group of `for each` rules over one kind, with the
 /// bound entity as slot 0.
@@ -28,6 +29,11 @@ pub struct SharedTests {
     pub slots: usize,
     /// Per rule of the group (in the group's order): the numbers of its tests, in clause order.
     pub per_rule: Vec<Vec<u32>>,
+    /// Per rule of the group, per clause: the numbers of a `where` clause's tests when every
+    /// conjunct of it is a shared test (then the clause is true when they all are, and the
+    /// rule need not evaluate it again); `None` for a `let`, or a `where` with a conjunct
+    /// that is not shared.
+    pub per_clause: Vec<Vec<Option<Vec<u32>>>>,
 }
 
 impl SharedTests {
@@ -39,23 +45,34 @@ impl SharedTests {
         };
         for rule in rules {
             let mut numbers = Vec::new();
+            let mut per_clause = Vec::new();
             if let Query::Each { var, clauses, .. } = &rule.query {
                 for clause in clauses {
                     let Clause::Where(condition) = clause else {
+                        per_clause.push(None);
                         continue;
                     };
                     let mut conjuncts = Vec::new();
                     conjuncts_of(condition, &mut conjuncts);
+                    let mut all_shared = Some(Vec::new());
                     for conjunct in &conjuncts {
-                        if let Some(number) = shared.add(conjunct, *var, same) {
-                            if !numbers.contains(&number) {
-                                numbers.push(number);
+                        match shared.add(conjunct, *var, same) {
+                            Some(number) => {
+                                if !numbers.contains(&number) {
+                                    numbers.push(number);
+                                }
+                                if let Some(list) = &mut all_shared {
+                                    list.push(number);
+                                }
                             }
+                            None => all_shared = None,
                         }
                     }
+                    per_clause.push(all_shared);
                 }
             }
             shared.per_rule.push(numbers);
+            shared.per_clause.push(per_clause);
         }
         shared
     }
@@ -122,7 +139,7 @@ fn closed_over(ex: &Ex, var: Slot, bound: &mut Vec<Slot>) -> bool {
 
 /// What is known of each shared test for the entity being judged.
 pub struct TestMemo {
-    /// 0: not evaluated yet; 1: false; 2: true or unknown.
+    /// 0: not evaluated yet; 1: false; 2: true; 3: unknown (a fact is missing).
     states: Vec<u8>,
 }
 
@@ -138,19 +155,30 @@ impl TestMemo {
         self.states.fill(0);
     }
 
-    /// Whether test `number` is false, evaluating it with `is_false` the first time.
-    pub fn is_false(&mut self, number: u32, is_false: impl FnOnce() -> bool) -> bool {
+    /// Whether test `number` is false, evaluating it with `truth` the first time.
+    pub fn is_false(&mut self, number: u32, truth: impl FnOnce() -> Truth) -> bool {
         match self.states.get_mut(number as usize) {
             Some(0) => {
-                let result = is_false();
+                let result = truth();
                 if let Some(state) = self.states.get_mut(number as usize) {
-                    *state = if result { 1 } else { 2 };
+                    *state = match result {
+                        Truth::False => 1,
+                        Truth::True => 2,
+                        Truth::Unknown(_) => 3,
+                    };
                 }
-                result
+                result == Truth::False
             }
             Some(state) => *state == 1,
             None => false,
         }
+    }
+
+    /// Whether every test of `numbers` was evaluated and found true.
+    pub fn all_true(&self, numbers: &[u32]) -> bool {
+        numbers
+            .iter()
+            .all(|&n| self.states.get(n as usize) == Some(&2))
     }
 }
 
@@ -252,11 +280,46 @@ mod tests {
         for _ in 0..3 {
             assert!(memo.is_false(1, || {
                 runs += 1;
-                true
+                Truth::False
             }));
         }
         assert_eq!(runs, 1);
         memo.clear();
-        assert!(!memo.is_false(1, || false));
+        assert!(!memo.is_false(1, || Truth::True));
+    }
+
+    #[test]
+    fn only_tests_found_true_make_a_clause_known_true() {
+        let unknown = Truth::Unknown(crate::engine::value::Missing {
+            entity: None,
+            field: None,
+        });
+        let mut memo = TestMemo::new(3);
+        assert!(!memo.is_false(0, || Truth::True));
+        assert!(!memo.is_false(1, || unknown));
+        assert!(memo.all_true(&[0]));
+        assert!(memo.all_true(&[]));
+        // Unknown (a missing fact) must be evaluated again, to say which fact is missing.
+        assert!(!memo.all_true(&[0, 1]));
+        // Not evaluated yet: not known.
+        assert!(!memo.all_true(&[0, 2]));
+        memo.clear();
+        assert!(!memo.all_true(&[0]));
+    }
+
+    #[test]
+    fn a_where_clause_is_known_only_when_every_conjunct_is_shared() {
+        let a = rule(
+            0,
+            vec![
+                Clause::Where(Ex::And(vec![anonymized(0), anonymized(0)])),
+                Clause::Let(1, Ex::Var(0)),
+                // Reads the `let`: not shareable.
+                Clause::Where(Ex::And(vec![anonymized(0), anonymized(1)])),
+            ],
+        );
+        let shared = SharedTests::of(&[&a], &SameSets::default());
+        assert_eq!(shared.per_clause, vec![vec![Some(vec![0, 0]), None, None]]);
+        assert_eq!(shared.per_rule, vec![vec![0]]);
     }
 }

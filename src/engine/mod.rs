@@ -179,8 +179,20 @@ fn run_clauses<'a>(
     clauses: &'a [Clause],
     missing: &mut Vec<Missing>,
 ) -> bool {
-    for clause in clauses {
+    run_clauses_knowing(ev, clauses, &|_| false, missing)
+}
+
+/// [`run_clauses`], skipping the `where` clauses that `known_true` (by clause number) says
+/// are true: their shared tests were all evaluated for this entity and found true.
+fn run_clauses_knowing<'a>(
+    ev: &mut Evaluator<'a>,
+    clauses: &'a [Clause],
+    known_true: &dyn Fn(usize) -> bool,
+    missing: &mut Vec<Missing>,
+) -> bool {
+    for (number, clause) in clauses.iter().enumerate() {
         match clause {
+            Clause::Where(_) if known_true(number) => {}
             Clause::Where(cond) => match ev.truth(cond) {
                 Truth::False => return false,
                 Truth::Unknown(m) => missing.push(m),
@@ -319,12 +331,18 @@ fn evaluate_rules<'a>(
                 let mut judges: Vec<Judge<'a, '_>> = group
                     .members
                     .iter()
-                    .zip(&shared.per_rule)
-                    .filter_map(|(&r, tests)| {
+                    .zip(shared.per_rule.iter().zip(&shared.per_clause))
+                    .filter_map(|(&r, (tests, per_clause))| {
                         let rule: &'a RuleIr = rules.get(r)?;
                         let index = indexes.get(r)?;
                         let ev = Evaluator::new(world, rule.slots, &rule.aggregates, index);
-                        Some((r, rule, ev, tests.as_slice(), Vec::new()))
+                        Some((
+                            r,
+                            rule,
+                            ev,
+                            (tests.as_slice(), per_clause.as_slice()),
+                            Vec::new(),
+                        ))
                     })
                     .collect();
                 let mut test_ev = Evaluator::new(world, shared.slots, &[], &no_indexes);
@@ -332,17 +350,22 @@ fn evaluate_rules<'a>(
                 for &entity in group.entities.get(range.clone()).unwrap_or(&[]) {
                     memo.clear();
                     test_ev.bind(0, Val::Ent(entity));
-                    for (r, rule, ev, tests, hits) in judges.iter_mut() {
+                    for (r, rule, ev, (tests, per_clause), hits) in judges.iter_mut() {
                         let passed_over = tests.iter().any(|&n| {
-                            memo.is_false(n, || {
-                                shared
-                                    .tests
-                                    .get(n as usize)
-                                    .is_some_and(|test| test_ev.truth(test) == Truth::False)
+                            memo.is_false(n, || match shared.tests.get(n as usize) {
+                                Some(test) => test_ev.truth(test),
+                                None => Truth::True,
                             })
                         });
                         if !passed_over {
-                            judge_entity(ev, *r, rule, entity, hits);
+                            // A `where` whose tests all came out true is not evaluated again.
+                            let known_true = |clause: usize| {
+                                per_clause
+                                    .get(clause)
+                                    .and_then(Option::as_deref)
+                                    .is_some_and(|numbers| memo.all_true(numbers))
+                            };
+                            judge_entity(ev, *r, rule, entity, &known_true, hits);
                         }
                     }
                 }
@@ -570,7 +593,15 @@ fn reported_order(world: &World, rules: &[&RuleIr], hits: &[Hit]) -> Vec<usize> 
 }
 
 /// A rule in a fused pass: its index, IR, evaluator, shared tests and hits so far.
-type Judge<'a, 't> = (usize, &'a RuleIr, Evaluator<'a>, &'t [u32], Vec<Hit>);
+/// A rule of a fused pass: its number, its evaluator, its shared tests (all, and per
+/// clause) and its hits so far.
+type Judge<'a, 't> = (
+    usize,
+    &'a RuleIr,
+    Evaluator<'a>,
+    (&'t [u32], &'t [Option<Vec<u32>>]),
+    Vec<Hit>,
+);
 
 /// Judges one entity by one `for each` rule.
 fn judge_entity<'a>(
@@ -578,6 +609,7 @@ fn judge_entity<'a>(
     r: usize,
     rule: &'a RuleIr,
     entity: Ent,
+    known_true: &dyn Fn(usize) -> bool,
     hits: &mut Vec<Hit>,
 ) {
     let Query::Each { var, clauses, .. } = &rule.query else {
@@ -585,7 +617,7 @@ fn judge_entity<'a>(
     };
     ev.bind(*var, Val::Ent(entity));
     let mut missing = Vec::new();
-    if !run_clauses(ev, clauses, &mut missing) {
+    if !run_clauses_knowing(ev, clauses, known_true, &mut missing) {
         return;
     }
     if let Verdict::Violation(missing) = judge(ev, rule, missing) {
