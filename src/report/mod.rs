@@ -162,24 +162,29 @@ pub fn render(
         Format::Sarif => sarif::render_sarif(result, ctx)?,
         Format::Junit => junit::render_junit(result)?,
         Format::Github => github::render_github(result),
-        Format::Markdown => held_text(|out| markdown::write_markdown(result, ctx, out))?,
-        Format::Html => held_text(|out| html::write_html(result, ctx, out))?,
+        Format::Markdown => {
+            held_text("Markdown", |out| markdown::write_markdown(result, ctx, out))?
+        }
+        Format::Html => held_text("HTML", |out| html::write_html(result, ctx, out))?,
     })
 }
 
 /// The text a report writer writes, held.
-fn held_text(write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> Result<String, RenderError> {
+fn held_text(
+    format: &'static str,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<String, RenderError> {
     let mut bytes = Vec::new();
     write(&mut bytes).map_err(|e| RenderError {
-        format: "text",
+        format,
         message: e.to_string(),
     })?;
     Ok(text_of(bytes))
 }
 
-/// Renders `result` in `format` into `out`. JSON and SARIF are streamed (a city-scale report
-/// is tens of megabytes, not worth holding twice); the other formats are rendered, then
-/// written.
+/// Renders `result` in `format` into `out`. JSON and SARIF are streamed, and Markdown and
+/// HTML written out as they are made (a city-scale report is tens or hundreds of megabytes,
+/// not worth holding twice); the other formats are rendered, then written.
 pub fn render_to(
     format: Format,
     result: &CheckResult,
