@@ -110,14 +110,7 @@ fn push_finding(out: &mut Vec<u8>, finding: &FindingView) {
         let _ = write!(message, "\nRemedy: {}", inert(finding.remediation));
     }
     if let Some(waiver) = &finding.waiver {
-        let _ = write!(
-            message,
-            "\nWaived until {} by {} ({}): {}",
-            inert(&waiver.expires),
-            inert(&waiver.approver),
-            inert(&waiver.ticket),
-            inert(&waiver.justification)
-        );
+        let _ = write!(message, "\nWaived {}", super::waiver_terms(waiver));
     }
     let _ = writeln!(
         out,

@@ -155,14 +155,7 @@ fn push_finding(out: &mut Vec<u8>, finding: &FindingView, ctx: &RenderContext) {
         );
     }
     if let Some(waiver) = &finding.waiver {
-        let _ = writeln!(
-            out,
-            "{bar} waived until {} by {} ({}): {}",
-            inert(&waiver.expires),
-            inert(&waiver.approver),
-            inert(&waiver.ticket),
-            inert(&waiver.justification)
-        );
+        let _ = writeln!(out, "{bar} waived {}", super::waiver_terms(waiver));
     }
     out.push(b'\n');
 }

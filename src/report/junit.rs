@@ -41,14 +41,7 @@ fn describe(finding: &Finding) -> String {
         let _ = writeln!(text, "remedy: {}", inert(&finding.remediation));
     }
     if let Some(waiver) = &finding.waiver {
-        let _ = writeln!(
-            text,
-            "waived until {} by {} ({}): {}",
-            inert(&waiver.expires),
-            inert(&waiver.approver),
-            inert(&waiver.ticket),
-            inert(&waiver.justification)
-        );
+        let _ = writeln!(text, "waived {}", super::waiver_terms(waiver));
     }
     text
 }

@@ -263,6 +263,19 @@ impl std::ops::DerefMut for Spill<'_> {
     }
 }
 
+/// A waiver's terms as the text formats (human, GitHub, JUnit) show them after "waived",
+/// each part inert: `until 2027-01-01 by dpo@city.example (PRIV-1): standard contract filed`.
+pub(crate) fn waiver_terms(waiver: &crate::findings::WaiverInfo) -> String {
+    use sanitize::inert;
+    format!(
+        "until {} by {} ({}): {}",
+        inert(&waiver.expires),
+        inert(&waiver.approver),
+        inert(&waiver.ticket),
+        inert(&waiver.justification)
+    )
+}
+
 /// A text report rendered into bytes (only ever from strings) as a string.
 pub(crate) fn text_of(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
