@@ -592,9 +592,8 @@ fn reported_order(world: &World, rules: &[&RuleIr], hits: &[Hit]) -> Vec<usize> 
     order
 }
 
-/// A rule in a fused pass: its index, IR, evaluator, shared tests and hits so far.
-/// A rule of a fused pass: its number, its evaluator, its shared tests (all, and per
-/// clause) and its hits so far.
+/// A rule in a fused pass: its index, IR, evaluator, shared tests (all, and per clause)
+/// and hits so far.
 type Judge<'a, 't> = (
     usize,
     &'a RuleIr,
