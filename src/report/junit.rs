@@ -48,6 +48,54 @@ fn describe(finding: &Finding) -> String {
 
 /// The JUnit XML report.
 pub fn render_junit(result: &CheckResult) -> Result<String, super::RenderError> {
+    super::held_text("JUnit", |out| write_junit(result, out))
+}
+
+/// The JUnit report, written to `out` as quick-junit serializes it: the XML of a 100k-flow
+/// city is tens of megabytes, not worth holding beside the test cases it is made from.
+pub fn write_junit(result: &CheckResult, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    /// Remembers the last byte written, so that the report ends with exactly one newline,
+    /// and the first failed write, so that its error (not quick-junit's wrapping of it) is
+    /// what the caller sees.
+    struct Tail<'w> {
+        out: &'w mut dyn std::io::Write,
+        last: Option<u8>,
+        failed: Option<std::io::Error>,
+    }
+    impl std::io::Write for Tail<'_> {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            let written = self.out.write(bytes).inspect_err(|e| {
+                if self.failed.is_none() {
+                    self.failed = Some(std::io::Error::new(e.kind(), e.to_string()));
+                }
+            })?;
+            if let Some(last) = bytes.get(..written).and_then(|b| b.last()) {
+                self.last = Some(*last);
+            }
+            Ok(written)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            self.out.flush()
+        }
+    }
+    let report = junit_report(result);
+    let mut tail = Tail {
+        out,
+        last: None,
+        failed: None,
+    };
+    if let Err(e) = report.serialize(&mut tail) {
+        return Err(tail.failed.unwrap_or_else(|| std::io::Error::other(e)));
+    }
+    if tail.last != Some(b'\n') {
+        tail.out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// The test suites: one a law, one test case a rule that fired nowhere and one a rule and
+/// subject it fired on.
+fn junit_report(result: &CheckResult) -> Report {
     // law → rule id → subject (kind, id) → findings
     type Fired<'a> = BTreeMap<(&'a str, &'a str), Vec<&'a Finding>>;
     let findings = super::sorted_findings(result);
@@ -140,12 +188,5 @@ pub fn render_junit(result: &CheckResult) -> Result<String, super::RenderError> 
         }
         report.add_test_suite(suite);
     }
-    let mut out = report.to_string().map_err(|e| super::RenderError {
-        format: "JUnit",
-        message: e.to_string(),
-    })?;
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-    Ok(out)
+    report
 }

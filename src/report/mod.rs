@@ -170,7 +170,7 @@ pub fn render(
 }
 
 /// The text a report writer writes, held.
-fn held_text(
+pub(super) fn held_text(
     format: &'static str,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<String, RenderError> {
@@ -196,6 +196,7 @@ pub fn render_to(
         Format::Sarif => sarif::write_sarif(result, ctx, out),
         Format::Markdown => markdown::write_markdown(result, ctx, out),
         Format::Html => html::write_html(result, ctx, out),
+        Format::Junit => junit::write_junit(result, out),
         _ => {
             let text = render(format, result, ctx).map_err(io::Error::other)?;
             out.write_all(text.as_bytes())
