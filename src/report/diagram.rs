@@ -782,8 +782,20 @@ const GREY: &str = "#5f6b7a";
 /// The diagram as SVG: `<svg>` with class hooks for highlighting (`lf-n{i}` on system
 /// nodes, `lf-e{j}` on flows), tooltips in `<title>`, violating flows red with their rule ids.
 pub fn render_svg(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> String {
-    let layout = layout(summary, by);
     let mut out = String::new();
+    write_svg(summary, marks, by, &mut out);
+    out
+}
+
+/// [`render_svg`], written into `out` a flow or system at a time, so that a report being
+/// written out as it is made never holds the whole diagram (57 MB at 100k flows).
+pub(crate) fn write_svg(
+    summary: &ManifestSummary,
+    marks: &Marks,
+    by: GroupBy,
+    out: &mut impl super::TextOut,
+) {
+    let layout = layout(summary, by);
     let _ = writeln!(
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"lf-diagram-svg\" width=\"{w:.0}\" height=\"{h:.0}\" viewBox=\"0 0 {w:.0} {h:.0}\" role=\"img\" aria-label=\"data-flow diagram\" font-family=\"system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif\" font-size=\"12\">",
@@ -865,6 +877,7 @@ pub fn render_svg(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> Stri
             );
         }
         let _ = writeln!(out, "</g>");
+        out.spill();
     }
     for (i, (system, &(x, y))) in summary.systems.iter().zip(&layout.nodes).enumerate() {
         let rules = marks.systems.get(&i);
@@ -919,9 +932,9 @@ pub fn render_svg(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> Stri
             );
         }
         let _ = writeln!(out, "</g>");
+        out.spill();
     }
     let _ = writeln!(out, "</svg>");
-    out
 }
 
 fn band_label(summary: &ManifestSummary, key: &str, by: GroupBy) -> String {
@@ -1070,6 +1083,17 @@ pub fn render_dot(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> Stri
 /// The diagram as a Mermaid flowchart (no fences).
 pub fn render_mermaid(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> String {
     let mut out = String::new();
+    write_mermaid(summary, marks, by, &mut out);
+    out
+}
+
+/// [`render_mermaid`], written into `out` a system or flow at a time (as [`write_svg`]).
+pub(crate) fn write_mermaid(
+    summary: &ManifestSummary,
+    marks: &Marks,
+    by: GroupBy,
+    out: &mut impl super::TextOut,
+) {
     let _ = writeln!(out, "flowchart LR");
     for (b, (label, members)) in bands_with_members(summary, by).iter().enumerate() {
         let _ = writeln!(
@@ -1092,6 +1116,7 @@ pub fn render_mermaid(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> 
                 mermaid_str(&s.id),
                 mermaid_str(&who)
             );
+            out.spill();
         }
         let _ = writeln!(out, "  end");
     }
@@ -1109,6 +1134,7 @@ pub fn render_mermaid(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> 
             red_links.push(link);
         }
         let _ = writeln!(out, "  n{a} -->|\"{label}\"| n{b}");
+        out.spill();
         link = link.saturating_add(1);
     }
     if !red_links.is_empty() {
@@ -1124,7 +1150,6 @@ pub fn render_mermaid(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> 
         let list: Vec<String> = marks.systems.keys().map(|i| format!("n{i}")).collect();
         let _ = writeln!(out, "  class {} violation", list.join(","));
     }
-    out
 }
 
 #[cfg(test)]
@@ -1191,6 +1216,45 @@ mod tests {
         let (bx, _) = l.nodes[2];
         let (cx, _) = l.nodes[0];
         assert!(ax < bx && bx < cx, "{ax} {bx} {cx}");
+    }
+
+    #[test]
+    fn diagrams_written_out_as_made_equal_the_held_ones() {
+        // Enough systems and flows for several megabytes of SVG: the text is written out
+        // many times while the diagram is made.
+        let systems: Vec<SystemSummary> = (0..2_000)
+            .map(|i| sys(&format!("s{i}"), ["CN", "SG", "DE"][i % 3]))
+            .collect();
+        let flows: Vec<FlowSummary> = (0..6_000)
+            .map(|j| {
+                flow(
+                    &format!("f{j}"),
+                    &format!("s{}", j % 2_000),
+                    &format!("s{}", (j * 7 + 1) % 2_000),
+                )
+            })
+            .collect();
+        let summary = ManifestSummary {
+            systems,
+            flows,
+            ..ManifestSummary::default()
+        };
+        let mut marks = Marks::default();
+        marks
+            .flows
+            .insert(3, BTreeSet::from(["PIPL-38".to_string()]));
+        marks
+            .systems
+            .insert(5, BTreeSet::from(["GDPR-28".to_string()]));
+        let svg = render_svg(&summary, &marks, GroupBy::Country);
+        let mermaid = render_mermaid(&summary, &marks, GroupBy::Country);
+        assert!(svg.len() > 2 << 20, "{} bytes", svg.len());
+        let mut bytes = Vec::new();
+        let mut out = crate::report::Spill::new(&mut bytes);
+        write_svg(&summary, &marks, GroupBy::Country, &mut out);
+        write_mermaid(&summary, &marks, GroupBy::Country, &mut out);
+        out.finish().unwrap();
+        assert!(bytes == format!("{svg}{mermaid}").into_bytes());
     }
 
     #[test]

@@ -397,15 +397,6 @@ pub fn write_html(
     let findings = super::sorted_findings(result);
     let summary = ctx.manifest.as_ref();
 
-    // Highlight links, one a finding that has something to show.
-    let highlights: Vec<Option<String>> = findings
-        .iter()
-        .enumerate()
-        .map(|(k, f)| {
-            let (flows, systems) = highlight_targets(summary?, f);
-            (!flows.is_empty() || !systems.is_empty()).then(|| highlight_css(k, &flows, &systems))
-        })
-        .collect();
     let title = match summary.map(|s| s.names.join("; ")) {
         Some(names) if !names.is_empty() => format!("lexflow vendor report — {}", h(&names)),
         _ => "lexflow compliance report".to_string(),
@@ -420,9 +411,18 @@ pub fn write_html(
     );
     let _ = writeln!(out, "<meta name=\"referrer\" content=\"no-referrer\">");
     let _ = writeln!(out, "<title>{title}</title>\n<style>{STYLE}");
-    for css in highlights.iter().flatten() {
-        let _ = writeln!(out, "{css}");
-        out.spill();
+    // Highlight links, one a finding that has something to show: each one's style is
+    // written as it is made (at 100k flows they are 60 MB together).
+    let mut highlights: Vec<bool> = Vec::with_capacity(findings.len());
+    for (k, f) in findings.iter().enumerate() {
+        let targets = summary
+            .map(|summary| highlight_targets(summary, f))
+            .filter(|(flows, systems)| !flows.is_empty() || !systems.is_empty());
+        highlights.push(targets.is_some());
+        if let Some((flows, systems)) = targets {
+            let _ = writeln!(out, "{}", highlight_css(k, &flows, &systems));
+            out.spill();
+        }
     }
     let _ = writeln!(out, "</style>\n</head>\n<body>\n<main>");
     let _ = writeln!(out, "<h1>{title}</h1>");
@@ -477,7 +477,7 @@ pub fn write_html(
             diagram::RED
         );
         for (k, (f, highlight)) in findings.iter().zip(&highlights).enumerate() {
-            if highlight.is_some() {
+            if *highlight {
                 let _ = writeln!(
                     out,
                     "<span class=\"lf-hl\" id=\"lf-hl-{k}\"></span><div class=\"lf-note lf-note-{k}\">Highlighted: <code>{}</code> on {} <code>{}</code>{}</div>",
@@ -490,11 +490,9 @@ pub fn write_html(
             }
         }
         let marks = Marks::from_result(summary, result);
-        let _ = writeln!(
-            out,
-            "<div class=\"lf-diagram\">\n{}</div></section>",
-            diagram::render_svg(summary, &marks, GroupBy::Country)
-        );
+        let _ = writeln!(out, "<div class=\"lf-diagram\">");
+        diagram::write_svg(summary, &marks, GroupBy::Country, &mut out);
+        let _ = writeln!(out, "</div></section>");
 
         let _ = writeln!(
             out,
@@ -545,7 +543,7 @@ pub fn write_html(
                         &mut out,
                         f,
                         k,
-                        highlights.get(k).is_some_and(Option::is_some),
+                        highlights.get(k).copied().unwrap_or(false),
                         result,
                         Some(summary),
                     );

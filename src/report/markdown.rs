@@ -297,9 +297,7 @@ fn procurement_sections(
 
     let _ = writeln!(out, "## Data-flow diagram\n");
     let marks = Marks::from_result(summary, result);
-    let _ = writeln!(
-        out,
-        "```mermaid\n{}```\n",
-        diagram::render_mermaid(summary, &marks, GroupBy::Country)
-    );
+    let _ = writeln!(out, "```mermaid");
+    diagram::write_mermaid(summary, &marks, GroupBy::Country, out);
+    let _ = writeln!(out, "```\n");
 }

@@ -251,6 +251,28 @@ impl<'w> Spill<'w> {
     }
 }
 
+/// Text being made: held whole (a `String`) or written out as it grows (a [`Spill`]).
+/// Writers of long parts of a report (the SVG diagram) call [`TextOut::spill`] between items.
+pub(crate) trait TextOut: std::fmt::Write {
+    /// Writes the text so far out, if this text is written out at all and it is large enough.
+    fn spill(&mut self) {}
+}
+
+impl TextOut for String {}
+
+impl std::fmt::Write for Spill<'_> {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        self.text.push_str(text);
+        Ok(())
+    }
+}
+
+impl TextOut for Spill<'_> {
+    fn spill(&mut self) {
+        Spill::spill(self)
+    }
+}
+
 impl std::ops::Deref for Spill<'_> {
     type Target = String;
     fn deref(&self) -> &String {
