@@ -217,8 +217,16 @@ impl<'a> World<'a> {
                         .par_chunks(FLOW_CHUNK)
                         .map(|flows| {
                             let mut lists = CategoryLists::with_capacity(flows.len());
+                            // A city has a few dozen categories and hundreds of thousands of
+                            // uses: each term's id is looked up once by its text, then by
+                            // which copy it is (hashing a string was most of this loop).
+                            let mut known: HashMap<usize, Option<u32>> = HashMap::default();
                             for flow in flows {
-                                lists.push(category_ids(program, &flow.data));
+                                lists.push(flow.data.iter().filter_map(|c| {
+                                    *known.entry(c.identity()).or_insert_with(|| {
+                                        program.taxonomy.index.get(&**c).map(|&i| i as u32)
+                                    })
+                                }));
                             }
                             lists
                         })

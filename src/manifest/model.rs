@@ -19,6 +19,14 @@ use crate::source::{Loc, SourceMap};
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Term(Arc<Box<str>>);
 
+impl Term {
+    /// Which copy of its value this term shares: two terms with the same identity have the
+    /// same text (terms with the same text may still be two copies, one per file).
+    pub fn identity(&self) -> usize {
+        Arc::as_ptr(&self.0).addr()
+    }
+}
+
 impl std::ops::Deref for Term {
     type Target = str;
     fn deref(&self) -> &str {
