@@ -20,7 +20,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 // The allocator's options, set before its first allocation, by a constructor that runs
 // before mimalloc's own (priority 101): `main` is too late, as the allocator has reserved and
 // committed its first arena by then. Two of the defaults cost memory and buy this process
-// no time (paired runs, medians: wall 1.01x and 0.98x of the defaults at 10k and 100k):
+// little or no time (paired runs, medians: wall 0.98-1.04x of the defaults at 10k and 100k):
 // - arenas committed up front (on Linux): 3.4 MiB more for `lexflow --version` alone;
 // - freed memory returned to the kernel only after 10 s, which no run lasts: the pages a
 //   stage frees (the rule compiler's trees, the loader's parse) stay resident while the
