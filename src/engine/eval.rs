@@ -166,9 +166,32 @@ impl CategoryLists {
     }
 }
 
-fn category_ids<'p>(program: &'p Program, data: &'p [Term]) -> impl Iterator<Item = u32> + 'p {
-    data.iter()
-        .filter_map(|c| program.taxonomy.index.get(&**c).map(|&i| i as u32))
+/// The taxonomy ids of categories. A city has a few dozen categories and hundreds of
+/// thousands of uses: each term is looked up once by its text, then by which copy it is
+/// (hashing the text of every use was most of the time spent making the flows' lists).
+struct CategoryIds<'p> {
+    program: &'p Program,
+    known: HashMap<usize, Option<u32>>,
+}
+
+impl<'p> CategoryIds<'p> {
+    fn new(program: &'p Program) -> Self {
+        CategoryIds {
+            program,
+            known: HashMap::default(),
+        }
+    }
+
+    /// The ids of `data`'s categories (a term not in the taxonomy has none).
+    fn of<'s>(&'s mut self, data: &'s [Term]) -> impl Iterator<Item = u32> + use<'s, 'p> {
+        let program = self.program;
+        data.iter().filter_map(move |c| {
+            *self
+                .known
+                .entry(c.identity())
+                .or_insert_with(|| program.taxonomy.index.get(&**c).map(|&i| i as u32))
+        })
+    }
 }
 
 /// Flows per unit of parallel work when the world is made.
@@ -217,16 +240,9 @@ impl<'a> World<'a> {
                         .par_chunks(FLOW_CHUNK)
                         .map(|flows| {
                             let mut lists = CategoryLists::with_capacity(flows.len());
-                            // A city has a few dozen categories and hundreds of thousands of
-                            // uses: each term's id is looked up once by its text, then by
-                            // which copy it is (hashing a string was most of this loop).
-                            let mut known: HashMap<usize, Option<u32>> = HashMap::default();
+                            let mut ids = CategoryIds::new(program);
                             for flow in flows {
-                                lists.push(flow.data.iter().filter_map(|c| {
-                                    *known.entry(c.identity()).or_insert_with(|| {
-                                        program.taxonomy.index.get(&**c).map(|&i| i as u32)
-                                    })
-                                }));
+                                lists.push(ids.of(&flow.data));
                             }
                             lists
                         })
@@ -251,12 +267,13 @@ impl<'a> World<'a> {
                 let collections: usize = set.systems.iter().map(|s| s.collects.len()).sum();
                 let mut collection_cats = CategoryLists::with_capacity(collections);
                 let mut collection_start = Vec::with_capacity(set.systems.len());
+                let mut category_ids = CategoryIds::new(program);
                 let mut system_cats = CategoryLists::with_capacity(set.systems.len());
                 for system in &set.systems {
                     let first = collection_cats.ends.len();
                     collection_start.push(u32::try_from(first).unwrap_or(u32::MAX));
                     for collection in &system.collects {
-                        collection_cats.push(category_ids(program, &collection.data));
+                        collection_cats.push(category_ids.of(&collection.data));
                     }
                     // A system collects what its collections do: their lists, just made.
                     let last = collection_cats.ends.len();
@@ -308,18 +325,12 @@ impl<'a> World<'a> {
             // only where those are equal: sorting by the strings themselves fetched two
             // scattered ids for every comparison (16 ms of a 100k check's evaluation).
             let system_keys: Vec<u128> = set.systems.par_iter().map(|s| id_key(&s.id)).collect();
-            let flow_keys: Vec<u128> = set
+            let (flow_keys, targets): (Vec<u128>, Vec<u32>) = set
                 .flows
                 .par_iter()
                 .with_min_len(FLOW_CHUNK)
-                .map(|f| id_key(&f.id))
-                .collect();
-            let targets: Vec<u32> = set
-                .flows
-                .par_iter()
-                .with_min_len(FLOW_CHUNK)
-                .map(|f| f.to.0)
-                .collect();
+                .map(|f| (id_key(&f.id), f.to.0))
+                .unzip();
             let system_id = |s: u32| set.systems.get(s as usize).map(|x| x.id.as_str());
             let flow_id = |f: u32| set.flows.get(f as usize).map(|x| x.id.as_str());
             let mut systems: Vec<u32> = (0..set.systems.len() as u32).collect();

@@ -9,8 +9,8 @@ use crate::findings::{CheckResult, Finding, FindingSource, FindingView, Problem,
 
 /// Findings rendered together: both cores render a batch, then it is written out, so that
 /// at most one batch of rendered text is held at a time (a 100k city's report is 73 MB).
-/// One piece a core on two cores: 2,048 findings held 2.6 MB of text at 10k flows, a fifth of the run's
-/// heap, for no time gained (a batch is a few hundred microseconds of work).
+/// One piece a core on two cores: 2,048 findings held 2.6 MB of text at 10k flows, a fifth
+/// of the run's heap, for no time gained (a batch is a few hundred microseconds of work).
 pub(super) const BATCH: usize = 512;
 /// Findings one core renders in one piece.
 pub(super) const PIECE: usize = 256;
