@@ -420,6 +420,77 @@ pub struct WitnessPath {
     pub flows: Vec<u32>,
 }
 
+/// The numbers of an index's join keys, in the order the keys were first met.
+///
+/// Nearly every join is on an organization or a system (`g.to = s`, `g.from.operator =
+/// f.from.operator`): such keys are numbered through a flat array indexed by the entity's
+/// own number, made when the first such key is met; other keys through a hash map. Hashing
+/// every candidate's key was most of the time spent building a flow index at 100k flows.
+#[derive(Default)]
+struct KeyNumbers<'a> {
+    /// Key number of each organization (`NONE`: not a key).
+    organizations: Vec<u32>,
+    /// Key number of each system (`NONE`: not a key).
+    systems: Vec<u32>,
+    other: HashMap<Key<'a>, u32>,
+    len: u32,
+}
+
+impl<'a> KeyNumbers<'a> {
+    const NONE: u32 = u32::MAX;
+
+    fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// The dense array that numbers `key`, if it is an organization or a system.
+    fn dense(&self, key: &Key<'a>) -> Option<(&Vec<u32>, usize)> {
+        match key {
+            Key::Ent(Ent::Org(i)) => Some((&self.organizations, *i as usize)),
+            Key::Ent(Ent::Sys(i)) => Some((&self.systems, *i as usize)),
+            _ => None,
+        }
+    }
+
+    fn get(&self, key: &Key<'a>) -> Option<u32> {
+        match self.dense(key) {
+            Some((numbers, i)) => numbers.get(i).copied().filter(|&n| n != Self::NONE),
+            None => self.other.get(key).copied(),
+        }
+    }
+
+    /// The number of `key`, given the next one if it is new. `set` sizes the arrays.
+    fn number(&mut self, key: Key<'a>, set: &ManifestSet) -> u32 {
+        let next = self.len;
+        let (numbers, size, i) = match key {
+            Key::Ent(Ent::Org(i)) => (&mut self.organizations, set.organizations.len(), i),
+            Key::Ent(Ent::Sys(i)) => (&mut self.systems, set.systems.len(), i),
+            _ => return self.number_in_map(key),
+        };
+        if numbers.is_empty() {
+            *numbers = vec![Self::NONE; size];
+        }
+        let Some(slot) = numbers.get_mut(i as usize) else {
+            // An entity outside the set (never, for a loaded set).
+            return self.number_in_map(key);
+        };
+        if *slot == Self::NONE {
+            *slot = next;
+            self.len = self.len.saturating_add(1);
+        }
+        *slot
+    }
+
+    fn number_in_map(&mut self, key: Key<'a>) -> u32 {
+        let next = self.len;
+        let n = *self.other.entry(key).or_insert(next);
+        if n == next {
+            self.len = self.len.saturating_add(1);
+        }
+        n
+    }
+}
+
 /// Index of one correlated aggregate: candidates by join key (or all candidates, when the
 /// aggregate has no join). Built once per run, on first use, and shared by every thread and
 /// every rule asking the same question.
@@ -428,7 +499,7 @@ pub struct AggregateIndex<'a> {
     /// Join key -> its number. Key `n`'s candidates are `candidates[starts[n]..starts[n+1]]`
     /// (one flat list, in entity order within a key, rather than a list per key: a
     /// million-flow index has hundreds of thousands of keys).
-    numbers: HashMap<Key<'a>, u32>,
+    numbers: KeyNumbers<'a>,
     starts: Vec<u32>,
     candidates: Vec<Ent>,
     all: Vec<Ent>,
@@ -436,7 +507,7 @@ pub struct AggregateIndex<'a> {
 
 impl<'a> AggregateIndex<'a> {
     fn number_of(&self, key: &Key<'a>) -> Option<u32> {
-        self.numbers.get(key).copied()
+        self.numbers.get(key)
     }
 
     fn candidates_at(&self, number: u32) -> &[Ent] {
@@ -457,7 +528,7 @@ impl<'a> AggregateIndex<'a> {
 
     /// Groups `(key number, entity)` pairs by key (a stable counting sort: each key's
     /// candidates stay in entity order).
-    fn from_pairs(numbers: HashMap<Key<'a>, u32>, pairs: Vec<(u32, Ent)>) -> Self {
+    fn from_pairs(numbers: KeyNumbers<'a>, pairs: Vec<(u32, Ent)>) -> Self {
         let mut starts = vec![0u32; numbers.len().saturating_add(1)];
         for &(n, _) in &pairs {
             if let Some(c) = starts.get_mut((n as usize).saturating_add(1)) {
@@ -1124,7 +1195,7 @@ impl<'a> Evaluator<'a> {
         let Some(agg) = aggregates.get(id) else {
             return AggregateIndex::default();
         };
-        let mut numbers: HashMap<Key<'a>, u32> = HashMap::default();
+        let mut numbers = KeyNumbers::default();
         let mut pairs: Vec<(u32, Ent)> = Vec::new();
         let mut all = Vec::new();
         let saved = self.env.get(agg.var).cloned().flatten();
@@ -1136,21 +1207,23 @@ impl<'a> Evaluator<'a> {
                     continue 'candidates;
                 }
             }
-            match &agg.join {
-                Some(join) => {
-                    let key_value = self.eval(&join.inner);
-                    let keys: Vec<Val<'a>> = match (join.inner_is_list, key_value) {
-                        (true, Val::List(values)) => values,
-                        (false, v) => vec![v],
-                        _ => vec![],
-                    };
-                    for k in keys.iter().filter_map(Key::of) {
-                        let next = numbers.len() as u32;
-                        let n = *numbers.entry(k).or_insert(next);
-                        pairs.push((n, entity));
+            let Some(join) = &agg.join else {
+                all.push(entity);
+                continue;
+            };
+            // A single key is filed as it is, not through a list made for it.
+            match (join.inner_is_list, self.eval(&join.inner)) {
+                (true, Val::List(values)) => {
+                    for key in values.iter().filter_map(Key::of) {
+                        pairs.push((numbers.number(key, world.set), entity));
                     }
                 }
-                None => all.push(entity),
+                (false, value) => {
+                    if let Some(key) = Key::of(&value) {
+                        pairs.push((numbers.number(key, world.set), entity));
+                    }
+                }
+                _ => {}
             }
         }
         if let Some(s) = self.env.get_mut(agg.var) {
