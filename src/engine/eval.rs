@@ -1248,6 +1248,18 @@ impl<'a> Evaluator<'a> {
         let (Some(cell), Some(results)) = (indexes.cells.get(id), indexes.results.get(id)) else {
             return Val::unknown();
         };
+        if agg.join.is_none()
+            && agg.correlated.is_empty()
+            && cell.get().is_none()
+            && matches!(agg.op, AggregateOp::Exists | AggregateOp::NoneExists)
+        {
+            // "exists system s where s.location in CN", the scope of most packs: the first
+            // entity that passes the filter answers it, without listing all that do.
+            return results
+                .constant
+                .get_or_init(|| self.exists_without_join(agg))
+                .clone();
+        }
         // Built by the first thread that needs it; another thread needing it meanwhile
         // waits rather than building it again.
         let index: &'a AggregateIndex<'a> = cell.get_or_init(|| self.build_index(id));
@@ -1308,6 +1320,28 @@ impl<'a> Evaluator<'a> {
                 self.fold(agg, &merged)
             }
         }
+    }
+
+    /// The answer of an `exists` or `none exists` without a join (whose filter is local):
+    /// whether any entity passes the filter, found by testing them in order up to the first
+    /// that does.
+    fn exists_without_join(&mut self, agg: &'a Aggregate) -> Val<'a> {
+        let saved = self.env.get(agg.var).cloned().flatten();
+        let mut found = false;
+        'candidates: for entity in self.world.entities(agg.kind, agg.whole_year) {
+            self.bind(agg.var, Val::Ent(entity));
+            for conjunct in &agg.local {
+                if self.truth(conjunct) != Truth::True {
+                    continue 'candidates;
+                }
+            }
+            found = true;
+            break;
+        }
+        if let Some(s) = self.env.get_mut(agg.var) {
+            *s = saved;
+        }
+        Val::Bool(found == (agg.op == AggregateOp::Exists))
     }
 
     /// The aggregate's answer over `candidates` (its correlated filter applied to each).
