@@ -317,3 +317,71 @@ law HUGE "Durations at the edge" {
         "every flow, evaluated in bounded time"
     );
 }
+
+/// `exists` and `no` without a join have one answer for the whole run, found by testing the
+/// entities in order up to the first that passes: wherever that one is, or when none does.
+#[test]
+fn exists_and_no_without_a_join_see_every_entity() {
+    const POLICY: &str = r#"
+law ANYTEST "Exists and no, without a join" {
+  effective 2018-05-25
+  applies when exists system s where s.location in EEA
+
+  rule ANY-US "Some system is in the United States" {
+    cite "Art. 1"
+    for each organization o where exists system s where s.location in [US]
+    remedy "None: a test."
+  }
+
+  rule NO-CN "No system is in China" {
+    cite "Art. 2"
+    for each organization o where no system s where s.location in [CN]
+    remedy "None: a test."
+  }
+}
+"#;
+    let program = match compile_texts(&[("anytest.policy", POLICY)], true) {
+        Ok(p) => p,
+        Err(e) => panic!("{:?}", e.reports()),
+    };
+    let run = |locations: &[&str]| -> CheckResult {
+        let mut manifest = String::from(
+            "lexflow: 1\norganizations:\n  - {id: city, country: DE, kind: public_authority}\nsystems:\n",
+        );
+        for (i, location) in locations.iter().enumerate() {
+            manifest.push_str(&format!(
+                "  - {{id: s{i}, kind: database, operator: city, location: {location}}}\n"
+            ));
+        }
+        let (set, _) = load_sources(vec![("city.yaml".into(), manifest)], &program.vocab)
+            .expect("manifest loads");
+        check(
+            &program,
+            &set,
+            &CheckOptions {
+                as_of: Date::parse("2026-06-01").unwrap(),
+                laws: None,
+            },
+        )
+    };
+    // The system that answers is last, after many that do not.
+    let mut last_in_us = vec!["DE"; 50];
+    last_in_us.push("US");
+    let result = run(&last_in_us);
+    assert_eq!(fired(&result, "ANY-US"), ["city"]);
+    assert_eq!(fired(&result, "NO-CN"), ["city"]);
+    let mut last_in_cn = vec!["FR"; 50];
+    last_in_cn.push("CN");
+    let result = run(&last_in_cn);
+    assert!(fired(&result, "ANY-US").is_empty());
+    assert!(fired(&result, "NO-CN").is_empty());
+    // The law's scope: no system in the EEA, none of its rules checked (the bundled packs'
+    // are).
+    let result = run(&["US", "CN"]);
+    let checked: Vec<&str> = result.rules_checked.iter().map(|r| &*r.id).collect();
+    assert!(!checked.is_empty());
+    assert!(!checked.contains(&"ANY-US") && !checked.contains(&"NO-CN"));
+    let result = run(&["US", "DE"]);
+    let checked: Vec<&str> = result.rules_checked.iter().map(|r| &*r.id).collect();
+    assert!(checked.contains(&"ANY-US") && checked.contains(&"NO-CN"));
+}
