@@ -9,7 +9,7 @@ type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState
 type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 use std::sync::{Arc, OnceLock};
 
-use super::value::{Ent, Key, Missing, Truth, Val};
+use super::value::{Ent, Key, List, Missing, Truth, Val};
 use crate::date::Date;
 use crate::lang::ast::{ActiveWhen, AddOp, AggregateOp, CmpOp, IsWhat};
 use crate::lang::ir::{Aggregate, Const, Duration, Ex, Field, Kind, Program};
@@ -660,7 +660,7 @@ fn opt_text<'a, T: AsRef<str>>(v: &'a Option<T>, e: Ent, f: Field) -> Val<'a> {
 
 fn opt_texts<'a>(v: &'a Option<Vec<Term>>, e: Ent, f: Field) -> Val<'a> {
     match v {
-        Some(list) => Val::List(list.iter().map(|s| Val::Text(s)).collect()),
+        Some(list) => Val::List(List::Texts(list)),
         None => missing(e, f),
     }
 }
@@ -897,9 +897,7 @@ impl<'a> Evaluator<'a> {
                 };
                 match field {
                     ContractId => Val::Text(&c.id),
-                    ContractParties => {
-                        Val::List(c.parties.iter().map(|p| Val::Ent(Ent::Org(p.0))).collect())
-                    }
+                    ContractParties => Val::List(List::Organizations(&c.parties)),
                     ContractKind => Val::Text(&c.kind),
                     ContractSince => opt_date(c.since, e, field),
                     ContractUntil => opt_date(c.until, e, field),
@@ -915,12 +913,7 @@ impl<'a> Evaluator<'a> {
                 match field {
                     AssessmentId => Val::Text(&a.id),
                     AssessmentKind => Val::Text(&a.kind),
-                    AssessmentCovers => Val::List(
-                        a.covers
-                            .iter()
-                            .map(|r| Val::Ent(super::entity_of(*r)))
-                            .collect(),
-                    ),
+                    AssessmentCovers => Val::List(List::Entities(&a.covers)),
                     AssessmentDate => opt_date(a.date, e, field),
                     AssessmentResidualRisk => opt_text(&a.residual_risk, e, field),
                     AssessmentConsultedAuthority => opt_bool(a.consulted_authority, e, field),
@@ -1046,7 +1039,7 @@ impl<'a> Evaluator<'a> {
                 let v = self.eval(value);
                 match self.country_in(&v, *set) {
                     Some(inside) => Val::Bool(inside != *negated),
-                    None => v.clone(),
+                    None => v,
                 }
             }
             Ex::HasCategories(value, set, all) => match self.eval(value) {
@@ -1078,7 +1071,7 @@ impl<'a> Evaluator<'a> {
                     (Val::List(values), _) => Val::Bool(
                         values
                             .iter()
-                            .any(|v| compare(CmpOp::Eq, v, &i) == Val::Bool(true)),
+                            .any(|v| compare(CmpOp::Eq, &v, &i) == Val::Bool(true)),
                     ),
                     _ => Val::Bool(false),
                 }
@@ -1090,7 +1083,7 @@ impl<'a> Evaluator<'a> {
                     let i = self.eval(item);
                     if !values
                         .iter()
-                        .any(|v| compare(CmpOp::Eq, v, &i) == Val::Bool(true))
+                        .any(|v| compare(CmpOp::Eq, &v, &i) == Val::Bool(true))
                     {
                         return Val::Bool(false);
                     }
@@ -1101,8 +1094,8 @@ impl<'a> Evaluator<'a> {
                 let l = self.eval(list);
                 let Val::List(values) = l else { return l };
                 let found = values.iter().any(|v| {
-                    matches!(v, Val::Text(t) if !label.is_empty() && *t == label.as_str())
-                        || self.country_in(v, *set) == Some(true)
+                    matches!(v, Val::Text(t) if !label.is_empty() && t == label.as_str())
+                        || self.country_in(&v, *set) == Some(true)
                 });
                 Val::Bool(found)
             }
@@ -1214,7 +1207,7 @@ impl<'a> Evaluator<'a> {
             // A single key is filed as it is, not through a list made for it.
             match (join.inner_is_list, self.eval(&join.inner)) {
                 (true, Val::List(values)) => {
-                    for key in values.iter().filter_map(Key::of) {
+                    for key in values.iter().filter_map(|v| Key::of(&v)) {
                         pairs.push((numbers.number(key, world.set), entity));
                     }
                 }
@@ -1255,10 +1248,9 @@ impl<'a> Evaluator<'a> {
         {
             // "exists system s where s.location in CN", the scope of most packs: the first
             // entity that passes the filter answers it, without listing all that do.
-            return results
+            return *results
                 .constant
-                .get_or_init(|| self.exists_without_join(agg))
-                .clone();
+                .get_or_init(|| self.exists_without_join(agg));
         }
         // Built by the first thread that needs it; another thread needing it meanwhile
         // waits rather than building it again.
@@ -1266,10 +1258,7 @@ impl<'a> Evaluator<'a> {
         let Some(join) = &agg.join else {
             // Without a join the filter uses no outer variable (the checker refuses a
             // correlated filter without one): one answer for the whole run.
-            return results
-                .constant
-                .get_or_init(|| self.fold(agg, &index.all))
-                .clone();
+            return *results.constant.get_or_init(|| self.fold(agg, &index.all));
         };
         let outer = self.eval(&join.outer);
         if let Val::Unknown(m) = outer {
@@ -1293,7 +1282,7 @@ impl<'a> Evaluator<'a> {
                 None => Some(&results.absent),
             };
             return match result_cell {
-                Some(result) => result.get_or_init(|| self.fold(agg, candidates)).clone(),
+                Some(result) => *result.get_or_init(|| self.fold(agg, candidates)),
                 None => self.fold(agg, candidates),
             };
         }
@@ -1303,7 +1292,7 @@ impl<'a> Evaluator<'a> {
             return Val::unknown();
         };
         let mut keys: Vec<Key<'a>> = Vec::with_capacity(values.len());
-        for key in values.iter().filter_map(Key::of) {
+        for key in values.iter().filter_map(|v| Key::of(&v)) {
             if !keys.contains(&key) {
                 keys.push(key);
             }

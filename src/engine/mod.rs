@@ -989,7 +989,7 @@ fn render_value_into(out: &mut String, set: &ManifestSet, value: &Val) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                render_value_into(out, set, item);
+                render_value_into(out, set, &item);
             }
         }
         Val::Cats(_) => out.push_str("data categories"),

@@ -3,6 +3,7 @@
 
 use crate::date::Date;
 use crate::lang::ir::{Duration, Field};
+use crate::manifest::model::{EntityRef, OrgIdx, Term};
 
 /// A reference to something a rule variable can hold.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord)]
@@ -27,7 +28,49 @@ pub struct Missing {
     pub field: Option<Field>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+/// A list the manifest declares, borrowed from the model: its items are made as they are
+/// read, so that a value is copied, never cloned or dropped (values are made and dropped
+/// at every step of every rule: a list held in a `Vec` gave them all a destructor).
+#[derive(Clone, Copy, Debug)]
+pub enum List<'a> {
+    Texts(&'a [Term]),
+    Organizations(&'a [OrgIdx]),
+    Entities(&'a [EntityRef]),
+}
+
+impl<'a> List<'a> {
+    pub fn len(self) -> usize {
+        match self {
+            List::Texts(items) => items.len(),
+            List::Organizations(items) => items.len(),
+            List::Entities(items) => items.len(),
+        }
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(self, i: usize) -> Option<Val<'a>> {
+        match self {
+            List::Texts(items) => items.get(i).map(|t| Val::Text(t)),
+            List::Organizations(items) => items.get(i).map(|o| Val::Ent(Ent::Org(o.0))),
+            List::Entities(items) => items.get(i).map(|&r| Val::Ent(super::entity_of(r))),
+        }
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Val<'a>> {
+        (0..self.len()).filter_map(move |i| self.get(i))
+    }
+}
+
+impl PartialEq for List<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().zip(other.iter()).all(|(a, b)| a == b)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Val<'a> {
     Unknown(Missing),
     Bool(bool),
@@ -36,7 +79,7 @@ pub enum Val<'a> {
     Dur(Duration),
     Text(&'a str),
     Ent(Ent),
-    List(Vec<Val<'a>>),
+    List(List<'a>),
     /// Category ids of the taxonomy.
     Cats(&'a [u32]),
 }
