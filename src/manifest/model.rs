@@ -303,10 +303,16 @@ impl Flow {
     /// `controller`, unless declared. `unknown` when an end system is not in `set` (an
     /// index from another set): no role can be derived, and no rule value matches it.
     pub fn recipient_role<'a>(&'a self, set: &ManifestSet) -> &'a str {
+        self.recipient_role_by(|system| set.system(system).map(|s| s.operator))
+    }
+
+    /// As [`Self::recipient_role`], with each system's operator read by `operator_of`
+    /// (`None` for a system not in the set).
+    pub fn recipient_role_by(&self, operator_of: impl Fn(SysIdx) -> Option<OrgIdx>) -> &str {
         match &self.recipient_role {
             Some(role) => role,
-            None => match (set.system(self.from), set.system(self.to)) {
-                (Some(from), Some(to)) if from.operator == to.operator => "processor",
+            None => match (operator_of(self.from), operator_of(self.to)) {
+                (Some(from), Some(to)) if from == to => "processor",
                 (Some(_), Some(_)) => "controller",
                 _ => "unknown",
             },
