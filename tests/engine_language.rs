@@ -385,3 +385,45 @@ law ANYTEST "Exists and no, without a join" {
     let checked: Vec<&str> = result.rules_checked.iter().map(|r| &*r.id).collect();
     assert!(checked.contains(&"ANY-US") && checked.contains(&"NO-CN"));
 }
+
+/// Two entries of one system's `collects` that break the same rule are two findings, each at
+/// its own line, whatever else is reported between them: only a finding at the same place
+/// (same rule, subject and path) is a duplicate. Side by side, the second used to be
+/// dropped.
+#[test]
+fn each_collection_of_a_system_has_its_own_finding() {
+    let program = match compile_texts(&[], true) {
+        Ok(p) => p,
+        Err(e) => panic!("{:?}", e.reports()),
+    };
+    let manifest = "lexflow: 1
+organizations:
+  - {id: city, country: CN, kind: public_authority}
+systems:
+  - id: cams
+    kind: camera
+    operator: city
+    location: CN
+    retention_days: 30
+    collects:
+      - {data: [identifier.device], subjects: public, purpose: traffic_management, notice: true}
+      - {data: [identifier.device], subjects: public, purpose: public_security, notice: true}
+";
+    let (set, _) = load_sources(vec![("city.yaml".into(), manifest.into())], &program.vocab)
+        .expect("manifest loads");
+    let result = check(
+        &program,
+        &set,
+        &CheckOptions {
+            as_of: Date::parse("2026-06-01").unwrap(),
+            laws: None,
+        },
+    );
+    let lines: Vec<u32> = result
+        .findings
+        .iter()
+        .filter(|f| &*f.rule == "PIPL-13")
+        .map(|f| f.location.line)
+        .collect();
+    assert_eq!(lines, [11, 12], "one PIPL-13 finding per collection");
+}

@@ -579,8 +579,9 @@ fn reported_order(world: &World, rules: &[&RuleIr], hits: &[Hit]) -> Vec<usize> 
     let mut kept: Option<&Key> = None;
     for key in &keys {
         let duplicate = kept.is_some_and(|k| {
-            // Equal ranks are equal rule ids.
-            k.position.3 == key.position.3
+            // Equal ranks are equal rule ids; the same subject is at the same place, so only
+            // hits at one place are looked up (a look-up fetches a scattered record).
+            k.position == key.position
                 && subject(k.hit) == subject(key.hit)
                 && path_ids(k.hit).eq(path_ids(key.hit))
         });
