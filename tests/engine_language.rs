@@ -427,3 +427,66 @@ systems:
         .collect();
     assert_eq!(lines, [11, 12], "one PIPL-13 finding per collection");
 }
+
+/// An aggregate whose filter holds another aggregate: the indexes are built before the rules
+/// run, on every core, and the inner one may be needed while another core builds it.
+#[test]
+fn an_aggregate_nested_in_an_aggregate_s_filter() {
+    const POLICY: &str = r#"
+law NESTTEST "Nested aggregates" {
+  effective 2018-05-25
+  applies when exists system s where s.location in EEA
+
+  rule NEST-UNASSESSED "Flows into a system that no assessment covers" {
+    cite "Art. 1"
+    for each system s
+      let unassessed = count flows g where g.to = s and no assessment a where a.covers has g
+      where unassessed >= 2
+    message "{s.id} receives {unassessed} flows that no assessment covers"
+    remedy "None: a test."
+  }
+}
+"#;
+    let program = match compile_texts(&[("nesttest.policy", POLICY)], true) {
+        Ok(p) => p,
+        Err(e) => panic!("{:?}", e.reports()),
+    };
+    let manifest = "lexflow: 1
+organizations:
+  - {id: city, country: DE, kind: public_authority}
+systems:
+  - {id: a, kind: database, operator: city, location: DE}
+  - {id: b, kind: database, operator: city, location: DE}
+  - {id: hub, kind: database, operator: city, location: DE}
+  - {id: store, kind: database, operator: city, location: DE}
+flows:
+  - {id: a-hub, from: a, to: hub, data: [non_personal.aggregate]}
+  - {id: b-hub, from: b, to: hub, data: [non_personal.aggregate]}
+  - {id: a-store, from: a, to: store, data: [non_personal.aggregate]}
+  - {id: b-store, from: b, to: store, data: [non_personal.aggregate]}
+assessments:
+  - {kind: dpia, covers: [b-store]}
+";
+    let (set, _) = load_sources(vec![("city.yaml".into(), manifest.into())], &program.vocab)
+        .expect("manifest loads");
+    let result = check(
+        &program,
+        &set,
+        &CheckOptions {
+            as_of: Date::parse("2026-06-01").unwrap(),
+            laws: None,
+        },
+    );
+    // hub receives two unassessed flows; store one (b-store is covered).
+    assert_eq!(fired(&result, "NEST-UNASSESSED"), ["hub"]);
+    let finding = result
+        .findings
+        .iter()
+        .find(|f| &*f.rule == "NEST-UNASSESSED")
+        .expect("fires on hub");
+    assert!(
+        finding.message.contains("receives 2 flows"),
+        "{}",
+        finding.message
+    );
+}
