@@ -428,8 +428,8 @@ systems:
     assert_eq!(lines, [11, 12], "one PIPL-13 finding per collection");
 }
 
-/// An aggregate whose filter holds another aggregate: the indexes are built before the rules
-/// run, on every core, and the inner one may be needed while another core builds it.
+/// An aggregate whose filter holds another aggregate: the inner index is built while the
+/// outer one is (each on first use), and the counts are right.
 #[test]
 fn an_aggregate_nested_in_an_aggregate_s_filter() {
     const POLICY: &str = r#"

@@ -12,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 use super::value::{Ent, Key, List, Missing, Truth, Val};
 use crate::date::Date;
 use crate::lang::ast::{ActiveWhen, AddOp, AggregateOp, CmpOp, IsWhat};
-use crate::lang::ir::{Aggregate, Const, Duration, Ex, Field, Kind, Program, RuleIr};
+use crate::lang::ir::{Aggregate, Const, Duration, Ex, Field, Kind, Program};
 use crate::manifest::graph::FlowGraph;
 use crate::manifest::model::{country_of, ManifestSet, OrgIdx, Term};
 
@@ -641,44 +641,6 @@ impl<'a> RuleIndexes<'a> {
                     .collect(),
             })
             .collect()
-    }
-}
-
-impl<'a> RuleIndexes<'a> {
-    /// Builds every index of `rules` not built yet, before they run: each index is one unit
-    /// of work, so that the two cores build different indexes at once.
-    ///
-    /// Built on first use instead, the indexes a kind's rules need were built one after the
-    /// other by the unit of work that first needed them, while the other core finished its
-    /// units and waited: at 10k flows the systems' one unit took 6–10 ms, most of it building
-    /// flow indexes, against 1–4 ms for the other units.
-    pub fn build_all(world: &'a World<'a>, rules: &[&'a RuleIr], indexes: &'a [RuleIndexes<'a>]) {
-        use rayon::prelude::*;
-        let mut seen: HashSet<*const OnceLock<AggregateIndex<'a>>> = HashSet::default();
-        let mut builds: Vec<(&'a RuleIr, &'a RuleIndexes<'a>, usize)> = Vec::new();
-        for (&rule, rule_indexes) in rules.iter().zip(indexes) {
-            for (id, cell) in rule_indexes.cells.iter().enumerate() {
-                // `exists` without a join needs no index (see `Evaluator::aggregate`).
-                let needs_index = rule.aggregates.get(id).is_some_and(|agg| {
-                    agg.join.is_some()
-                        || !matches!(agg.op, AggregateOp::Exists | AggregateOp::NoneExists)
-                });
-                if needs_index && cell.get().is_none() && seen.insert(Arc::as_ptr(cell)) {
-                    builds.push((rule, rule_indexes, id));
-                }
-            }
-        }
-        builds
-            .par_iter()
-            .with_max_len(1)
-            .for_each(|&(rule, rule_indexes, id)| {
-                if let Some(cell) = rule_indexes.cells.get(id) {
-                    cell.get_or_init(|| {
-                        Evaluator::new(world, rule.slots, &rule.aggregates, rule_indexes)
-                            .build_index(id)
-                    });
-                }
-            });
     }
 }
 

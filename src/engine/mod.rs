@@ -135,7 +135,6 @@ pub fn with_findings<R>(
     rules_checked.sort_by(|a, b| a.id.cmp(&b.id));
     let aggregates: Vec<&[Aggregate]> = rules.iter().map(|r| r.aggregates.as_slice()).collect();
     let indexes = RuleIndexes::shared(&aggregates, &same);
-    RuleIndexes::build_all(&world, &rules, &indexes);
     let hits = evaluate_rules(&world, &rules, &indexes, &same);
     // Sorted, without duplicates.
     let order = reported_order(&world, &rules, &hits);
