@@ -79,7 +79,12 @@ flows:
 "#;
 
 fn run(manifest: &str, as_of: &str) -> CheckResult {
-    let program = match compile_texts(&[("eutest.policy", POLICY)], true) {
+    check_with(&[("eutest.policy", POLICY)], manifest, as_of)
+}
+
+/// Checks `manifest` against the bundled packs and `policies` at `as_of`.
+fn check_with(policies: &[(&str, &str)], manifest: &str, as_of: &str) -> CheckResult {
+    let program = match compile_texts(policies, true) {
         Ok(p) => p,
         Err(e) => panic!("{:?}", e.reports()),
     };
@@ -340,10 +345,6 @@ law ANYTEST "Exists and no, without a join" {
   }
 }
 "#;
-    let program = match compile_texts(&[("anytest.policy", POLICY)], true) {
-        Ok(p) => p,
-        Err(e) => panic!("{:?}", e.reports()),
-    };
     let run = |locations: &[&str]| -> CheckResult {
         let mut manifest = String::from(
             "lexflow: 1\norganizations:\n  - {id: city, country: DE, kind: public_authority}\nsystems:\n",
@@ -353,16 +354,7 @@ law ANYTEST "Exists and no, without a join" {
                 "  - {{id: s{i}, kind: database, operator: city, location: {location}}}\n"
             ));
         }
-        let (set, _) = load_sources(vec![("city.yaml".into(), manifest)], &program.vocab)
-            .expect("manifest loads");
-        check(
-            &program,
-            &set,
-            &CheckOptions {
-                as_of: Date::parse("2026-06-01").unwrap(),
-                laws: None,
-            },
-        )
+        check_with(&[("anytest.policy", POLICY)], &manifest, "2026-06-01")
     };
     // The system that answers is last, after many that do not.
     let mut last_in_us = vec!["DE"; 50];
@@ -392,10 +384,6 @@ law ANYTEST "Exists and no, without a join" {
 /// dropped.
 #[test]
 fn each_collection_of_a_system_has_its_own_finding() {
-    let program = match compile_texts(&[], true) {
-        Ok(p) => p,
-        Err(e) => panic!("{:?}", e.reports()),
-    };
     let manifest = "lexflow: 1
 organizations:
   - {id: city, country: CN, kind: public_authority}
@@ -409,16 +397,7 @@ systems:
       - {data: [identifier.device], subjects: public, purpose: traffic_management, notice: true}
       - {data: [identifier.device], subjects: public, purpose: public_security, notice: true}
 ";
-    let (set, _) = load_sources(vec![("city.yaml".into(), manifest.into())], &program.vocab)
-        .expect("manifest loads");
-    let result = check(
-        &program,
-        &set,
-        &CheckOptions {
-            as_of: Date::parse("2026-06-01").unwrap(),
-            laws: None,
-        },
-    );
+    let result = check_with(&[], manifest, "2026-06-01");
     let lines: Vec<u32> = result
         .findings
         .iter()
@@ -447,10 +426,6 @@ law NESTTEST "Nested aggregates" {
   }
 }
 "#;
-    let program = match compile_texts(&[("nesttest.policy", POLICY)], true) {
-        Ok(p) => p,
-        Err(e) => panic!("{:?}", e.reports()),
-    };
     let manifest = "lexflow: 1
 organizations:
   - {id: city, country: DE, kind: public_authority}
@@ -467,16 +442,7 @@ flows:
 assessments:
   - {kind: dpia, covers: [b-store]}
 ";
-    let (set, _) = load_sources(vec![("city.yaml".into(), manifest.into())], &program.vocab)
-        .expect("manifest loads");
-    let result = check(
-        &program,
-        &set,
-        &CheckOptions {
-            as_of: Date::parse("2026-06-01").unwrap(),
-            laws: None,
-        },
-    );
+    let result = check_with(&[("nesttest.policy", POLICY)], manifest, "2026-06-01");
     // hub receives two unassessed flows; store one (b-store is covered).
     assert_eq!(fired(&result, "NEST-UNASSESSED"), ["hub"]);
     let finding = result
