@@ -506,8 +506,9 @@ impl crate::findings::FindingSource for PendingFindings<'_> {
 }
 
 /// The hits to report, as positions in `hits`: in SPEC §3 order (file, line, column, rule
-/// id, then subject and path), and without duplicates (same rule, subject and path: the
-/// first in rule order is kept). Sorts small keys, never findings.
+/// id, then subject and path), and without duplicates (same place, rule, subject and path:
+/// the first in rule order is kept; two collections of one system are two places). Sorts
+/// small keys, never findings.
 fn reported_order(world: &World, rules: &[&RuleIr], hits: &[Hit]) -> Vec<usize> {
     let set = world.set;
     let file_name = |file: usize| world.file_name(crate::source::FileId(file as u32));
