@@ -27,8 +27,8 @@ pub struct World<'a> {
     pub country_sets: Vec<Vec<bool>>,
     /// The country slot of each system's location (the hot input of `leaves` / `enters` and
     /// of `s.location in CN`), [`NO_COUNTRY`] for a location that is not a country code.
-    pub system_country: Vec<u16>,
-    /// Each system's operator. With `system_country`, what rules read most of a system, in
+    pub system_countries: Vec<u16>,
+    /// Each system's operator. With `system_countries`, what rules read most of a system, in
     /// 6 bytes instead of the system's whole record (flows reach systems in no order: at
     /// 100k flows the records do not stay in cache).
     pub system_operator: Vec<OrgIdx>,
@@ -226,7 +226,7 @@ impl<'a> World<'a> {
                 members
             })
             .collect();
-        let system_country = set
+        let system_countries = set
             .systems
             .iter()
             .map(|s| {
@@ -299,7 +299,7 @@ impl<'a> World<'a> {
             as_of,
             year_start,
             country_sets,
-            system_country,
+            system_countries,
             system_operator,
             flow_cats,
             collection_cats,
@@ -321,7 +321,7 @@ impl<'a> World<'a> {
     /// The country slot of system `system`'s location (`None`: not a country code, or no
     /// such system).
     pub fn system_country(&self, system: u32) -> Option<usize> {
-        match self.system_country.get(system as usize) {
+        match self.system_countries.get(system as usize) {
             Some(&slot) if slot != NO_COUNTRY => Some(usize::from(slot)),
             _ => None,
         }
@@ -467,7 +467,7 @@ impl<'a> KeyNumbers<'a> {
     }
 
     /// The dense array that numbers `key`, if it is an organization or a system.
-    fn dense(&self, key: &Key<'a>) -> Option<(&Vec<u32>, usize)> {
+    fn dense(&self, key: &Key<'a>) -> Option<(&[u32], usize)> {
         match key {
             Key::Ent(Ent::Org(i)) => Some((&self.organizations, *i as usize)),
             Key::Ent(Ent::Sys(i)) => Some((&self.systems, *i as usize)),
@@ -1078,7 +1078,9 @@ impl<'a> Evaluator<'a> {
                 let v = match &**value {
                     // A system's location: its country slot, from the world's column.
                     Ex::Field(system, Field::SysLocation) => match self.eval(system) {
-                        Val::Ent(Ent::Sys(i)) if (i as usize) < self.world.system_country.len() => {
+                        Val::Ent(Ent::Sys(i))
+                            if (i as usize) < self.world.system_countries.len() =>
+                        {
                             let inside = self.slot_in(self.world.system_country(i), *set);
                             return Val::Bool(inside != *negated);
                         }
@@ -1237,12 +1239,9 @@ impl<'a> Evaluator<'a> {
         let mut all = Vec::new();
         let saved = self.env.get(agg.var).cloned().flatten();
         let world = self.world;
-        'candidates: for entity in world.entities(agg.kind, agg.whole_year) {
-            self.bind(agg.var, Val::Ent(entity));
-            for conjunct in &agg.local {
-                if self.truth(conjunct) != Truth::True {
-                    continue 'candidates;
-                }
+        for entity in world.entities(agg.kind, agg.whole_year) {
+            if !self.passes_local(agg, entity) {
+                continue;
             }
             let Some(join) = &agg.join else {
                 all.push(entity);
@@ -1360,21 +1359,23 @@ impl<'a> Evaluator<'a> {
     /// that does.
     fn exists_without_join(&mut self, agg: &'a Aggregate) -> Val<'a> {
         let saved = self.env.get(agg.var).cloned().flatten();
-        let mut found = false;
-        'candidates: for entity in self.world.entities(agg.kind, agg.whole_year) {
-            self.bind(agg.var, Val::Ent(entity));
-            for conjunct in &agg.local {
-                if self.truth(conjunct) != Truth::True {
-                    continue 'candidates;
-                }
-            }
-            found = true;
-            break;
-        }
+        let world = self.world;
+        let found = world
+            .entities(agg.kind, agg.whole_year)
+            .any(|entity| self.passes_local(agg, entity));
         if let Some(s) = self.env.get_mut(agg.var) {
             *s = saved;
         }
         Val::Bool(found == (agg.op == AggregateOp::Exists))
+    }
+
+    /// Binds `entity` to the aggregate's variable and tells whether it passes the
+    /// aggregate's local filter (an unknown test does not pass).
+    fn passes_local(&mut self, agg: &'a Aggregate, entity: Ent) -> bool {
+        self.bind(agg.var, Val::Ent(entity));
+        agg.local
+            .iter()
+            .all(|conjunct| self.truth(conjunct) == Truth::True)
     }
 
     /// The aggregate's answer over `candidates` (its correlated filter applied to each).
