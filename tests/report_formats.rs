@@ -416,6 +416,135 @@ fn parse_junit(xml: &str) -> Vec<Suite> {
     suites
 }
 
+/// The JUnit report as quick-junit builds and serializes it, whole: the reference the
+/// streamed writer must equal byte for byte (it writes with the same XML writer, quick-xml,
+/// one test case at a time). Kept on purpose beside the writer it checks.
+fn junit_by_quick_junit(result: &CheckResult) -> String {
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    use std::collections::BTreeMap;
+    type Fired<'a> = BTreeMap<(&'a str, &'a str), Vec<&'a Finding>>;
+    let inert = |text: &str| lexflow::report::sanitize::inert(text).into_owned();
+    let mut findings: Vec<&Finding> = result.findings.iter().collect();
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    let mut laws: BTreeMap<&str, BTreeMap<&str, Fired>> = BTreeMap::new();
+    for rule in &result.rules_checked {
+        laws.entry(&rule.law)
+            .or_default()
+            .entry(&rule.id)
+            .or_default();
+    }
+    for f in findings {
+        laws.entry(&f.law)
+            .or_default()
+            .entry(&f.rule)
+            .or_default()
+            .entry((f.subject.kind, &f.subject.id))
+            .or_default()
+            .push(f);
+    }
+    let mut report = Report::new("lexflow");
+    for (law, rules) in &laws {
+        let mut suite = TestSuite::new(inert(law));
+        for (rule, fired) in rules {
+            if fired.is_empty() {
+                let mut case = TestCase::new(inert(rule), TestCaseStatus::success());
+                case.set_classname(inert(law));
+                suite.add_test_case(case);
+                continue;
+            }
+            for ((kind, id), group) in fired {
+                let open: Vec<&&Finding> =
+                    group.iter().filter(|f| f.status == Status::Open).collect();
+                let listed: Vec<&Finding> = if open.is_empty() {
+                    group.clone()
+                } else {
+                    open.iter().map(|f| **f).collect()
+                };
+                let description = listed
+                    .iter()
+                    .map(|f| report::junit::describe(f))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let mut status = match open.first() {
+                    Some(first) => {
+                        let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                        s.set_message(inert(&first.message));
+                        s.set_type(first.severity.as_str());
+                        s
+                    }
+                    None => {
+                        let mut s = TestCaseStatus::skipped();
+                        let reason = group[0]
+                            .waiver
+                            .as_ref()
+                            .map(|w| format!("waived: {}", inert(&w.justification)))
+                            .unwrap_or_else(|| "waived".to_string());
+                        s.set_message(reason);
+                        s.set_type("waived");
+                        s
+                    }
+                };
+                status.set_description(description);
+                let name = format!("{} {} {}", inert(rule), inert(kind), inert(id));
+                let mut case = TestCase::new(name, status);
+                case.set_classname(format!("{}.{}", inert(law), inert(rule)));
+                suite.add_test_case(case);
+            }
+        }
+        report.add_test_suite(suite);
+    }
+    let mut problems = result.problems.clone();
+    problems.sort_by(|a, b| {
+        (&a.location, &a.kind, &a.message).cmp(&(&b.location, &b.kind, &b.message))
+    });
+    if !problems.is_empty() {
+        let mut suite = TestSuite::new("lexflow.problems");
+        for problem in &problems {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status.set_message(inert(&problem.message));
+            status.set_type(inert(&problem.kind));
+            let name = match &problem.location {
+                Some(l) => format!(
+                    "{} {}:{}:{}",
+                    inert(&problem.kind),
+                    inert(&l.file),
+                    l.line,
+                    l.column
+                ),
+                None => inert(&problem.kind),
+            };
+            let mut case = TestCase::new(name, status);
+            case.set_classname("lexflow.problems");
+            suite.add_test_case(case);
+        }
+        report.add_test_suite(suite);
+    }
+    report.to_string().unwrap()
+}
+
+#[test]
+fn junit_is_written_as_quick_junit_would_write_it() {
+    let mut fixture = fixture();
+    // Every case shape: a rule with two findings on one subject (one waived: the failure lists
+    // the open one), a subject whose findings are all waived (skipped), a problem without a
+    // place.
+    let mut second = fixture.findings[1].clone();
+    second.location.line += 1;
+    second.status = Status::Waived;
+    second.waiver = fixture.findings[3].waiver.clone();
+    fixture.findings.push(second);
+    fixture.problems.push(Problem {
+        kind: format!("unused_waiver{ESC}"),
+        message: format!("waiver {SCRIPT} & \"quoted\" matched nothing\nsecond line"),
+        location: None,
+    });
+    fixture.recount();
+    for result in [fixture, CheckResult::default()] {
+        let xml = report::render(Format::Junit, &result, &RenderContext::default()).unwrap();
+        assert_eq!(xml, junit_by_quick_junit(&result));
+    }
+}
+
 #[test]
 fn junit_has_a_suite_per_law_and_a_case_per_rule_and_subject() {
     let xml = report::render(Format::Junit, &fixture(), &RenderContext::default()).unwrap();
