@@ -939,11 +939,73 @@ struct FileCx<'v> {
     pending: Vec<Pending>,
 }
 
+/// The entries of a list that are texts (each with its position), as
+/// [`FileCx::text_list`] found them: `text_of` takes exactly the `Str` entries.
+#[derive(Clone, Copy)]
+struct Texts<'n> {
+    items: &'n [Node],
+    count: usize,
+}
+
+impl<'n> Texts<'n> {
+    fn len(&self) -> usize {
+        self.count
+    }
+
+    fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&'n str, Pos)> + 'n {
+        self.items.iter().filter_map(|item| match &item.value {
+            Value::Str(text) => Some((&**text, item.pos)),
+            _ => None,
+        })
+    }
+}
+
+/// What a mapping is called in messages ("flow `f-1`", "the `transfer` of flow `f-1`"),
+/// written out only when a message needs it: formatting it for each of a city's hundreds
+/// of thousands of entities, to be read only on an error, was 5-7% of loading 1M flows.
+#[derive(Debug)]
+enum What<'n> {
+    /// Before the id is known, or without one: "a flow".
+    Plain(&'static str),
+    /// A noun and the id written in the manifest: flow `f-1`.
+    Named(&'static str, &'n str),
+    /// A part of a named mapping: the `transfer` of flow `f-1`.
+    PartOfNamed(&'static str, &'static str, &'n str),
+    Owned(String),
+}
+
+impl<'n> What<'n> {
+    /// "the `transfer` of" this mapping. Without an allocation for a named one: a box or a
+    /// string made for each flow's transfer, short-lived and alone in its size class, costs
+    /// a page fault each once freed pages go back to the kernel at once.
+    fn part(&self, part: &'static str) -> What<'n> {
+        match *self {
+            What::Named(noun, id) => What::PartOfNamed(part, noun, id),
+            _ => What::Owned(format!("{part} {self}")),
+        }
+    }
+}
+
+impl std::fmt::Display for What<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            What::Plain(text) => f.write_str(text),
+            What::Named(noun, id) => write!(f, "{noun} `{id}`"),
+            What::PartOfNamed(part, noun, id) => write!(f, "{part} {noun} `{id}`"),
+            What::Owned(text) => f.write_str(text),
+        }
+    }
+}
+
 /// A mapping checked against a field list: known fields by name, unknown ones reported.
 struct Obj<'n> {
     pos: Pos,
     /// e.g. "organization `hikvision`", for messages.
-    what: String,
+    what: What<'n>,
     /// Length of the first key, to underline something visible for "missing field".
     first_key_len: usize,
     fields: Vec<(&'n str, &'n Node)>,
@@ -1064,9 +1126,9 @@ impl<'v> FileCx<'v> {
     fn obj<'n>(
         &mut self,
         node: &'n Node,
-        what: String,
+        what: What<'n>,
         entity: &'static Entity,
-        named: Option<&str>,
+        named: Option<&'static str>,
     ) -> Option<Obj<'n>> {
         let Value::Map(entries) = &node.value else {
             self.error(
@@ -1088,7 +1150,7 @@ impl<'v> FileCx<'v> {
                 _ => None,
             });
         let what = match (named, id) {
-            (Some(noun), Some(id)) => format!("{noun} `{id}`"),
+            (Some(noun), Some(id)) => What::Named(noun, id),
             _ => what,
         };
         let mut obj = Obj {
@@ -1157,9 +1219,9 @@ impl<'v> FileCx<'v> {
 
     // -- typed values ------------------------------------------------------------------
 
-    fn text_of(&mut self, obj: &Obj, field: &str, node: &Node) -> Option<String> {
+    fn text_of<'n>(&mut self, obj: &Obj, field: &str, node: &'n Node) -> Option<&'n str> {
         match &node.value {
-            Value::Str(s) => Some(s.to_string()),
+            Value::Str(s) => Some(s),
             Value::Int(_) | Value::BigInt(_) | Value::Float(_) | Value::Bool(_) => {
                 self.wrong_type(
                     node,
@@ -1190,10 +1252,10 @@ impl<'v> FileCx<'v> {
     fn opt_text(&mut self, obj: &Obj, field: &str) -> Option<String> {
         debug_check_field(obj.entity, field, false, |t| matches!(t, Type::Text));
         let node = obj.get(field)?;
-        self.text_of(obj, field, node)
+        self.text_of(obj, field, node).map(str::to_string)
     }
 
-    fn req_text(&mut self, obj: &Obj, field: &str) -> Option<(String, Pos)> {
+    fn req_text<'n>(&mut self, obj: &Obj<'n>, field: &str) -> Option<(&'n str, Pos)> {
         let Some(node) = obj.get(field) else {
             self.missing(obj, field);
             return None;
@@ -1265,7 +1327,11 @@ impl<'v> FileCx<'v> {
     }
 
     /// A list of text values with their positions.
-    fn text_list(&mut self, obj: &Obj, field: &str, node: &Node) -> Option<Vec<(String, Pos)>> {
+    /// Checks that `node` is a list of texts, reporting each entry that is not one, and gives
+    /// the entries that are. They are read from the list itself when used: gathering them in
+    /// a list of their own was a short-lived allocation for each flow (its data categories),
+    /// and with freed pages handed back to the kernel at once that can cost a page fault each.
+    fn text_list<'n>(&mut self, obj: &Obj, field: &str, node: &'n Node) -> Option<Texts<'n>> {
         let Value::Seq(items) = &node.value else {
             let help = match &node.value {
                 Value::Str(s) => Some(format!("write a list: `[{s}]`")),
@@ -1274,13 +1340,13 @@ impl<'v> FileCx<'v> {
             self.wrong_type(node, field, obj, "a list", help);
             return None;
         };
-        let mut out = Vec::with_capacity(items.len());
+        let mut count = 0;
         for item in items {
-            if let Some(text) = self.text_of(obj, field, item) {
-                out.push((text, item.pos));
+            if self.text_of(obj, field, item).is_some() {
+                count += 1;
             }
         }
-        Some(out)
+        Some(Texts { items, count })
     }
 
     fn check_enum(&mut self, context: &str, field: &str, value: &str, pos: Pos) -> bool {
@@ -1320,16 +1386,16 @@ impl<'v> FileCx<'v> {
         debug_check_field(obj.entity, field, false, |t| matches!(t, Type::Enum(_)));
         let node = obj.get(field)?;
         let text = self.text_of(obj, field, node)?;
-        self.check_enum(context, field, &text, node.pos)
-            .then(|| self.term(&text))
+        self.check_enum(context, field, text, node.pos)
+            .then(|| self.term(text))
     }
 
     fn req_enum(&mut self, obj: &Obj, context: &str, field: &str) -> Option<Term> {
         debug_assert_eq!(context, obj.entity.name);
         debug_check_field(obj.entity, field, true, |t| matches!(t, Type::Enum(_)));
         let (text, pos) = self.req_text(obj, field)?;
-        self.check_enum(context, field, &text, pos)
-            .then(|| self.term(&text))
+        self.check_enum(context, field, text, pos)
+            .then(|| self.term(text))
     }
 
     fn opt_enum_list(&mut self, obj: &Obj, context: &str, field: &str) -> Option<Vec<Term>> {
@@ -1338,9 +1404,9 @@ impl<'v> FileCx<'v> {
         let node = obj.get(field)?;
         let items = self.text_list(obj, field, node)?;
         let mut out = Vec::with_capacity(items.len());
-        for (text, pos) in items {
-            if self.check_enum(context, field, &text, pos) {
-                out.push(self.term(&text));
+        for (text, pos) in items.iter() {
+            if self.check_enum(context, field, text, pos) {
+                out.push(self.term(text));
             }
         }
         Some(out)
@@ -1365,12 +1431,12 @@ impl<'v> FileCx<'v> {
             );
         }
         let mut out = Vec::with_capacity(items.len());
-        for (text, pos) in items {
-            if self.vocab.is_category(&text) {
-                out.push(self.term(&text));
+        for (text, pos) in items.iter() {
+            if self.vocab.is_category(text) {
+                out.push(self.term(text));
                 continue;
             }
-            let help = did_you_mean(&text, self.vocab.categories.iter().map(String::as_str))
+            let help = did_you_mean(text, self.vocab.categories.iter().map(String::as_str))
                 .map(|s| format!("did you mean `{s}`?"))
                 .unwrap_or_else(|| {
                     "data categories are dotted paths of the taxonomy, e.g. `biometric.facial`"
@@ -1426,8 +1492,8 @@ impl<'v> FileCx<'v> {
         let Some((text, pos)) = self.req_text(obj, field) else {
             return Term::default();
         };
-        self.check_location(field, &text, pos, false);
-        self.term(&text)
+        self.check_location(field, text, pos, false);
+        self.term(text)
     }
 
     fn opt_location_list(&mut self, obj: &Obj, field: &str) -> Option<Vec<Term>> {
@@ -1435,9 +1501,9 @@ impl<'v> FileCx<'v> {
         let node = obj.get(field)?;
         let items = self.text_list(obj, field, node)?;
         let mut out = Vec::with_capacity(items.len());
-        for (text, pos) in items {
-            if self.check_location(field, &text, pos, true) {
-                out.push(self.term(&text));
+        for (text, pos) in items.iter() {
+            if self.check_location(field, text, pos, true) {
+                out.push(self.term(text));
             }
         }
         Some(out)
@@ -1485,8 +1551,8 @@ impl<'v> FileCx<'v> {
             );
         }
         let count = items.len();
-        for (i, (name, pos)) in items.into_iter().enumerate() {
-            self.reference(slot(i), field, want, name, pos);
+        for (i, (name, pos)) in items.iter().enumerate() {
+            self.reference(slot(i), field, want, name.to_string(), pos);
         }
         count
     }
@@ -1494,7 +1560,7 @@ impl<'v> FileCx<'v> {
     fn req_reference(&mut self, obj: &Obj, slot: Slot, field: &'static str, want: Want) {
         debug_check_field(obj.entity, field, true, |t| matches!(t, Type::Ref(_)));
         if let Some((name, pos)) = self.req_text(obj, field) {
-            self.reference(slot, field, want, name, pos);
+            self.reference(slot, field, want, name.to_string(), pos);
         }
     }
 
@@ -1555,7 +1621,7 @@ impl<'v> FileCx<'v> {
     // -- the manifest ------------------------------------------------------------------
 
     fn manifest(&mut self, root: &Node) {
-        let Some(top) = self.obj(root, "the manifest".to_string(), &fields::MANIFEST, None) else {
+        let Some(top) = self.obj(root, What::Plain("the manifest"), &fields::MANIFEST, None) else {
             return;
         };
         debug_check_field(top.entity, "lexflow", true, |t| matches!(t, Type::Version));
@@ -1618,9 +1684,12 @@ impl<'v> FileCx<'v> {
         debug_check_field(obj.entity, "id", required, |t| matches!(t, Type::Id));
         match self.req_text(obj, "id") {
             Some((id, pos)) => {
-                self.declare(&id, pos, entity, false);
-                obj.what = format!("{kind} `{id}`");
-                id
+                self.declare(id, pos, entity, false);
+                // `obj` named the mapping by the id it found, as `id` reads it.
+                if !matches!(obj.what, What::Named(_, named) if named == id) {
+                    obj.what = What::Owned(format!("{kind} `{id}`"));
+                }
+                id.to_string()
             }
             None => String::new(),
         }
@@ -1629,7 +1698,7 @@ impl<'v> FileCx<'v> {
     fn organization(&mut self, node: &Node) {
         let Some(mut obj) = self.obj(
             node,
-            "an organization".into(),
+            What::Plain("an organization"),
             &fields::ORGANIZATION,
             Some("organization"),
         ) else {
@@ -1660,8 +1729,12 @@ impl<'v> FileCx<'v> {
 
     fn system(&mut self, node: &Node) {
         let pending = self.pending.len();
-        let Some(mut obj) = self.obj(node, "a system".into(), &fields::SYSTEM, Some("system"))
-        else {
+        let Some(mut obj) = self.obj(
+            node,
+            What::Plain("a system"),
+            &fields::SYSTEM,
+            Some("system"),
+        ) else {
             return;
         };
         let idx = SysIdx(self.set.systems.len() as u32);
@@ -1676,7 +1749,7 @@ impl<'v> FileCx<'v> {
                     Slot::Processor(idx),
                     "processor",
                     Want::Organization,
-                    name,
+                    name.to_string(),
                     node.pos,
                 );
             }
@@ -1725,10 +1798,10 @@ impl<'v> FileCx<'v> {
         self.settle(pending);
     }
 
-    fn collection(&mut self, node: &Node, system: &str) -> Option<Collection> {
+    fn collection<'n>(&mut self, node: &'n Node, system: &What<'n>) -> Option<Collection> {
         let obj = self.obj(
             node,
-            format!("a `collects` entry of {system}"),
+            system.part("a `collects` entry of"),
             &fields::COLLECTS,
             None,
         )?;
@@ -1750,7 +1823,8 @@ impl<'v> FileCx<'v> {
 
     fn flow(&mut self, node: &Node) {
         let pending = self.pending.len();
-        let Some(mut obj) = self.obj(node, "a flow".into(), &fields::FLOW, Some("flow")) else {
+        let Some(mut obj) = self.obj(node, What::Plain("a flow"), &fields::FLOW, Some("flow"))
+        else {
             return;
         };
         let idx = FlowIdx(self.set.flows.len() as u32);
@@ -1802,10 +1876,10 @@ impl<'v> FileCx<'v> {
         self.settle(pending);
     }
 
-    fn transfer(&mut self, node: &Node, flow: FlowIdx, what: &str) -> Option<Transfer> {
+    fn transfer<'n>(&mut self, node: &'n Node, flow: FlowIdx, what: &What<'n>) -> Option<Transfer> {
         let obj = self.obj(
             node,
-            format!("the `transfer` of {what}"),
+            what.part("the `transfer` of"),
             &fields::TRANSFER,
             None,
         )?;
@@ -1816,7 +1890,7 @@ impl<'v> FileCx<'v> {
                     Slot::TransferContract(flow),
                     "transfer.contract",
                     Want::Contract,
-                    name,
+                    name.to_string(),
                     node.pos,
                 );
             }
@@ -1830,10 +1904,10 @@ impl<'v> FileCx<'v> {
         })
     }
 
-    fn exemption(&mut self, node: &Node, what: &str) -> Option<Exemption> {
+    fn exemption<'n>(&mut self, node: &'n Node, what: &What<'n>) -> Option<Exemption> {
         let obj = self.obj(
             node,
-            format!("the `exemption` of {what}"),
+            what.part("the `exemption` of"),
             &fields::EXEMPTION,
             None,
         )?;
@@ -1850,7 +1924,7 @@ impl<'v> FileCx<'v> {
         let pending = self.pending.len();
         let Some(mut obj) = self.obj(
             node,
-            "a contract".into(),
+            What::Plain("a contract"),
             &fields::CONTRACT,
             Some("contract"),
         ) else {
@@ -1885,7 +1959,7 @@ impl<'v> FileCx<'v> {
         let pending = self.pending.len();
         let Some(mut obj) = self.obj(
             node,
-            "an assessment".into(),
+            What::Plain("an assessment"),
             &fields::ASSESSMENT,
             Some("assessment"),
         ) else {
@@ -1898,7 +1972,7 @@ impl<'v> FileCx<'v> {
         } else {
             let id = format!("{}-{n}", kind.as_deref().unwrap_or("assessment"));
             self.declare(&id, obj.pos, EntityRef::Assessment(idx), true);
-            obj.what = format!("assessment `{id}`");
+            obj.what = What::Owned(format!("assessment `{id}`"));
             id
         };
         // Placeholders, filled in when each reference is resolved.
