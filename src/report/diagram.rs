@@ -53,20 +53,58 @@ impl Eq for IdIndex {}
 
 #[derive(Clone, Debug, Default)]
 pub struct Ids {
-    organizations: HashMap<String, usize>,
-    systems: HashMap<String, usize>,
-    flows: HashMap<String, usize>,
-    contracts: HashMap<String, usize>,
-    assessments: HashMap<String, usize>,
+    organizations: Positions,
+    systems: Positions,
+    flows: Positions,
+    contracts: Positions,
+    assessments: Positions,
 }
 
-/// Each id's first position.
-fn positions<'a>(ids: impl Iterator<Item = &'a String>) -> HashMap<String, usize> {
-    let mut positions = HashMap::new();
-    for (i, id) in ids.enumerate() {
-        positions.entry(id.clone()).or_insert(i);
+/// Each id's first position in one of the summary's lists, found by the id's hash: the ids
+/// stay in the list, not copied into the index (a copy of every id was 13 MiB of the
+/// Markdown report's peak at 100k flows). A look-up checks the id at the position it finds.
+#[derive(Clone, Debug, Default)]
+struct Positions {
+    by_hash: HashMap<u64, u32, foldhash::fast::FixedState>,
+    /// Ids whose hash a different, earlier id already has (two ids of one city are not
+    /// expected to share 64 bits of hash, but an index must not depend on it).
+    collided: HashMap<String, u32>,
+}
+
+fn id_hash(id: &str) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::default().hash_one(id)
+}
+
+impl Positions {
+    fn of(ids: &[&str]) -> Positions {
+        let mut positions = Positions::default();
+        positions.by_hash.reserve(ids.len());
+        for (i, &id) in ids.iter().enumerate() {
+            let Ok(at) = u32::try_from(i) else { break };
+            match positions.by_hash.entry(id_hash(id)) {
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(at);
+                }
+                std::collections::hash_map::Entry::Occupied(first) => {
+                    let same = ids.get(*first.get() as usize).is_some_and(|f| *f == id);
+                    if !same {
+                        positions.collided.entry(id.to_string()).or_insert(at);
+                    }
+                }
+            }
+        }
+        positions
     }
-    positions
+
+    /// `id`'s first position, `id_at` giving the id at a position of the list.
+    fn get<'s>(&self, id: &str, id_at: impl Fn(usize) -> Option<&'s str>) -> Option<usize> {
+        if let Some(&at) = self.collided.get(id) {
+            return Some(at as usize);
+        }
+        let at = *self.by_hash.get(&id_hash(id))? as usize;
+        (id_at(at) == Some(id)).then_some(at)
+    }
 }
 
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -228,21 +266,26 @@ impl ManifestSummary {
     }
 
     fn ids(&self) -> &Ids {
-        self.ids.0.get_or_init(|| Ids {
-            organizations: positions(self.organizations.iter().map(|o| &o.id)),
-            systems: positions(self.systems.iter().map(|s| &s.id)),
-            flows: positions(self.flows.iter().map(|f| &f.id)),
-            contracts: positions(self.contracts.iter().map(|c| &c.id)),
-            assessments: positions(self.assessments.iter().map(|a| &a.id)),
+        self.ids.0.get_or_init(|| {
+            let ids = |list: Vec<&str>| Positions::of(&list);
+            Ids {
+                organizations: ids(self.organizations.iter().map(|o| &*o.id).collect()),
+                systems: ids(self.systems.iter().map(|s| &*s.id).collect()),
+                flows: ids(self.flows.iter().map(|f| &*f.id).collect()),
+                contracts: ids(self.contracts.iter().map(|c| &*c.id).collect()),
+                assessments: ids(self.assessments.iter().map(|a| &*a.id).collect()),
+            }
         })
     }
 
     pub fn system_index(&self, id: &str) -> Option<usize> {
-        self.ids().systems.get(id).copied()
+        let at = |i: usize| self.systems.get(i).map(|s| &*s.id);
+        self.ids().systems.get(id, at)
     }
 
     pub fn flow_index(&self, id: &str) -> Option<usize> {
-        self.ids().flows.get(id).copied()
+        let at = |i: usize| self.flows.get(i).map(|f| &*f.id);
+        self.ids().flows.get(id, at)
     }
 
     fn system(&self, id: &str) -> Option<&SystemSummary> {
@@ -254,7 +297,8 @@ impl ManifestSummary {
     }
 
     pub fn org(&self, id: &str) -> Option<&OrgSummary> {
-        let i = self.ids().organizations.get(id).copied()?;
+        let at = |i: usize| self.organizations.get(i).map(|o| &*o.id);
+        let i = self.ids().organizations.get(id, at)?;
         self.organizations.get(i)
     }
 
@@ -294,13 +338,15 @@ impl ManifestSummary {
                 orgs.insert(id.to_string());
             }
             "contract" => {
-                let contract = self.ids().contracts.get(id).copied();
+                let at = |i: usize| self.contracts.get(i).map(|c| &*c.id);
+                let contract = self.ids().contracts.get(id, at);
                 if let Some(c) = contract.and_then(|i| self.contracts.get(i)) {
                     orgs.extend(c.parties.iter().cloned());
                 }
             }
             "assessment" => {
-                let assessment = self.ids().assessments.get(id).copied();
+                let at = |i: usize| self.assessments.get(i).map(|a| &*a.id);
+                let assessment = self.ids().assessments.get(id, at);
                 if let Some(a) = assessment.and_then(|i| self.assessments.get(i)) {
                     for covered in &a.covers {
                         add_system(covered, &mut orgs);
@@ -857,11 +903,11 @@ pub(crate) fn write_svg(
             xml(&flow.to),
             xml(&data),
             rules
-                .map(|r| format!(" — {}", xml(&r.iter().cloned().collect::<Vec<_>>().join(", "))))
+                .map(|r| format!(" — {}", xml(&r.join(", "))))
                 .unwrap_or_default()
         );
         let label = fit(&flow.id, 28);
-        let rule_label = rules.map(|r| fit(&r.iter().cloned().collect::<Vec<_>>().join(", "), 34));
+        let rule_label = rules.map(|r| fit(&r.join(", "), 34));
         let chars = label
             .chars()
             .count()
@@ -919,7 +965,7 @@ pub(crate) fn write_svg(
             if rules.is_some() { " lf-violation" } else { "" },
             xml(&title),
             rules
-                .map(|r| format!(" — {}", xml(&r.iter().cloned().collect::<Vec<_>>().join(", "))))
+                .map(|r| format!(" — {}", xml(&r.join(", "))))
                 .unwrap_or_default(),
             if rules.is_some() { 2.5 } else { 1.2 },
             x + 10.0,
@@ -930,7 +976,7 @@ pub(crate) fn write_svg(
             xml(&fit(&who, 32)),
         );
         if let Some(rules) = rules {
-            let text = fit(&rules.iter().cloned().collect::<Vec<_>>().join(", "), 30);
+            let text = fit(&rules.join(", "), 30);
             let _ = writeln!(
                 out,
                 "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" font-weight=\"bold\" fill=\"{RED}\">{}</text>",
@@ -1054,11 +1100,7 @@ pub fn render_dot(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> Stri
                 let _ = write!(label, "\\nrun by {}", dot_str(summary.org_name(p)));
             }
             if let Some(r) = rules {
-                let _ = write!(
-                    label,
-                    "\\n{}",
-                    dot_str(&r.iter().cloned().collect::<Vec<_>>().join(", "))
-                );
+                let _ = write!(label, "\\n{}", dot_str(&r.join(", ")));
             }
             let extra = if rules.is_some() {
                 format!(", color=\"{RED}\", penwidth=2, fontcolor=\"{RED}\"")
@@ -1075,11 +1117,7 @@ pub fn render_dot(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> Stri
         let mut label = dot_str(&flow.id);
         let mut extra = String::new();
         if let Some(r) = rules {
-            let _ = write!(
-                label,
-                "\\n{}",
-                dot_str(&r.iter().cloned().collect::<Vec<_>>().join(", "))
-            );
+            let _ = write!(label, "\\n{}", dot_str(&r.join(", ")));
             extra = format!(", color=\"{RED}\", fontcolor=\"{RED}\", penwidth=2");
         }
         let _ = writeln!(out, "  n{a} -> n{b} [label=\"{label}\"{extra}];");
@@ -1134,11 +1172,7 @@ pub(crate) fn write_mermaid(
         let Some((a, b)) = pair else { continue };
         let mut label = mermaid_str(&flow.id);
         if let Some(r) = marks.flows.get(&j) {
-            let _ = write!(
-                label,
-                "<br/>{}",
-                mermaid_str(&r.iter().cloned().collect::<Vec<_>>().join(", "))
-            );
+            let _ = write!(label, "<br/>{}", mermaid_str(&r.join(", ")));
             red_links.push(link);
         }
         let _ = writeln!(out, "  n{a} -->|\"{label}\"| n{b}");
@@ -1163,6 +1197,30 @@ pub(crate) fn write_mermaid(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id_positions_are_the_first_and_checked_against_the_list() {
+        let list = ["x", "y", "x", "z"];
+        let at = |i: usize| list.get(i).copied();
+        let positions = Positions::of(&list);
+        assert_eq!(
+            positions.get("x", at),
+            Some(0),
+            "the first of a repeated id"
+        );
+        assert_eq!(positions.get("z", at), Some(3));
+        assert_eq!(positions.get("w", at), None);
+        // A hash that leads to another id is not a match: "w" given "x"'s slot.
+        let mut forged = positions.clone();
+        forged.by_hash.insert(id_hash("w"), 0);
+        assert_eq!(forged.get("w", at), None);
+        // An id whose hash an earlier id took is found through the side table.
+        let mut collided = Positions::default();
+        collided.by_hash.insert(id_hash("x"), 0);
+        collided.collided.insert("q".to_string(), 5);
+        assert_eq!(collided.get("q", |_| Some("x")), Some(5));
+        assert_eq!(collided.get("x", |_| Some("x")), Some(0));
+    }
 
     fn loc() -> Location {
         Location {
@@ -1248,12 +1306,8 @@ mod tests {
             ..ManifestSummary::default()
         };
         let mut marks = Marks::default();
-        marks
-            .flows
-            .insert(3, BTreeSet::from(["PIPL-38".to_string()]));
-        marks
-            .systems
-            .insert(5, BTreeSet::from(["GDPR-28".to_string()]));
+        marks.flows.insert(3, vec![Arc::from("PIPL-38")]);
+        marks.systems.insert(5, vec![Arc::from("GDPR-28")]);
         let svg = render_svg(&summary, &marks, GroupBy::Country);
         let mermaid = render_mermaid(&summary, &marks, GroupBy::Country);
         assert!(svg.len() > 2 << 20, "{} bytes", svg.len());
