@@ -131,6 +131,9 @@ const STREAM_YAML_BYTES: usize = 512 * 1024;
 /// Fewer bytes than any flow takes in a streamed manifest (for reserving room).
 const BYTES_PER_FLOW_AT_LEAST: usize = 200;
 
+/// The most manifest bytes room is reserved for up front (about five million flows).
+const RESERVE_FOR_BYTES_AT_MOST: u64 = 1 << 30;
+
 fn parse_bytes(bytes: Vec<u8>, stream: bool, stream_yaml_from: usize) -> Parsed {
     match String::from_utf8(bytes) {
         Ok(text) => {
@@ -422,6 +425,22 @@ impl<'v> Loader<'v> {
     /// parse while this one is converted (and only that many files' trees or items wait at
     /// once). A JSON file is parsed while it is converted ([`Loader::load_json`]).
     fn load_jobs(&mut self, jobs: Vec<Job>) {
+        // Room for the flows all the files may declare, made once: reserved file by file,
+        // the list grew (and was copied whole into fresh memory) at the second and third of
+        // a 1M-flow city's five files. Capacity never touched is address space; the sum is
+        // capped all the same, as a folder may hold large files that are not manifests.
+        let bytes: u64 = jobs
+            .iter()
+            .map(|job| match job {
+                Job::Read(_, path, _) => std::fs::metadata(path).map_or(0, |m| m.len()),
+                Job::Text(_, text) => text.len() as u64,
+                Job::Failed(..) => 0,
+            })
+            .fold(0u64, u64::saturating_add)
+            .min(RESERVE_FOR_BYTES_AT_MOST);
+        self.set
+            .flows
+            .reserve(usize::try_from(bytes).unwrap_or(0) / BYTES_PER_FLOW_AT_LEAST);
         let ahead = rayon::current_num_threads().max(1);
         let mut jobs = jobs.into_iter();
         let mut started = std::collections::VecDeque::with_capacity(ahead);
