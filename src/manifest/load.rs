@@ -1351,7 +1351,6 @@ impl<'v> FileCx<'v> {
         }
     }
 
-    /// A list of text values with their positions.
     /// Checks that `node` is a list of texts, reporting each entry that is not one, and gives
     /// the entries that are. They are read from the list itself when used: gathering them in
     /// a list of their own was a short-lived allocation for each flow (its data categories),
@@ -1535,12 +1534,12 @@ impl<'v> FileCx<'v> {
     }
 
     /// Records a reference to resolve once every file is read.
-    fn reference(&mut self, slot: Slot, field: &'static str, want: Want, name: String, pos: Pos) {
+    fn reference(&mut self, slot: Slot, field: &'static str, want: Want, name: &str, pos: Pos) {
         let loc = self.loc(pos);
         self.pending.push(Pending {
             slot,
             field,
-            name,
+            name: name.to_string(),
             want,
             loc,
             len: pos.byte_len().unwrap_or(0),
@@ -1577,7 +1576,7 @@ impl<'v> FileCx<'v> {
         }
         let count = items.len();
         for (i, (name, pos)) in items.iter().enumerate() {
-            self.reference(slot(i), field, want, name.to_string(), pos);
+            self.reference(slot(i), field, want, name, pos);
         }
         count
     }
@@ -1585,7 +1584,7 @@ impl<'v> FileCx<'v> {
     fn req_reference(&mut self, obj: &Obj, slot: Slot, field: &'static str, want: Want) {
         debug_check_field(obj.entity, field, true, |t| matches!(t, Type::Ref(_)));
         if let Some((name, pos)) = self.req_text(obj, field) {
-            self.reference(slot, field, want, name.to_string(), pos);
+            self.reference(slot, field, want, name, pos);
         }
     }
 
@@ -1775,7 +1774,7 @@ impl<'v> FileCx<'v> {
                     Slot::Processor(idx),
                     "processor",
                     Want::Organization,
-                    name.to_string(),
+                    name,
                     node.pos,
                 );
             }
@@ -1916,7 +1915,7 @@ impl<'v> FileCx<'v> {
                     Slot::TransferContract(flow),
                     "transfer.contract",
                     Want::Contract,
-                    name.to_string(),
+                    name,
                     node.pos,
                 );
             }

@@ -77,17 +77,21 @@ fn id_hash(id: &str) -> u64 {
 }
 
 impl Positions {
-    fn of(ids: &[&str]) -> Positions {
+    /// The positions of the ids of `list`'s items, `id_of` giving an item's id.
+    fn of<T>(list: &[T], id_of: impl Fn(&T) -> &str) -> Positions {
         let mut positions = Positions::default();
-        positions.by_hash.reserve(ids.len());
-        for (i, &id) in ids.iter().enumerate() {
+        positions.by_hash.reserve(list.len());
+        for (i, item) in list.iter().enumerate() {
             let Ok(at) = u32::try_from(i) else { break };
+            let id = id_of(item);
             match positions.by_hash.entry(id_hash(id)) {
                 std::collections::hash_map::Entry::Vacant(slot) => {
                     slot.insert(at);
                 }
                 std::collections::hash_map::Entry::Occupied(first) => {
-                    let same = ids.get(*first.get() as usize).is_some_and(|f| *f == id);
+                    let same = list
+                        .get(*first.get() as usize)
+                        .is_some_and(|f| id_of(f) == id);
                     if !same {
                         positions.collided.entry(id.to_string()).or_insert(at);
                     }
@@ -97,13 +101,15 @@ impl Positions {
         positions
     }
 
-    /// `id`'s first position, `id_at` giving the id at a position of the list.
-    fn get<'s>(&self, id: &str, id_at: impl Fn(usize) -> Option<&'s str>) -> Option<usize> {
+    /// `id`'s first position in `list`, the list the positions were made of.
+    fn find<T>(&self, id: &str, list: &[T], id_of: impl Fn(&T) -> &str) -> Option<usize> {
         if let Some(&at) = self.collided.get(id) {
             return Some(at as usize);
         }
         let at = *self.by_hash.get(&id_hash(id))? as usize;
-        (id_at(at) == Some(id)).then_some(at)
+        list.get(at)
+            .is_some_and(|item| id_of(item) == id)
+            .then_some(at)
     }
 }
 
@@ -266,26 +272,21 @@ impl ManifestSummary {
     }
 
     fn ids(&self) -> &Ids {
-        self.ids.0.get_or_init(|| {
-            let ids = |list: Vec<&str>| Positions::of(&list);
-            Ids {
-                organizations: ids(self.organizations.iter().map(|o| &*o.id).collect()),
-                systems: ids(self.systems.iter().map(|s| &*s.id).collect()),
-                flows: ids(self.flows.iter().map(|f| &*f.id).collect()),
-                contracts: ids(self.contracts.iter().map(|c| &*c.id).collect()),
-                assessments: ids(self.assessments.iter().map(|a| &*a.id).collect()),
-            }
+        self.ids.0.get_or_init(|| Ids {
+            organizations: Positions::of(&self.organizations, |o| &o.id),
+            systems: Positions::of(&self.systems, |s| &s.id),
+            flows: Positions::of(&self.flows, |f| &f.id),
+            contracts: Positions::of(&self.contracts, |c| &c.id),
+            assessments: Positions::of(&self.assessments, |a| &a.id),
         })
     }
 
     pub fn system_index(&self, id: &str) -> Option<usize> {
-        let at = |i: usize| self.systems.get(i).map(|s| &*s.id);
-        self.ids().systems.get(id, at)
+        self.ids().systems.find(id, &self.systems, |s| &s.id)
     }
 
     pub fn flow_index(&self, id: &str) -> Option<usize> {
-        let at = |i: usize| self.flows.get(i).map(|f| &*f.id);
-        self.ids().flows.get(id, at)
+        self.ids().flows.find(id, &self.flows, |f| &f.id)
     }
 
     fn system(&self, id: &str) -> Option<&SystemSummary> {
@@ -297,8 +298,10 @@ impl ManifestSummary {
     }
 
     pub fn org(&self, id: &str) -> Option<&OrgSummary> {
-        let at = |i: usize| self.organizations.get(i).map(|o| &*o.id);
-        let i = self.ids().organizations.get(id, at)?;
+        let i = self
+            .ids()
+            .organizations
+            .find(id, &self.organizations, |o| &o.id)?;
         self.organizations.get(i)
     }
 
@@ -338,15 +341,16 @@ impl ManifestSummary {
                 orgs.insert(id.to_string());
             }
             "contract" => {
-                let at = |i: usize| self.contracts.get(i).map(|c| &*c.id);
-                let contract = self.ids().contracts.get(id, at);
+                let contract = self.ids().contracts.find(id, &self.contracts, |c| &c.id);
                 if let Some(c) = contract.and_then(|i| self.contracts.get(i)) {
                     orgs.extend(c.parties.iter().cloned());
                 }
             }
             "assessment" => {
-                let at = |i: usize| self.assessments.get(i).map(|a| &*a.id);
-                let assessment = self.ids().assessments.get(id, at);
+                let assessment = self
+                    .ids()
+                    .assessments
+                    .find(id, &self.assessments, |a| &a.id);
                 if let Some(a) = assessment.and_then(|i| self.assessments.get(i)) {
                     for covered in &a.covers {
                         add_system(covered, &mut orgs);
@@ -1201,25 +1205,27 @@ mod tests {
     #[test]
     fn id_positions_are_the_first_and_checked_against_the_list() {
         let list = ["x", "y", "x", "z"];
-        let at = |i: usize| list.get(i).copied();
-        let positions = Positions::of(&list);
+        fn id<'x>(item: &'x &str) -> &'x str {
+            item
+        }
+        let positions = Positions::of(&list, id);
         assert_eq!(
-            positions.get("x", at),
+            positions.find("x", &list, id),
             Some(0),
             "the first of a repeated id"
         );
-        assert_eq!(positions.get("z", at), Some(3));
-        assert_eq!(positions.get("w", at), None);
+        assert_eq!(positions.find("z", &list, id), Some(3));
+        assert_eq!(positions.find("w", &list, id), None);
         // A hash that leads to another id is not a match: "w" given "x"'s slot.
         let mut forged = positions.clone();
         forged.by_hash.insert(id_hash("w"), 0);
-        assert_eq!(forged.get("w", at), None);
+        assert_eq!(forged.find("w", &list, id), None);
         // An id whose hash an earlier id took is found through the side table.
         let mut collided = Positions::default();
         collided.by_hash.insert(id_hash("x"), 0);
         collided.collided.insert("q".to_string(), 5);
-        assert_eq!(collided.get("q", |_| Some("x")), Some(5));
-        assert_eq!(collided.get("x", |_| Some("x")), Some(0));
+        assert_eq!(collided.find("q", &["x"], id), Some(5));
+        assert_eq!(collided.find("x", &["x"], id), Some(0));
     }
 
     fn loc() -> Location {
