@@ -569,7 +569,11 @@ fn reported_order(world: &World, rules: &[&RuleIr], hits: &[Hit]) -> Vec<usize> 
             .iter()
             .map(|&s| set.systems.get(s as usize).map_or("", |x| x.id.as_str()))
     };
-    keys.par_sort_unstable_by(|a, b| {
+    // A stable merge sort: the hits come rule by rule, each rule's in the order of its
+    // entities, which is nearly always their order in the files; the merge sort finds
+    // those runs and merges them (at 1M flows: 56 ms of sorting instead of 73 ms unstable).
+    // The hit number ends the key, so the order is the one any sort gives.
+    keys.par_sort_by(|a, b| {
         a.position
             .cmp(&b.position)
             .then_with(|| subject(a.hit).cmp(&subject(b.hit)))
