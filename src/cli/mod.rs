@@ -379,39 +379,47 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
         let triage =
             report::Triage::new(waivers.as_deref().unwrap_or(&[]), as_of, baseline.as_ref());
         let progress = scale::Progress::start("evaluating rules");
-        let graph = manifest::graph::FlowGraph::build(&set);
-        let summary = engine::with_findings(&program, &set, &graph, &options, |pending| {
-            stages.done("evaluate rules");
-            progress.stage("writing the report");
-            let mut summary = None;
-            let written = emit(args.output.first(), |out| {
-                let (counted, written) = match format {
-                    Format::Sarif => report::sarif::write_sarif_streamed(
-                        pending,
-                        &triage,
-                        &pending.rules_checked,
-                        &RenderContext::default(),
-                        out,
-                    ),
-                    Format::Human => report::human::write_human_streamed(
-                        pending,
-                        &triage,
-                        pending.rules_checked.len(),
-                        &RenderContext {
-                            color,
-                            as_of: Some(as_of),
-                            fail_on,
-                            ..RenderContext::default()
-                        },
-                        out,
-                    ),
-                    Format::Github => report::github::write_github_streamed(pending, &triage, out),
-                    _ => report::json::write_json_streamed(pending, &triage, out),
-                };
-                summary = Some(counted);
-                written
+        // Run on a worker of the thread pool, not on the main thread: every parallel step
+        // below (there are thousands, one per batch of the report) then starts on the
+        // pool's own threads instead of waking the main thread each time it ends.
+        let (graph, summary) = rayon::scope(|_| {
+            let graph = manifest::graph::FlowGraph::build(&set);
+            let summary = engine::with_findings(&program, &set, &graph, &options, |pending| {
+                stages.done("evaluate rules");
+                progress.stage("writing the report");
+                let mut summary = None;
+                let written = emit(args.output.first(), |out| {
+                    let (counted, written) = match format {
+                        Format::Sarif => report::sarif::write_sarif_streamed(
+                            pending,
+                            &triage,
+                            &pending.rules_checked,
+                            &RenderContext::default(),
+                            out,
+                        ),
+                        Format::Human => report::human::write_human_streamed(
+                            pending,
+                            &triage,
+                            pending.rules_checked.len(),
+                            &RenderContext {
+                                color,
+                                as_of: Some(as_of),
+                                fail_on,
+                                ..RenderContext::default()
+                            },
+                            out,
+                        ),
+                        Format::Github => {
+                            report::github::write_github_streamed(pending, &triage, out)
+                        }
+                        _ => report::json::write_json_streamed(pending, &triage, out),
+                    };
+                    summary = Some(counted);
+                    written
+                });
+                written.map(|()| summary.unwrap_or_default())
             });
-            written.map(|()| summary.unwrap_or_default())
+            (graph, summary)
         });
         progress.finish();
         stages.done(&format!("report {format:?}"));
