@@ -396,7 +396,22 @@ impl<'a> World<'a> {
         })
     }
 
-    /// Every entity of a kind, as quantifiers range over them.
+    /// Every entity of a kind in force for the whole run (flows: those active at the as-of
+    /// date), as a fused pass splits them into units of work: numbered or borrowed, not
+    /// listed (at 1M flows, listing them took 15 ms before any rule ran).
+    pub fn members(&self, kind: Kind) -> Members<'_> {
+        let set = self.set;
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        match kind {
+            Kind::Organization => Members::Numbered(Ent::Org, count(set.organizations.len())),
+            Kind::System => Members::Numbered(Ent::Sys, count(set.systems.len())),
+            Kind::Flow => Members::Flows(&self.active_flows),
+            Kind::Contract => Members::Numbered(Ent::Contract, count(set.contracts.len())),
+            Kind::Assessment => Members::Numbered(Ent::Assessment, count(set.assessments.len())),
+            _ => Members::Listed(self.entities(kind, false).collect()),
+        }
+    }
+
     /// Every entity of a kind, as quantifiers range over them, streamed (a rule over 100k
     /// flows should not allocate a 100k-entry list first).
     pub fn entities(&self, kind: Kind, whole_year: bool) -> Box<dyn Iterator<Item = Ent> + '_> {
@@ -415,6 +430,50 @@ impl<'a> World<'a> {
                 }))
             }
             Kind::Transfer | Kind::Exemption | Kind::Path => Box::new(std::iter::empty()),
+        }
+    }
+}
+
+/// The entities of one kind that a fused pass judges (see [`World::members`]).
+pub enum Members<'w> {
+    /// Entities `0..n`, made by the constructor.
+    Numbered(fn(u32) -> Ent, u32),
+    /// Flows by number.
+    Flows(&'w [u32]),
+    Listed(Vec<Ent>),
+}
+
+impl Members<'_> {
+    pub fn len(&self) -> usize {
+        match self {
+            Members::Numbered(_, n) => *n as usize,
+            Members::Flows(flows) => flows.len(),
+            Members::Listed(list) => list.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The members at positions `range` (clipped to the members).
+    pub fn range(&self, range: std::ops::Range<usize>) -> Box<dyn Iterator<Item = Ent> + '_> {
+        let end = range.end.min(self.len());
+        let start = range.start.min(end);
+        match self {
+            Members::Numbered(make, _) => {
+                let start = u32::try_from(start).unwrap_or(u32::MAX);
+                let end = u32::try_from(end).unwrap_or(u32::MAX);
+                Box::new((start..end).map(*make))
+            }
+            Members::Flows(flows) => Box::new(
+                flows
+                    .get(start..end)
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(|&i| Ent::Flow(i)),
+            ),
+            Members::Listed(list) => Box::new(list.get(start..end).unwrap_or(&[]).iter().copied()),
         }
     }
 }

@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use conjuncts::{SharedTests, TestMemo};
-use eval::{Evaluator, RuleIndexes, WitnessPath, World};
+use eval::{Evaluator, Members, RuleIndexes, WitnessPath, World};
 use sharing::SameSets;
 use value::{Ent, Missing, Truth, Val};
 
@@ -240,10 +240,10 @@ enum Job {
 }
 
 /// The `for each` rules over one kind, judged together.
-struct Group {
+struct Group<'w> {
     /// Rule numbers.
     members: Vec<usize>,
-    entities: Vec<Ent>,
+    entities: Members<'w>,
     /// Their `where` tests shared across rules.
     tests: SharedTests,
 }
@@ -295,7 +295,7 @@ fn evaluate_rules<'a>(
             Group {
                 tests: SharedTests::of(&member_rules, same),
                 members,
-                entities: world.entities(kind, false).collect(),
+                entities: world.members(kind),
             }
         })
         .collect();
@@ -347,7 +347,7 @@ fn evaluate_rules<'a>(
                     .collect();
                 let mut test_ev = Evaluator::new(world, shared.slots, &[], &no_indexes);
                 let mut memo = TestMemo::new(shared.tests.len());
-                for &entity in group.entities.get(range.clone()).unwrap_or(&[]) {
+                for entity in group.entities.range(range.clone()) {
                     memo.clear();
                     test_ev.bind(0, Val::Ent(entity));
                     for (r, rule, ev, (tests, per_clause), hits) in judges.iter_mut() {
