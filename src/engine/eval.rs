@@ -1118,7 +1118,7 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn slot_in(&self, slot: Option<usize>, set: usize) -> bool {
+    pub(super) fn slot_in(&self, slot: Option<usize>, set: usize) -> bool {
         match (slot, self.world.country_sets.get(set)) {
             (Some(i), Some(members)) => members.get(i).copied().unwrap_or(false),
             _ => false,

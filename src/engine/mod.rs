@@ -10,6 +10,7 @@
 
 mod conjuncts;
 pub mod eval;
+mod fast;
 mod sharing;
 pub mod value;
 
@@ -246,6 +247,8 @@ struct Group<'w> {
     entities: Members<'w>,
     /// Their `where` tests shared across rules.
     tests: SharedTests,
+    /// Each shared test's fast form, for the commonest shapes.
+    fast: Vec<Option<fast::FastTest>>,
 }
 
 /// A rule's verdict against one binding, kept compact while the rules run. A finding's text
@@ -292,8 +295,10 @@ fn evaluate_rules<'a>(
                 .iter()
                 .filter_map(|&r| rules.get(r).copied())
                 .collect();
+            let tests = SharedTests::of(&member_rules, same);
             Group {
-                tests: SharedTests::of(&member_rules, same),
+                fast: tests.tests.iter().map(fast::FastTest::compile).collect(),
+                tests,
                 members,
                 entities: world.members(kind),
             }
@@ -353,7 +358,13 @@ fn evaluate_rules<'a>(
                     for (r, rule, ev, (tests, per_clause), hits) in judges.iter_mut() {
                         let passed_over = tests.iter().any(|&n| {
                             memo.is_false(n, || match shared.tests.get(n as usize) {
-                                Some(test) => test_ev.truth(test),
+                                Some(test) => {
+                                    let fast = group.fast.get(n as usize).and_then(Option::as_ref);
+                                    match fast.and_then(|f| f.eval(&test_ev, entity)) {
+                                        Some(value) => Truth::of(&value),
+                                        None => test_ev.truth(test),
+                                    }
+                                }
                                 None => Truth::True,
                             })
                         });
