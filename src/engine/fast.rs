@@ -11,10 +11,10 @@
 //! of range) it answers `None` and the interpreter runs instead. A test below holds the
 //! two equal on every shared test of the bundled packs over a generated city.
 
-use crate::lang::ast::IsWhat;
-use crate::lang::ir::{Ex, Field};
+use crate::lang::ast::{CmpOp, IsWhat};
+use crate::lang::ir::{Const, Ex, Field};
 
-use super::eval::Evaluator;
+use super::eval::{compare, country_slot, Evaluator};
 use super::value::{Ent, Val};
 
 /// The fields read from the bound entity, outermost last: `f.from.operator` is
@@ -75,7 +75,17 @@ pub enum FastTest {
     },
     /// `path has S`: some category of the path's list is under the set.
     HasAny(FieldPath, usize),
+    /// `path in S` for a path to a country code (an organization's `country`).
+    CountryIn {
+        country: FieldPath,
+        set: usize,
+        negated: bool,
+    },
+    /// `path op constant`.
+    Compare(CmpOp, FieldPath, Const),
     Not(Box<FastTest>),
+    Or(Vec<FastTest>),
+    And(Vec<FastTest>),
 }
 
 impl FastTest {
@@ -95,8 +105,22 @@ impl FastTest {
                     set: *set,
                     negated: *negated,
                 }),
+                other => Some(FastTest::CountryIn {
+                    country: FieldPath::of(other)?,
+                    set: *set,
+                    negated: *negated,
+                }),
+            },
+            Ex::Compare(op, value, constant) => match &**constant {
+                Ex::Const(c) => Some(FastTest::Compare(*op, FieldPath::of(value)?, c.clone())),
                 _ => None,
             },
+            Ex::Or(parts) => Some(FastTest::Or(
+                parts.iter().map(FastTest::compile).collect::<Option<_>>()?,
+            )),
+            Ex::And(parts) => Some(FastTest::And(
+                parts.iter().map(FastTest::compile).collect::<Option<_>>()?,
+            )),
             Ex::HasCategories(value, set, false) => {
                 Some(FastTest::HasAny(FieldPath::of(value)?, *set))
             }
@@ -107,7 +131,7 @@ impl FastTest {
 
     /// The value the interpreter gives the test with `entity` bound to slot 0, or `None`
     /// where the interpreter must decide.
-    pub fn eval<'a>(&self, ev: &Evaluator<'a>, entity: Ent) -> Option<Val<'a>> {
+    pub fn eval<'a>(&'a self, ev: &Evaluator<'a>, entity: Ent) -> Option<Val<'a>> {
         let world = ev.world;
         match self {
             FastTest::Border { set, leaves } => {
@@ -153,10 +177,46 @@ impl FastTest {
                 }
                 other => Some(other),
             },
+            FastTest::CountryIn {
+                country,
+                set,
+                negated,
+            } => match country.eval(ev, entity) {
+                Val::Text(code) => {
+                    Some(Val::Bool(ev.slot_in(country_slot(code), *set) != *negated))
+                }
+                other => Some(other),
+            },
+            FastTest::Compare(op, value, constant) => {
+                let constant = match constant {
+                    Const::Bool(b) => Val::Bool(*b),
+                    Const::Number(n) => Val::Num(*n),
+                    Const::Date(d) => Val::Date(*d),
+                    Const::Duration(d) => Val::Dur(*d),
+                    Const::Text(t) => Val::Text(t.as_str()),
+                };
+                Some(compare(*op, &value.eval(ev, entity), &constant))
+            }
             FastTest::Not(inner) => match inner.eval(ev, entity)? {
                 Val::Bool(b) => Some(Val::Bool(!b)),
                 other => Some(other),
             },
+            // As the interpreter: the first decisive part ends it, else the first unknown
+            // part's missing fact, else the neutral answer.
+            FastTest::Or(parts) | FastTest::And(parts) => {
+                let decisive = matches!(self, FastTest::Or(_));
+                let mut first_unknown = None;
+                for part in parts {
+                    match part.eval(ev, entity)? {
+                        Val::Bool(b) if b == decisive => return Some(Val::Bool(decisive)),
+                        Val::Unknown(m) => {
+                            first_unknown.get_or_insert(m);
+                        }
+                        _ => {}
+                    }
+                }
+                Some(first_unknown.map_or(Val::Bool(!decisive), Val::Unknown))
+            }
         }
     }
 }
@@ -192,6 +252,7 @@ mod tests {
         let world = World::new(&program, &set, &graph, as_of);
         let same = SameSets::of(&world);
         let mut compiled = 0;
+        let mut shapes_or_compare = 0;
         let mut compared = 0;
         for kind in [
             Kind::Flow,
@@ -208,13 +269,17 @@ mod tests {
                 .filter(|rule| matches!(&rule.query, Query::Each { kind: k, .. } if *k == kind))
                 .collect();
             let shared = SharedTests::of(&rules, &same);
+            let fast_forms: Vec<Option<FastTest>> =
+                shared.tests.iter().map(FastTest::compile).collect();
             let no_indexes = RuleIndexes::new(&[]);
             let mut ev = Evaluator::new(&world, shared.slots, &[], &no_indexes);
-            for test in &shared.tests {
-                let Some(fast) = FastTest::compile(test) else {
+            for (test, fast) in shared.tests.iter().zip(&fast_forms) {
+                let Some(fast) = fast else {
                     continue;
                 };
                 compiled += 1;
+                shapes_or_compare +=
+                    usize::from(matches!(fast, FastTest::Or(_) | FastTest::Compare(..)));
                 for entity in world.entities(kind, true) {
                     ev.bind(0, Val::Ent(entity));
                     let interpreted = ev.eval(test);
@@ -231,5 +296,9 @@ mod tests {
             "only {compiled} shared tests have a fast form"
         );
         assert!(compared > 10_000, "only {compared} comparisons");
+        assert!(
+            shapes_or_compare >= 3,
+            "only {shapes_or_compare} or / compare tests have a fast form"
+        );
     }
 }
