@@ -1127,13 +1127,7 @@ impl<'a> Evaluator<'a> {
 
     pub fn eval(&mut self, ex: &'a Ex) -> Val<'a> {
         match ex {
-            Ex::Const(c) => match c {
-                Const::Bool(b) => Val::Bool(*b),
-                Const::Number(n) => Val::Num(*n),
-                Const::Date(d) => Val::Date(*d),
-                Const::Duration(d) => Val::Dur(*d),
-                Const::Text(t) => Val::Text(t.as_str()),
-            },
+            Ex::Const(c) => const_value(c),
             Ex::Var(slot) => self
                 .env
                 .get(*slot)
@@ -1582,6 +1576,17 @@ impl<'a> Evaluator<'a> {
             AggregateOp::Exists => Val::Bool(any),
             AggregateOp::NoneExists => Val::Bool(!any),
         }
+    }
+}
+
+/// A constant's value.
+pub fn const_value(c: &Const) -> Val<'_> {
+    match c {
+        Const::Bool(b) => Val::Bool(*b),
+        Const::Number(n) => Val::Num(*n),
+        Const::Date(d) => Val::Date(*d),
+        Const::Duration(d) => Val::Dur(*d),
+        Const::Text(t) => Val::Text(t.as_str()),
     }
 }
 

@@ -14,7 +14,7 @@
 use crate::lang::ast::{CmpOp, IsWhat};
 use crate::lang::ir::{Const, Ex, Field};
 
-use super::eval::{compare, country_slot, Evaluator};
+use super::eval::{compare, const_value, country_slot, Evaluator};
 use super::value::{Ent, Val};
 
 /// The fields read from the bound entity, outermost last: `f.from.operator` is
@@ -187,16 +187,11 @@ impl FastTest {
                 }
                 other => Some(other),
             },
-            FastTest::Compare(op, value, constant) => {
-                let constant = match constant {
-                    Const::Bool(b) => Val::Bool(*b),
-                    Const::Number(n) => Val::Num(*n),
-                    Const::Date(d) => Val::Date(*d),
-                    Const::Duration(d) => Val::Dur(*d),
-                    Const::Text(t) => Val::Text(t.as_str()),
-                };
-                Some(compare(*op, &value.eval(ev, entity), &constant))
-            }
+            FastTest::Compare(op, value, constant) => Some(compare(
+                *op,
+                &value.eval(ev, entity),
+                &const_value(constant),
+            )),
             FastTest::Not(inner) => match inner.eval(ev, entity)? {
                 Val::Bool(b) => Some(Val::Bool(!b)),
                 other => Some(other),
