@@ -205,6 +205,25 @@ impl<'p> CategoryIds<'p> {
     }
 }
 
+/// A yes/no fact that may be missing, in two bits: 0 missing (or not known yet), 1 no,
+/// 2 yes. The facts' columns and the keyed `exists` answers share it.
+fn pack_fact(fact: Option<bool>) -> u8 {
+    match fact {
+        None => 0,
+        Some(false) => 1,
+        Some(true) => 2,
+    }
+}
+
+/// The fact packed at bits `2n..2n+2` of `flags` (see [`pack_fact`]).
+fn unpack_fact(flags: u8, n: u8) -> Option<bool> {
+    match (flags >> (2 * n)) & 3 {
+        1 => Some(false),
+        2 => Some(true),
+        _ => None,
+    }
+}
+
 /// A flow's ends and its commonest yes/no facts. Building an index over every flow read
 /// each flow's whole record for its `to` alone: at 1M flows that streamed a quarter of a
 /// gigabyte through the caches per index, for a few bytes a flow.
@@ -212,35 +231,22 @@ impl<'p> CategoryIds<'p> {
 pub struct FlowFacts {
     pub from: u32,
     pub to: u32,
-    /// `anonymized`, then `pseudonymized`, each as [`FlowFacts::fact`] packs it.
+    /// `anonymized`, then `pseudonymized`, two bits each ([`pack_fact`]).
     flags: u8,
 }
 
 impl FlowFacts {
-    const UNSET: u8 = 0;
-    const NO: u8 = 1;
-    const YES: u8 = 2;
-
     fn of(flow: &crate::manifest::model::Flow) -> FlowFacts {
-        let pack = |v: Option<bool>| match v {
-            None => Self::UNSET,
-            Some(false) => Self::NO,
-            Some(true) => Self::YES,
-        };
         FlowFacts {
             from: flow.from.0,
             to: flow.to.0,
-            flags: pack(flow.anonymized) | (pack(flow.pseudonymized) << 2),
+            flags: pack_fact(flow.anonymized) | (pack_fact(flow.pseudonymized) << 2),
         }
     }
 
     /// Fact `n` (0 anonymized, 1 pseudonymized) as declared.
     fn fact(&self, n: u8) -> Option<bool> {
-        match (self.flags >> (2 * n)) & 3 {
-            Self::NO => Some(false),
-            Self::YES => Some(true),
-            _ => None,
-        }
+        unpack_fact(self.flags, n)
     }
 }
 
@@ -251,8 +257,8 @@ impl FlowFacts {
 pub struct SystemFacts {
     /// The processor's number, or `u32::MAX` for none.
     processor: u32,
-    /// `public_space`, `private_space`, `signage`, `significant_effect`, two bits each, as
-    /// [`FlowFacts::fact`] packs them.
+    /// `public_space`, `private_space`, `signage`, `significant_effect`, two bits each
+    /// ([`pack_fact`]).
     flags: u8,
 }
 
@@ -260,19 +266,12 @@ impl SystemFacts {
     const NO_PROCESSOR: u32 = u32::MAX;
 
     fn of(system: &crate::manifest::model::System) -> SystemFacts {
-        let pack = |v: Option<bool>, n: u8| {
-            (match v {
-                None => FlowFacts::UNSET,
-                Some(false) => FlowFacts::NO,
-                Some(true) => FlowFacts::YES,
-            }) << (2 * n)
-        };
         SystemFacts {
             processor: system.processor.map_or(Self::NO_PROCESSOR, |p| p.0),
-            flags: pack(system.public_space, 0)
-                | pack(system.private_space, 1)
-                | pack(system.signage, 2)
-                | pack(system.significant_effect, 3),
+            flags: pack_fact(system.public_space)
+                | (pack_fact(system.private_space) << 2)
+                | (pack_fact(system.signage) << 4)
+                | (pack_fact(system.significant_effect) << 6),
         }
     }
 
@@ -281,11 +280,7 @@ impl SystemFacts {
     }
 
     fn fact(&self, n: u8) -> Option<bool> {
-        match (self.flags >> (2 * n)) & 3 {
-            FlowFacts::NO => Some(false),
-            FlowFacts::YES => Some(true),
-            _ => None,
-        }
+        unpack_fact(self.flags, n)
     }
 }
 
@@ -741,11 +736,6 @@ impl<'a> AggregateIndex<'a> {
     }
 }
 
-/// A key's truth in [`AggregateResults::truths`]: not computed yet, false, true.
-const NOT_YET: u8 = 0;
-const FALSE: u8 = 1;
-const TRUE: u8 = 2;
-
 /// Results of one aggregate of a rule that depend only on its join key (no correlated
 /// filter, one key), shared by all the rule's evaluators: each is computed once per run, by
 /// the first thread that needs it. Per-evaluator caches had each unit of work recompute
@@ -756,7 +746,8 @@ struct AggregateResults<'a> {
     /// One cell per key number of the index, made when first needed.
     by_number: OnceLock<Box<[OnceLock<Val<'a>>]>>,
     /// For an `exists` or `none exists`, whose answer is a truth: one byte per key number
-    /// instead of a cell (a cell is 40 bytes; at 1M flows the cells of the keys met were
+    /// ([`pack_fact`]; missing: not computed yet) instead of a cell (a cell is 40 bytes; at
+    /// 1M flows the cells of the keys met were
     /// scattered over megabytes, and reading them missed the cache: 13% of the time spent
     /// interpreting rules).
     truths: OnceLock<Box<[AtomicU8]>>,
@@ -1507,21 +1498,19 @@ impl<'a> Evaluator<'a> {
             if let (Some(n), AggregateOp::Exists | AggregateOp::NoneExists) = (number, agg.op) {
                 let truths = results.truths.get_or_init(|| {
                     (0..index.numbers.len())
-                        .map(|_| AtomicU8::new(NOT_YET))
+                        .map(|_| AtomicU8::new(pack_fact(None)))
                         .collect()
                 });
                 if let Some(truth) = truths.get(n as usize) {
-                    match truth.load(Ordering::Relaxed) {
-                        FALSE => return Val::Bool(false),
-                        TRUE => return Val::Bool(true),
-                        _ => {}
+                    if let Some(known) = unpack_fact(truth.load(Ordering::Relaxed), 0) {
+                        return Val::Bool(known);
                     }
                     // Two threads may both compute a key's answer at once: it is the same
                     // answer (the evaluation is a function of the key), so either store
                     // is right.
                     let answer = self.fold(agg, candidates);
                     if let Val::Bool(b) = answer {
-                        truth.store(if b { TRUE } else { FALSE }, Ordering::Relaxed);
+                        truth.store(pack_fact(Some(b)), Ordering::Relaxed);
                     }
                     return answer;
                 }
