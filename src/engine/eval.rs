@@ -747,9 +747,8 @@ struct AggregateResults<'a> {
     by_number: OnceLock<Box<[OnceLock<Val<'a>>]>>,
     /// For an `exists` or `none exists`, whose answer is a truth: one byte per key number
     /// ([`pack_fact`]; missing: not computed yet) instead of a cell (a cell is 40 bytes; at
-    /// 1M flows the cells of the keys met were
-    /// scattered over megabytes, and reading them missed the cache: 13% of the time spent
-    /// interpreting rules).
+    /// 1M flows the cells of the keys met were scattered over megabytes, and reading them
+    /// missed the cache).
     truths: OnceLock<Box<[AtomicU8]>>,
     /// The result for a key the index does not hold (no candidates).
     absent: OnceLock<Val<'a>>,
