@@ -580,8 +580,16 @@ fn ranks(
     rank
 }
 
-/// Computes the layered layout.
-pub fn layout(summary: &ManifestSummary, by: GroupBy) -> Layout {
+/// The systems in bands (by country or by operator), with the edges and back edges the
+/// bands were ordered by: the first part of the layout, and all a Mermaid diagram needs.
+struct Banding {
+    pairs: Vec<Option<(usize, usize)>>,
+    back: BTreeSet<usize>,
+    /// Each band's label and member systems, in declaration order.
+    bands: Vec<(String, Vec<usize>)>,
+}
+
+fn banding(summary: &ManifestSummary, by: GroupBy) -> Banding {
     let n = summary.systems.len();
     let pairs = edges(summary);
     let mut out: Vec<Vec<(usize, usize)>> = vec![Vec::new(); n];
@@ -620,6 +628,14 @@ pub fn layout(summary: &ManifestSummary, by: GroupBy) -> Layout {
             members.first().copied(),
         )
     });
+    Banding { pairs, back, bands }
+}
+
+/// Computes the layered layout.
+pub fn layout(summary: &ManifestSummary, by: GroupBy) -> Layout {
+    let n = summary.systems.len();
+    let Banding { pairs, back, bands } = banding(summary, by);
+    let all: Vec<usize> = (0..n).collect();
 
     // Columns: each band's members by their rank inside the band. The bands' subgraphs are
     // disjoint, so one ranking over the edges inside bands gives each band's own ranks (a
@@ -1054,19 +1070,11 @@ pub fn mermaid_str(text: &str) -> String {
     out
 }
 
+/// The bands and their members, without the rest of the layout (columns, order and
+/// coordinates), which the text diagrams do not draw: at 100k flows the whole layout was
+/// 15 MiB of the Markdown report's peak.
 fn bands_with_members(summary: &ManifestSummary, by: GroupBy) -> Vec<(String, Vec<usize>)> {
-    let layout = layout(summary, by);
-    let mut bands: Vec<(String, Vec<usize>)> = layout
-        .bands
-        .iter()
-        .map(|b| (b.label.clone(), Vec::new()))
-        .collect();
-    for (i, &b) in layout.band_of.iter().enumerate() {
-        if let Some((_, members)) = bands.get_mut(b) {
-            members.push(i);
-        }
-    }
-    bands
+    banding(summary, by).bands
 }
 
 /// The diagram as Graphviz DOT (`rankdir=LR`, one cluster a band).
