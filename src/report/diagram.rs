@@ -16,9 +16,8 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 use super::sanitize::{html as xml, inert};
-use crate::findings::{CheckResult, Finding, Location, Status};
-use crate::manifest::model::{country_of, ManifestSet};
-use crate::source::Loc;
+use crate::findings::{CheckResult, Finding, Status};
+use crate::manifest::model::{country_of, ManifestSet, Term};
 
 /// What the procurement reports need to know about the manifests, owned and already
 /// resolved to ids, so a [`RenderContext`](super::RenderContext) can carry it.
@@ -119,7 +118,6 @@ pub struct OrgSummary {
     pub name: Option<String>,
     pub country: String,
     pub kind: String,
-    pub location: Location,
 }
 
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -133,7 +131,6 @@ pub struct SystemSummary {
     pub processor: Option<String>,
     /// As declared (`CN`, `CN-GD`).
     pub location: String,
-    pub position: Location,
 }
 
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -142,11 +139,11 @@ pub struct FlowSummary {
     /// System ids.
     pub from: String,
     pub to: String,
-    pub data: Vec<String>,
-    pub purpose: Option<String>,
+    /// The data categories, sharing the model's values (at 100k flows a copy of each was
+    /// 10 MiB of the Markdown and HTML reports' peak).
+    pub data: Vec<Term>,
     /// `transfer.mechanism`, when declared.
     pub mechanism: Option<String>,
-    pub position: Location,
 }
 
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -156,7 +153,6 @@ pub struct ContractSummary {
     /// Organization ids.
     pub parties: Vec<String>,
     pub clauses: Option<Vec<String>>,
-    pub position: Location,
 }
 
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -165,14 +161,6 @@ pub struct AssessmentSummary {
     pub kind: String,
     /// Ids of the covered entities.
     pub covers: Vec<String>,
-}
-
-fn location(set: &ManifestSet, loc: Loc) -> Location {
-    Location {
-        file: set.sources.name(loc.file).into(),
-        line: loc.line,
-        column: loc.column,
-    }
 }
 
 /// Written for a reference to an entity the manifests do not hold.
@@ -204,7 +192,6 @@ impl ManifestSummary {
                     name: o.name.clone(),
                     country: o.country.to_string(),
                     kind: o.kind.to_string(),
-                    location: location(set, o.loc),
                 })
                 .collect(),
             systems: set
@@ -217,7 +204,6 @@ impl ManifestSummary {
                     operator: org_id(s.operator),
                     processor: s.processor.map(org_id),
                     location: s.location.to_string(),
-                    position: location(set, s.loc),
                 })
                 .collect(),
             flows: set
@@ -227,13 +213,11 @@ impl ManifestSummary {
                     id: f.id.clone(),
                     from: system_id(f.from),
                     to: system_id(f.to),
-                    data: f.data.iter().map(|d| d.to_string()).collect(),
-                    purpose: f.purpose.as_deref().map(str::to_string),
+                    data: f.data.clone(),
                     mechanism: f
                         .transfer
                         .as_ref()
                         .and_then(|t| t.mechanism.as_deref().map(str::to_string)),
-                    position: location(set, f.loc),
                 })
                 .collect(),
             contracts: set
@@ -247,7 +231,6 @@ impl ManifestSummary {
                         .clauses
                         .as_ref()
                         .map(|l| l.iter().map(|c| c.to_string()).collect()),
-                    position: location(set, c.loc),
                 })
                 .collect(),
             assessments: set
@@ -1236,14 +1219,6 @@ mod tests {
         assert_eq!(collided.find("x", &["x"], id), Some(0));
     }
 
-    fn loc() -> Location {
-        Location {
-            file: "m.yaml".into(),
-            line: 1,
-            column: 1,
-        }
-    }
-
     fn sys(id: &str, location: &str) -> SystemSummary {
         SystemSummary {
             id: id.into(),
@@ -1252,7 +1227,6 @@ mod tests {
             operator: "city".into(),
             processor: None,
             location: location.into(),
-            position: loc(),
         }
     }
 
@@ -1262,9 +1236,7 @@ mod tests {
             from: from.into(),
             to: to.into(),
             data: vec!["identifier.name".into()],
-            purpose: None,
             mechanism: None,
-            position: loc(),
         }
     }
 

@@ -388,7 +388,11 @@ pub fn borders(summary: &ManifestSummary) -> Vec<Border> {
                 categories: BTreeSet::new(),
                 flows: Vec::new(),
             });
-        entry.categories.extend(flow.data.iter().cloned());
+        for category in &flow.data {
+            if !entry.categories.contains(&**category) {
+                entry.categories.insert(category.to_string());
+            }
+        }
         entry.flows.push((flow.id.clone(), flow.mechanism.clone()));
     }
     map.into_values().collect()
