@@ -442,7 +442,12 @@ impl<'a> PendingFindings<'a> {
     }
 
     /// Writes the finding reported `n`th.
-    fn write_nth(&self, evaluators: &mut Evaluators<'a>, n: usize) -> Option<Finding> {
+    fn write_nth(
+        &self,
+        evaluators: &mut Evaluators<'a>,
+        scratch: &mut Scratch<'a>,
+        n: usize,
+    ) -> Option<Finding> {
         let (rule, text, hit, ev) = self.prepare(evaluators, n)?;
         let path = bind_hit(ev, rule, text, hit);
         Some(make_finding(
@@ -452,6 +457,7 @@ impl<'a> PendingFindings<'a> {
             hit.subject,
             path,
             &hit.missing,
+            scratch,
         ))
     }
 
@@ -462,7 +468,10 @@ impl<'a> PendingFindings<'a> {
         (0..self.order.len())
             .into_par_iter()
             .with_min_len(CHUNK)
-            .map_init(|| self.evaluators(), |evs, n| self.write_nth(evs, n))
+            .map_init(
+                || (self.evaluators(), Scratch::default()),
+                |(evs, scratch), n| self.write_nth(evs, scratch, n),
+            )
             .flatten_iter()
             .collect()
     }
@@ -1175,7 +1184,9 @@ fn compose<'a>(
     }
 }
 
-/// The finding of a reported hit, owning its strings.
+/// The finding of a reported hit, owning its strings. The message is written in `scratch`
+/// and copied out at its length: grown in place, a message of 150–250 bytes sat in a
+/// 256-byte block, 7 MiB of slack at 100k held findings (the Markdown and HTML reports).
 fn make_finding<'a>(
     ev: &mut Evaluator<'a>,
     rule: &'a RuleIr,
@@ -1183,14 +1194,14 @@ fn make_finding<'a>(
     subject_entity: Ent,
     path: Option<usize>,
     missing: &[Missing],
+    scratch: &mut Scratch<'a>,
 ) -> Finding {
-    let mut scratch = Scratch::default();
     let Composed {
         severity,
         kind,
         id,
         loc,
-    } = compose(ev, rule, subject_entity, path, missing, &mut scratch);
+    } = compose(ev, rule, subject_entity, path, missing, scratch);
     let set = ev.world.set;
     let file = match ev.world.file_names.get(loc.file.0 as usize) {
         Some(name) => Arc::clone(name),
@@ -1203,7 +1214,7 @@ fn make_finding<'a>(
     let path_systems: Vec<String> = scratch.path.iter().map(|s| s.to_string()).collect();
     let path_flows: Vec<String> = scratch.path_flows.iter().map(|s| s.to_string()).collect();
     let fingerprint = String::from_utf8_lossy(&scratch.fingerprint).into_owned();
-    let message = scratch.message;
+    let message = scratch.message.as_str().to_owned();
     Finding {
         rule: Arc::clone(&text.id),
         title: Arc::clone(&text.title),
