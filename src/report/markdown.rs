@@ -257,6 +257,7 @@ fn procurement_sections(
             }
             out.push('\n');
         }
+        out.spill();
     }
 
     let _ = writeln!(out, "## Data leaving a country\n");
@@ -291,6 +292,7 @@ fn procurement_sections(
                 md(&b.categories.iter().cloned().collect::<Vec<_>>().join(", ")),
                 flows.join("<br>")
             );
+            out.spill();
         }
         out.push('\n');
     }
