@@ -78,8 +78,11 @@ fn highlight_targets(summary: &ManifestSummary, f: &Finding) -> (Vec<usize>, Vec
                 .and_then(|i| Some((i, summary.flows.get(i)?)));
             if let Some((i, flow)) = found {
                 flows.push(i);
-                systems.extend(summary.system_index(&flow.from));
-                systems.extend(summary.system_index(&flow.to));
+                for end in [flow.from, flow.to] {
+                    if summary.end(end).is_some() {
+                        systems.extend(end.map(|i| i as usize));
+                    }
+                }
             }
         }
         "system" | "collection" => systems.extend(summary.system_index(&f.subject.id)),

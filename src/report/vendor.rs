@@ -371,10 +371,8 @@ pub struct Border {
 pub fn borders(summary: &ManifestSummary) -> Vec<Border> {
     let mut map: BTreeMap<(String, String), Border> = BTreeMap::new();
     for flow in &summary.flows {
-        let (Some(from), Some(to)) = (
-            summary.system_country(&flow.from),
-            summary.system_country(&flow.to),
-        ) else {
+        let (Some(from), Some(to)) = (summary.end_country(flow.from), summary.end_country(flow.to))
+        else {
             continue;
         };
         if from == to {
