@@ -75,6 +75,12 @@ pub enum FastTest {
     },
     /// `path has S`: some category of the path's list is under the set.
     HasAny(FieldPath, usize),
+    /// `path.country in S` (negated: `not in`), `path` leading to an organization.
+    OrgIn {
+        org: FieldPath,
+        set: usize,
+        negated: bool,
+    },
     /// `path in S` for a path to a country code (an organization's `country`).
     CountryIn {
         country: FieldPath,
@@ -102,6 +108,11 @@ impl FastTest {
             Ex::InCountries(value, set, negated) => match &**value {
                 Ex::Field(system, Field::SysLocation) => Some(FastTest::SystemIn {
                     system: FieldPath::of(system)?,
+                    set: *set,
+                    negated: *negated,
+                }),
+                Ex::Field(org, Field::OrgCountry) => Some(FastTest::OrgIn {
+                    org: FieldPath::of(org)?,
                     set: *set,
                     negated: *negated,
                 }),
@@ -164,6 +175,14 @@ impl FastTest {
                     Some(Val::Bool(inside != *negated))
                 }
                 // Another entity's location, or none: the interpreter says what.
+                _ => None,
+            },
+            FastTest::OrgIn { org, set, negated } => match org.eval(ev, entity) {
+                Val::Ent(Ent::Org(i)) if (i as usize) < world.org_countries.len() => {
+                    let inside = ev.slot_in(world.org_country(i), *set);
+                    Some(Val::Bool(inside != *negated))
+                }
+                // Another entity's country, or none: the interpreter says what.
                 _ => None,
             },
             FastTest::HasAny(path, set) => match path.eval(ev, entity) {
