@@ -26,18 +26,12 @@ pub struct World<'a> {
     pub year_start: Date,
     /// Country sets resolved at the as-of date, as membership over [`country_slot`]s.
     pub country_sets: Vec<Vec<bool>>,
-    /// The country slot of each system's location (the hot input of `leaves` / `enters` and
-    /// of `s.location in CN`), [`NO_COUNTRY`] for a location that is not a country code.
-    pub system_countries: Vec<u16>,
     /// The country slot of each organization's `country` ([`NO_COUNTRY`] for a code that is
     /// not one): `f.from.operator.country in EEA` reads it instead of the organization's
     /// record, which at 1M flows was a cache miss for most flows judged.
     pub org_countries: Vec<u16>,
-    /// Each system's operator. With `system_countries`, what rules read most of a system, in
-    /// 6 bytes instead of the system's whole record (flows reach systems in no order: at
-    /// 100k flows the records do not stay in cache).
-    pub system_operator: Vec<OrgIdx>,
-    /// Each system's processor and yes/no facts (see [`SystemFacts`]).
+    /// What rules read most of a system, in 12 bytes instead of its whole record (see
+    /// [`SystemFacts`]).
     pub system_facts: Vec<SystemFacts>,
     /// Category ids of each flow's `data`.
     pub flow_cats: CategoryLists,
@@ -254,13 +248,20 @@ impl FlowFacts {
     }
 }
 
-/// A system's processor and its yes/no facts, in 8 bytes: flows reach systems in no
-/// order, and reading these from the 184-byte record missed the cache (`s.public_space` was
-/// 13% of the time spent reading fields at 100k flows, `s.processor` 7%).
+/// A system's location, operator, processor and yes/no facts, in 12 bytes: flows reach
+/// systems in no order, and reading these from the 184-byte record missed the cache
+/// (`s.public_space` was 13% of the time spent reading fields at 100k flows, `s.processor`
+/// 7%). One record rather than a column each: at 1M flows the operator's column and the
+/// facts' were two misses for one system, 31% of the time spent reading fields.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SystemFacts {
+    /// The operator's number.
+    operator: u32,
     /// The processor's number, or `u32::MAX` for none.
     processor: u32,
+    /// The country slot of the location (the hot input of `leaves` / `enters` and of
+    /// `s.location in CN`), [`NO_COUNTRY`] for a location that is not a country code.
+    country: u16,
     /// `public_space`, `private_space`, `signage`, `significant_effect`, two bits each
     /// ([`pack_fact`]).
     flags: u8,
@@ -271,7 +272,11 @@ impl SystemFacts {
 
     fn of(system: &crate::manifest::model::System) -> SystemFacts {
         SystemFacts {
+            operator: system.operator.0,
             processor: system.processor.map_or(Self::NO_PROCESSOR, |p| p.0),
+            country: country_slot(&system.location)
+                .and_then(|slot| u16::try_from(slot).ok())
+                .unwrap_or(NO_COUNTRY),
             flags: pack_fact(system.public_space)
                 | (pack_fact(system.private_space) << 2)
                 | (pack_fact(system.signage) << 4)
@@ -315,15 +320,6 @@ impl<'a> World<'a> {
                 members
             })
             .collect();
-        let system_countries = set
-            .systems
-            .iter()
-            .map(|s| {
-                country_slot(&s.location)
-                    .and_then(|slot| u16::try_from(slot).ok())
-                    .unwrap_or(NO_COUNTRY)
-            })
-            .collect();
         let org_countries = set
             .organizations
             .iter()
@@ -333,7 +329,6 @@ impl<'a> World<'a> {
                     .unwrap_or(NO_COUNTRY)
             })
             .collect();
-        let system_operator = set.systems.iter().map(|s| s.operator).collect();
         let system_facts = set.systems.iter().map(SystemFacts::of).collect();
         // The flows' facts and the systems' facts are independent: made side by side, the
         // flows' on every core (at a million flows this was most of the time spent before
@@ -404,9 +399,7 @@ impl<'a> World<'a> {
             as_of,
             year_start,
             country_sets,
-            system_countries,
             org_countries,
-            system_operator,
             system_facts,
             flow_cats,
             flow_facts,
@@ -429,8 +422,8 @@ impl<'a> World<'a> {
     /// The country slot of system `system`'s location (`None`: not a country code, or no
     /// such system).
     pub fn system_country(&self, system: u32) -> Option<usize> {
-        match self.system_countries.get(system as usize) {
-            Some(&slot) if slot != NO_COUNTRY => Some(usize::from(slot)),
+        match self.system_facts.get(system as usize) {
+            Some(facts) if facts.country != NO_COUNTRY => Some(usize::from(facts.country)),
             _ => None,
         }
     }
@@ -966,8 +959,8 @@ impl<'a> Evaluator<'a> {
                 // record is fetched only for its other facts.
                 match field {
                     SysOperator => {
-                        if let Some(operator) = self.world.system_operator.get(i as usize) {
-                            return Val::Ent(Ent::Org(operator.0));
+                        if let Some(facts) = self.world.system_facts.get(i as usize) {
+                            return Val::Ent(Ent::Org(facts.operator));
                         }
                     }
                     SysCollected if (i as usize) < set.systems.len() => {
@@ -1088,8 +1081,10 @@ impl<'a> Evaluator<'a> {
                     FlowEnd => opt_date(f.end, e, field),
                     FlowRemoteAccess => opt_bool(f.remote_access, e, field),
                     FlowRecipientRole => {
-                        let operators = &self.world.system_operator;
-                        Val::Text(f.recipient_role_by(|s| operators.get(s.0 as usize).copied()))
+                        let facts = &self.world.system_facts;
+                        Val::Text(f.recipient_role_by(|s| {
+                            facts.get(s.0 as usize).map(|x| OrgIdx(x.operator))
+                        }))
                     }
                     FlowAnonymized => opt_bool(f.anonymized, e, field),
                     FlowPseudonymized => opt_bool(f.pseudonymized, e, field),
@@ -1278,9 +1273,7 @@ impl<'a> Evaluator<'a> {
                 let v = match &**value {
                     // A system's location: its country slot, from the world's column.
                     Ex::Field(system, Field::SysLocation) => match self.eval(system) {
-                        Val::Ent(Ent::Sys(i))
-                            if (i as usize) < self.world.system_countries.len() =>
-                        {
+                        Val::Ent(Ent::Sys(i)) if (i as usize) < self.world.system_facts.len() => {
                             let inside = self.slot_in(self.world.system_country(i), *set);
                             return Val::Bool(inside != *negated);
                         }

@@ -170,7 +170,7 @@ impl FastTest {
                 set,
                 negated,
             } => match system.eval(ev, entity) {
-                Val::Ent(Ent::Sys(i)) if (i as usize) < world.system_countries.len() => {
+                Val::Ent(Ent::Sys(i)) if (i as usize) < world.system_facts.len() => {
                     let inside = ev.slot_in(world.system_country(i), *set);
                     Some(Val::Bool(inside != *negated))
                 }
