@@ -274,9 +274,7 @@ impl SystemFacts {
         SystemFacts {
             operator: system.operator.0,
             processor: system.processor.map_or(Self::NO_PROCESSOR, |p| p.0),
-            country: country_slot(&system.location)
-                .and_then(|slot| u16::try_from(slot).ok())
-                .unwrap_or(NO_COUNTRY),
+            country: packed_country_slot(&system.location),
             flags: pack_fact(system.public_space)
                 | (pack_fact(system.private_space) << 2)
                 | (pack_fact(system.signage) << 4)
@@ -323,11 +321,7 @@ impl<'a> World<'a> {
         let org_countries = set
             .organizations
             .iter()
-            .map(|o| {
-                country_slot(&o.country)
-                    .and_then(|slot| u16::try_from(slot).ok())
-                    .unwrap_or(NO_COUNTRY)
-            })
+            .map(|o| packed_country_slot(&o.country))
             .collect();
         let system_facts = set.systems.iter().map(SystemFacts::of).collect();
         // The flows' facts and the systems' facts are independent: made side by side, the
@@ -603,6 +597,13 @@ pub fn country_slot(location: &str) -> Option<usize> {
         }
         _ => None,
     }
+}
+
+/// [`country_slot`] in two bytes, [`NO_COUNTRY`] for none: the world's columns keep it so.
+fn packed_country_slot(location: &str) -> u16 {
+    country_slot(location)
+        .and_then(|slot| u16::try_from(slot).ok())
+        .unwrap_or(NO_COUNTRY)
 }
 
 /// A witness path: systems visited and flows taken.
