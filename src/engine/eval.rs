@@ -422,13 +422,16 @@ impl<'a> World<'a> {
         }
     }
 
-    /// The country slot of organization `org`'s `country` (`None`: not a country code, or
-    /// no such organization).
-    pub fn org_country(&self, org: u32) -> Option<usize> {
-        match self.org_countries.get(org as usize) {
-            Some(&slot) if slot != NO_COUNTRY => Some(usize::from(slot)),
-            _ => None,
-        }
+    /// The country slot a column of the world keeps for `entity`'s `field`: a system's
+    /// location, an organization's country (`Some(None)`: not a country code). `None` when
+    /// no column has it, and the entity's record must be read.
+    pub fn country_column(&self, entity: Ent, field: Field) -> Option<Option<usize>> {
+        let packed = match (entity, field) {
+            (Ent::Sys(i), Field::SysLocation) => self.system_facts.get(i as usize)?.country,
+            (Ent::Org(i), Field::OrgCountry) => *self.org_countries.get(i as usize)?,
+            _ => return None,
+        };
+        Some((packed != NO_COUNTRY).then_some(usize::from(packed)))
     }
 
     /// A manifest file's name, as findings show it.
@@ -1272,26 +1275,20 @@ impl<'a> Evaluator<'a> {
             }
             Ex::InCountries(value, set, negated) => {
                 let v = match &**value {
-                    // A system's location: its country slot, from the world's column.
-                    Ex::Field(system, Field::SysLocation) => match self.eval(system) {
-                        Val::Ent(Ent::Sys(i)) if (i as usize) < self.world.system_facts.len() => {
-                            let inside = self.slot_in(self.world.system_country(i), *set);
-                            return Val::Bool(inside != *negated);
+                    // A system's location or an organization's country: its slot, from the
+                    // world's columns.
+                    Ex::Field(owner, field @ (Field::SysLocation | Field::OrgCountry)) => {
+                        match self.eval(owner) {
+                            Val::Ent(entity) => match self.world.country_column(entity, *field) {
+                                Some(slot) => {
+                                    return Val::Bool(self.slot_in(slot, *set) != *negated)
+                                }
+                                None => self.field(entity, *field),
+                            },
+                            unknown @ Val::Unknown(_) => unknown,
+                            _ => Val::unknown(),
                         }
-                        Val::Ent(entity) => self.field(entity, Field::SysLocation),
-                        unknown @ Val::Unknown(_) => unknown,
-                        _ => Val::unknown(),
-                    },
-                    // An organization's country: its slot, from the world's column.
-                    Ex::Field(org, Field::OrgCountry) => match self.eval(org) {
-                        Val::Ent(Ent::Org(i)) if (i as usize) < self.world.org_countries.len() => {
-                            let inside = self.slot_in(self.world.org_country(i), *set);
-                            return Val::Bool(inside != *negated);
-                        }
-                        Val::Ent(entity) => self.field(entity, Field::OrgCountry),
-                        unknown @ Val::Unknown(_) => unknown,
-                        _ => Val::unknown(),
-                    },
+                    }
                     _ => self.eval(value),
                 };
                 match self.country_in(&v, *set) {

@@ -67,20 +67,16 @@ pub enum FastTest {
     },
     /// `path is missing / present / true / false`.
     Is(FieldPath, IsWhat),
-    /// `path.location in S` (negated: `not in`), `path` leading to a system.
-    SystemIn {
-        system: FieldPath,
+    /// `path.location in S` or `path.country in S` (negated: `not in`), `path` leading to
+    /// a system or an organization: the slot kept in the world's columns.
+    ColumnIn {
+        owner: FieldPath,
+        field: Field,
         set: usize,
         negated: bool,
     },
     /// `path has S`: some category of the path's list is under the set.
     HasAny(FieldPath, usize),
-    /// `path.country in S` (negated: `not in`), `path` leading to an organization.
-    OrgIn {
-        org: FieldPath,
-        set: usize,
-        negated: bool,
-    },
     /// `path in S` for a path to a country code (an organization's `country`).
     CountryIn {
         country: FieldPath,
@@ -106,16 +102,14 @@ impl FastTest {
             }
             Ex::Is(inner, what) => Some(FastTest::Is(FieldPath::of(inner)?, *what)),
             Ex::InCountries(value, set, negated) => match &**value {
-                Ex::Field(system, Field::SysLocation) => Some(FastTest::SystemIn {
-                    system: FieldPath::of(system)?,
-                    set: *set,
-                    negated: *negated,
-                }),
-                Ex::Field(org, Field::OrgCountry) => Some(FastTest::OrgIn {
-                    org: FieldPath::of(org)?,
-                    set: *set,
-                    negated: *negated,
-                }),
+                Ex::Field(owner, field @ (Field::SysLocation | Field::OrgCountry)) => {
+                    Some(FastTest::ColumnIn {
+                        owner: FieldPath::of(owner)?,
+                        field: *field,
+                        set: *set,
+                        negated: *negated,
+                    })
+                }
                 other => Some(FastTest::CountryIn {
                     country: FieldPath::of(other)?,
                     set: *set,
@@ -165,24 +159,18 @@ impl FastTest {
                     IsWhat::False => v == Val::Bool(false),
                 }))
             }
-            FastTest::SystemIn {
-                system,
+            FastTest::ColumnIn {
+                owner,
+                field,
                 set,
                 negated,
-            } => match system.eval(ev, entity) {
-                Val::Ent(Ent::Sys(i)) if (i as usize) < world.system_facts.len() => {
-                    let inside = ev.slot_in(world.system_country(i), *set);
-                    Some(Val::Bool(inside != *negated))
+            } => match owner.eval(ev, entity) {
+                Val::Ent(e) => {
+                    // Another entity's location or country: the interpreter says what.
+                    let slot = world.country_column(e, *field)?;
+                    Some(Val::Bool(ev.slot_in(slot, *set) != *negated))
                 }
-                // Another entity's location, or none: the interpreter says what.
-                _ => None,
-            },
-            FastTest::OrgIn { org, set, negated } => match org.eval(ev, entity) {
-                Val::Ent(Ent::Org(i)) if (i as usize) < world.org_countries.len() => {
-                    let inside = ev.slot_in(world.org_country(i), *set);
-                    Some(Val::Bool(inside != *negated))
-                }
-                // Another entity's country, or none: the interpreter says what.
+                // None, or unknown: the interpreter says what.
                 _ => None,
             },
             FastTest::HasAny(path, set) => match path.eval(ev, entity) {
