@@ -291,9 +291,16 @@ impl ManifestSummary {
         self.org(id).and_then(|o| o.name.as_deref()).unwrap_or(id)
     }
 
+    /// The place in the systems of a flow's end (`None`: a system the manifests do not
+    /// hold).
+    pub fn end_index(&self, at: Option<u32>) -> Option<usize> {
+        let i = usize::try_from(at?).ok()?;
+        (i < self.systems.len()).then_some(i)
+    }
+
     /// The system at a flow's end.
     pub fn end(&self, at: Option<u32>) -> Option<&SystemSummary> {
-        self.systems.get(usize::try_from(at?).ok()?)
+        self.systems.get(self.end_index(at)?)
     }
 
     /// The id of the system at a flow's end, as written in the diagrams.
@@ -451,14 +458,10 @@ fn group_key(s: &SystemSummary, by: GroupBy) -> String {
 
 /// Edges as (from, to) system indices, one per flow (dangling ones dropped).
 fn edges(summary: &ManifestSummary) -> Vec<Option<(usize, usize)>> {
-    let at = |end: Option<u32>| {
-        let i = usize::try_from(end?).ok()?;
-        (i < summary.systems.len()).then_some(i)
-    };
     summary
         .flows
         .iter()
-        .map(|f| Some((at(f.from)?, at(f.to)?)))
+        .map(|f| Some((summary.end_index(f.from)?, summary.end_index(f.to)?)))
         .collect()
 }
 
@@ -1062,13 +1065,6 @@ pub fn mermaid_str(text: &str) -> String {
     out
 }
 
-/// The bands and their members, without the rest of the layout (columns, order and
-/// coordinates), which the text diagrams do not draw: at 100k flows the whole layout was
-/// 15 MiB of the Markdown report's peak.
-fn bands_with_members(summary: &ManifestSummary, by: GroupBy) -> Vec<(String, Vec<usize>)> {
-    banding(summary, by).bands
-}
-
 /// The diagram as Graphviz DOT (`rankdir=LR`, one cluster a band).
 pub fn render_dot(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> String {
     let mut out = String::new();
@@ -1082,7 +1078,11 @@ pub fn render_dot(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> Stri
         out,
         "  edge [fontname=\"Helvetica\", fontsize=10, color=\"{GREY}\"];"
     );
-    for (b, (label, members)) in bands_with_members(summary, by).iter().enumerate() {
+    // The bands without the rest of the layout (columns, order and coordinates), which the
+    // text diagrams do not draw (at 100k flows the whole layout was 15 MiB of the Markdown
+    // report's peak), and the edges they were ordered by.
+    let Banding { pairs, bands, .. } = banding(summary, by);
+    for (b, (label, members)) in bands.iter().enumerate() {
         let _ = writeln!(out, "  subgraph cluster_{b} {{");
         let _ = writeln!(
             out,
@@ -1115,7 +1115,7 @@ pub fn render_dot(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> Stri
         }
         let _ = writeln!(out, "  }}");
     }
-    for (j, (flow, pair)) in summary.flows.iter().zip(edges(summary)).enumerate() {
+    for (j, (flow, pair)) in summary.flows.iter().zip(pairs).enumerate() {
         let Some((a, b)) = pair else { continue };
         let rules = marks.flows.get(&j);
         let mut label = dot_str(&flow.id);
@@ -1145,7 +1145,11 @@ pub(crate) fn write_mermaid(
     out: &mut impl super::TextOut,
 ) {
     let _ = writeln!(out, "flowchart LR");
-    for (b, (label, members)) in bands_with_members(summary, by).iter().enumerate() {
+    // The bands without the rest of the layout (columns, order and coordinates), which the
+    // text diagrams do not draw (at 100k flows the whole layout was 15 MiB of the Markdown
+    // report's peak), and the edges they were ordered by.
+    let Banding { pairs, bands, .. } = banding(summary, by);
+    for (b, (label, members)) in bands.iter().enumerate() {
         let _ = writeln!(
             out,
             "  subgraph g{b}[\"{}\"]",
@@ -1172,7 +1176,7 @@ pub(crate) fn write_mermaid(
     }
     let mut red_links = Vec::new();
     let mut link = 0usize;
-    for (j, (flow, pair)) in summary.flows.iter().zip(edges(summary)).enumerate() {
+    for (j, (flow, pair)) in summary.flows.iter().zip(pairs).enumerate() {
         let Some((a, b)) = pair else { continue };
         let mut label = mermaid_str(&flow.id);
         if let Some(r) = marks.flows.get(&j) {

@@ -78,11 +78,8 @@ fn highlight_targets(summary: &ManifestSummary, f: &Finding) -> (Vec<usize>, Vec
                 .and_then(|i| Some((i, summary.flows.get(i)?)));
             if let Some((i, flow)) = found {
                 flows.push(i);
-                for end in [flow.from, flow.to] {
-                    if summary.end(end).is_some() {
-                        systems.extend(end.map(|i| i as usize));
-                    }
-                }
+                systems.extend(summary.end_index(flow.from));
+                systems.extend(summary.end_index(flow.to));
             }
         }
         "system" | "collection" => systems.extend(summary.system_index(&f.subject.id)),
