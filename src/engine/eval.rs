@@ -416,10 +416,7 @@ impl<'a> World<'a> {
     /// The country slot of system `system`'s location (`None`: not a country code, or no
     /// such system).
     pub fn system_country(&self, system: u32) -> Option<usize> {
-        match self.system_facts.get(system as usize) {
-            Some(facts) if facts.country != NO_COUNTRY => Some(usize::from(facts.country)),
-            _ => None,
-        }
+        unpacked_country_slot(self.system_facts.get(system as usize)?.country)
     }
 
     /// The country slot a column of the world keeps for `entity`'s `field`: a system's
@@ -431,7 +428,7 @@ impl<'a> World<'a> {
             (Ent::Org(i), Field::OrgCountry) => *self.org_countries.get(i as usize)?,
             _ => return None,
         };
-        Some((packed != NO_COUNTRY).then_some(usize::from(packed)))
+        Some(unpacked_country_slot(packed))
     }
 
     /// A manifest file's name, as findings show it.
@@ -607,6 +604,11 @@ fn packed_country_slot(location: &str) -> u16 {
     country_slot(location)
         .and_then(|slot| u16::try_from(slot).ok())
         .unwrap_or(NO_COUNTRY)
+}
+
+/// The slot a two-byte column keeps, `None` for [`NO_COUNTRY`].
+fn unpacked_country_slot(packed: u16) -> Option<usize> {
+    (packed != NO_COUNTRY).then_some(usize::from(packed))
 }
 
 /// A witness path: systems visited and flows taken.
