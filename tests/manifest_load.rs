@@ -157,7 +157,7 @@ fn spec_example_loads_with_every_field() {
     assert_eq!(set.org(backup.processor.unwrap()).unwrap().id, "acme-cloud");
 
     let f = &set.flows[1];
-    assert_eq!(f.id, "analytics-to-backup");
+    assert_eq!(&*f.id, "analytics-to-backup");
     assert_eq!((f.loc.line, f.loc.column), (54, 5));
     assert_eq!(set.system(f.from).unwrap().id, "face-analytics");
     assert_eq!(set.system(f.to).unwrap().id, "sg-backup");
@@ -328,7 +328,7 @@ fn folder_walk_builds_one_graph_across_files() {
     );
     assert_eq!(report.other_files, 1);
     // The vendor's flow starts at a system declared in the city's file.
-    let f = set.flows.iter().find(|f| f.id == "db-to-vendor").unwrap();
+    let f = set.flows.iter().find(|f| &*f.id == "db-to-vendor").unwrap();
     assert_eq!(set.system(f.from).unwrap().id, "city-db");
     assert_eq!(
         set.sources.name(set.system(f.from).unwrap().loc.file),
@@ -358,13 +358,13 @@ fn folder_walk_builds_one_graph_across_files() {
     let out: Vec<&str> = graph
         .flows_out(db)
         .iter()
-        .map(|f| set.flow(*f).unwrap().id.as_str())
+        .map(|f| set.flow(*f).unwrap().id.as_ref())
         .collect();
     assert_eq!(out, vec!["db-to-gate", "db-to-vendor"]);
     let inn: Vec<&str> = graph
         .flows_in(db)
         .iter()
-        .map(|f| set.flow(*f).unwrap().id.as_str())
+        .map(|f| set.flow(*f).unwrap().id.as_ref())
         .collect();
     assert_eq!(inn, vec!["gate-to-db"]);
     let city = lexflow::manifest::model::OrgIdx(0);

@@ -456,7 +456,7 @@ impl<'a> World<'a> {
                 .map(|f| (id_key(&f.id), f.to.0))
                 .unzip();
             let system_id = |s: u32| set.systems.get(s as usize).map(|x| x.id.as_str());
-            let flow_id = |f: u32| set.flows.get(f as usize).map(|x| x.id.as_str());
+            let flow_id = |f: u32| set.flows.get(f as usize).map(|x| &*x.id);
             let mut systems: Vec<u32> = (0..set.systems.len() as u32).collect();
             systems.par_sort_unstable_by(|&a, &b| by_id(&system_keys, system_id, a, b));
             let graph = self.graph;

@@ -921,10 +921,9 @@ fn declared(set: &ManifestSet, entity: Ent) -> Option<(&'static str, &str, Loc)>
             .systems
             .get(i as usize)
             .map(|s| ("system", s.id.as_str(), s.loc)),
-        Ent::Flow(i) | Ent::Transfer(i) | Ent::Exemption(i) => set
-            .flows
-            .get(i as usize)
-            .map(|f| ("flow", f.id.as_str(), f.loc)),
+        Ent::Flow(i) | Ent::Transfer(i) | Ent::Exemption(i) => {
+            set.flows.get(i as usize).map(|f| ("flow", &*f.id, f.loc))
+        }
         Ent::Contract(i) => set
             .contracts
             .get(i as usize)
@@ -1120,7 +1119,7 @@ fn compose<'a>(
         scratch.path_flows.extend(
             w.flows
                 .iter()
-                .filter_map(|&f| set.flows.get(f as usize).map(|x| x.id.as_str())),
+                .filter_map(|&f| set.flows.get(f as usize).map(|x| &*x.id)),
         );
     }
     let message = &mut scratch.message;

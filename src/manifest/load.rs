@@ -1871,14 +1871,16 @@ impl<'v> FileCx<'v> {
             .and_then(|node| self.exemption(node, &obj.what))
             .map(Box::new);
         let flow = Flow {
-            id,
+            id: id.into_boxed_str(),
             loc: self.loc(obj.pos),
             from: SysIdx(0),
             to: SysIdx(0),
-            data: self.categories(&obj, "data"),
+            data: self.categories(&obj, "data").into_boxed_slice(),
             purpose: self.opt_enum(&obj, "flow", "purpose"),
             legal_basis: self.opt_enum(&obj, "flow", "legal_basis"),
-            basis_reference: self.opt_text(&obj, "basis_reference"),
+            basis_reference: self
+                .opt_text(&obj, "basis_reference")
+                .map(String::into_boxed_str),
             special_condition: self.opt_enum(&obj, "flow", "special_condition"),
             consent: self.opt_enum(&obj, "flow", "consent"),
             individuals: self.opt_u64(&obj, "individuals"),

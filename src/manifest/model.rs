@@ -197,14 +197,14 @@ pub struct Collection {
 
 #[derive(Clone, Debug)]
 pub struct Flow {
-    pub id: String,
+    pub id: Box<str>,
     pub loc: Loc,
     pub from: SysIdx,
     pub to: SysIdx,
-    pub data: Vec<Term>,
+    pub data: Box<[Term]>,
     pub purpose: Option<Term>,
     pub legal_basis: Option<Term>,
-    pub basis_reference: Option<String>,
+    pub basis_reference: Option<Box<str>>,
     pub special_condition: Option<Term>,
     pub consent: Option<Term>,
     pub individuals: Option<u64>,
@@ -291,7 +291,7 @@ impl ManifestSet {
         match entity {
             EntityRef::Organization(i) => self.org(i).map(|e| (e.id.as_str(), e.loc)),
             EntityRef::System(i) => self.system(i).map(|e| (e.id.as_str(), e.loc)),
-            EntityRef::Flow(i) => self.flow(i).map(|e| (e.id.as_str(), e.loc)),
+            EntityRef::Flow(i) => self.flow(i).map(|e| (&*e.id, e.loc)),
             EntityRef::Contract(i) => self.contract(i).map(|e| (e.id.as_str(), e.loc)),
             EntityRef::Assessment(i) => self.assessment(i).map(|e| (e.id.as_str(), e.loc)),
         }

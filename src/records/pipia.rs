@@ -99,7 +99,7 @@ pub fn render_pipia(
             set.flows
                 .iter()
                 .filter(|f| matches!(f.automated_decision.as_deref(), Some("partly" | "solely")))
-                .map(|f| f.id.clone()),
+                .map(|f| f.id.to_string()),
         )
         .collect();
     let mut categories: Vec<String> = Vec::new();

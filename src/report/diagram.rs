@@ -208,10 +208,10 @@ impl ManifestSummary {
                 .flows
                 .iter()
                 .map(|f| FlowSummary {
-                    id: f.id.clone(),
+                    id: f.id.to_string(),
                     from: system_at(f.from),
                     to: system_at(f.to),
-                    data: f.data.clone(),
+                    data: f.data.to_vec(),
                     mechanism: f
                         .transfer
                         .as_ref()
