@@ -235,9 +235,15 @@ fn every_optional_field_loads() {
         Some("substantial_public_interest")
     );
     let f = &set.flows[0];
-    assert_eq!(f.recipient_role.as_deref(), Some("joint_controller"));
-    assert_eq!(f.end.map(|d| d.to_string()).as_deref(), Some("2027-12-31"));
-    assert_eq!(f.pseudonymized, Some(true));
+    assert_eq!(
+        f.details().recipient_role.as_deref(),
+        Some("joint_controller")
+    );
+    assert_eq!(
+        f.details().end.map(|d| d.to_string()).as_deref(),
+        Some("2027-12-31")
+    );
+    assert_eq!(f.details().pseudonymized, Some(true));
     let e = f.exemption.as_ref().unwrap();
     assert_eq!(
         (&*e.basis, e.evidence.as_deref()),

@@ -238,7 +238,8 @@ impl FlowFacts {
         FlowFacts {
             from: flow.from.0,
             to: flow.to.0,
-            flags: pack_fact(flow.anonymized) | (pack_fact(flow.pseudonymized) << 2),
+            flags: pack_fact(flow.details().anonymized)
+                | (pack_fact(flow.details().pseudonymized) << 2),
         }
     }
 
@@ -351,7 +352,8 @@ impl<'a> World<'a> {
                     .par_iter()
                     .with_min_len(FLOW_CHUNK)
                     .map(|flow| {
-                        flow.start.is_none_or(|s| s <= as_of) && flow.end.is_none_or(|e| e >= as_of)
+                        flow.details().start.is_none_or(|s| s <= as_of)
+                            && flow.details().end.is_none_or(|e| e >= as_of)
                     })
                     .collect();
                 let active_flows: Vec<u32> = flow_active
@@ -1078,27 +1080,27 @@ impl<'a> Evaluator<'a> {
                     FlowData => Val::Cats(self.world.flow_cats.get(i as usize)),
                     FlowPurpose => opt_text(&f.purpose, e, field),
                     FlowLegalBasis => opt_text(&f.legal_basis, e, field),
-                    FlowBasisReference => opt_text(&f.basis_reference, e, field),
+                    FlowBasisReference => opt_text(&f.details().basis_reference, e, field),
                     FlowSpecialCondition => opt_text(&f.special_condition, e, field),
                     FlowConsent => opt_text(&f.consent, e, field),
                     FlowIndividuals => opt_num(f.individuals, e, field),
                     FlowEncrypted => opt_bool(f.encrypted, e, field),
-                    FlowStart => opt_date(f.start, e, field),
-                    FlowEnd => opt_date(f.end, e, field),
-                    FlowRemoteAccess => opt_bool(f.remote_access, e, field),
+                    FlowStart => opt_date(f.details().start, e, field),
+                    FlowEnd => opt_date(f.details().end, e, field),
+                    FlowRemoteAccess => opt_bool(f.details().remote_access, e, field),
                     FlowRecipientRole => {
                         let facts = &self.world.system_facts;
                         Val::Text(f.recipient_role_by(|s| {
                             facts.get(s.0 as usize).map(|x| OrgIdx(x.operator))
                         }))
                     }
-                    FlowAnonymized => opt_bool(f.anonymized, e, field),
-                    FlowPseudonymized => opt_bool(f.pseudonymized, e, field),
-                    FlowImportantData => opt_bool(f.important_data, e, field),
-                    FlowForeignAuthority => opt_bool(f.foreign_authority, e, field),
-                    FlowAuthorityApproval => opt_bool(f.authority_approval, e, field),
-                    FlowAutomatedDecision => opt_text(&f.automated_decision, e, field),
-                    FlowSignificantEffect => opt_bool(f.significant_effect, e, field),
+                    FlowAnonymized => opt_bool(f.details().anonymized, e, field),
+                    FlowPseudonymized => opt_bool(f.details().pseudonymized, e, field),
+                    FlowImportantData => opt_bool(f.details().important_data, e, field),
+                    FlowForeignAuthority => opt_bool(f.details().foreign_authority, e, field),
+                    FlowAuthorityApproval => opt_bool(f.details().authority_approval, e, field),
+                    FlowAutomatedDecision => opt_text(&f.details().automated_decision, e, field),
+                    FlowSignificantEffect => opt_bool(f.details().significant_effect, e, field),
                     FlowTransfer => f
                         .transfer
                         .as_ref()
@@ -1385,7 +1387,7 @@ impl<'a> Evaluator<'a> {
                     return Val::unknown();
                 };
                 let as_of = self.world.as_of;
-                let started = f.start.is_none_or(|s| s <= as_of);
+                let started = f.details().start.is_none_or(|s| s <= as_of);
                 let bound = match when {
                     ActiveWhen::AsOfYear => self.world.year_start,
                     ActiveWhen::AsOfDate => as_of,
@@ -1393,7 +1395,7 @@ impl<'a> Evaluator<'a> {
                         self.world.year_start.add_days(-1).start_of_year()
                     }
                 };
-                Val::Bool(started && f.end.is_none_or(|e| e >= bound))
+                Val::Bool(started && f.details().end.is_none_or(|e| e >= bound))
             }
             Ex::Arith(a, op, b) => {
                 let a = self.eval(a);

@@ -1870,21 +1870,20 @@ impl<'v> FileCx<'v> {
             .get("exemption")
             .and_then(|node| self.exemption(node, &obj.what))
             .map(Box::new);
-        let flow = Flow {
-            id: id.into_boxed_str(),
-            loc: self.loc(obj.pos),
-            from: SysIdx(0),
-            to: SysIdx(0),
-            data: self.categories(&obj, "data").into_boxed_slice(),
-            purpose: self.opt_enum(&obj, "flow", "purpose"),
-            legal_basis: self.opt_enum(&obj, "flow", "legal_basis"),
-            basis_reference: self
-                .opt_text(&obj, "basis_reference")
-                .map(String::into_boxed_str),
-            special_condition: self.opt_enum(&obj, "flow", "special_condition"),
-            consent: self.opt_enum(&obj, "flow", "consent"),
-            individuals: self.opt_u64(&obj, "individuals"),
-            encrypted: self.opt_bool(&obj, "encrypted"),
+        // Read in the order of the format's table, so that the diagnostics come in it.
+        let loc = self.loc(obj.pos);
+        let data = self.categories(&obj, "data").into_boxed_slice();
+        let purpose = self.opt_enum(&obj, "flow", "purpose");
+        let legal_basis = self.opt_enum(&obj, "flow", "legal_basis");
+        let basis_reference = self
+            .opt_text(&obj, "basis_reference")
+            .map(String::into_boxed_str);
+        let special_condition = self.opt_enum(&obj, "flow", "special_condition");
+        let consent = self.opt_enum(&obj, "flow", "consent");
+        let individuals = self.opt_u64(&obj, "individuals");
+        let encrypted = self.opt_bool(&obj, "encrypted");
+        let details = FlowDetails {
+            basis_reference,
             start: self.opt_date(&obj, "start"),
             end: self.opt_date(&obj, "end"),
             remote_access: self.opt_bool(&obj, "remote_access"),
@@ -1896,8 +1895,22 @@ impl<'v> FileCx<'v> {
             authority_approval: self.opt_bool(&obj, "authority_approval"),
             automated_decision: self.opt_enum(&obj, "flow", "automated_decision"),
             significant_effect: self.opt_bool(&obj, "significant_effect"),
+        };
+        let flow = Flow {
+            id: id.into_boxed_str(),
+            loc,
+            from: SysIdx(0),
+            to: SysIdx(0),
+            data,
+            purpose,
+            legal_basis,
+            special_condition,
+            consent,
+            individuals,
+            encrypted,
             transfer,
             exemption,
+            details: details.boxed_if_any(),
         };
         self.set.flows.push(flow);
         self.settle(pending);

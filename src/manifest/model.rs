@@ -204,11 +204,22 @@ pub struct Flow {
     pub data: Box<[Term]>,
     pub purpose: Option<Term>,
     pub legal_basis: Option<Term>,
-    pub basis_reference: Option<Box<str>>,
     pub special_condition: Option<Term>,
     pub consent: Option<Term>,
     pub individuals: Option<u64>,
     pub encrypted: Option<bool>,
+    /// Boxed, like `exemption`: most flows have neither, and a flow is one of ~100,000.
+    pub transfer: Option<Box<Transfer>>,
+    pub exemption: Option<Box<Exemption>>,
+    /// The facts most flows leave out, boxed together (`None` when none is declared): read
+    /// them through [`Flow::details`].
+    pub details: Option<Box<FlowDetails>>,
+}
+
+/// A flow's facts that most manifests leave out.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FlowDetails {
+    pub basis_reference: Option<Box<str>>,
     pub start: Option<Date>,
     pub end: Option<Date>,
     pub remote_access: Option<bool>,
@@ -221,9 +232,29 @@ pub struct Flow {
     pub authority_approval: Option<bool>,
     pub automated_decision: Option<Term>,
     pub significant_effect: Option<bool>,
-    /// Boxed, like `exemption`: most flows have neither, and a flow is one of ~100,000.
-    pub transfer: Option<Box<Transfer>>,
-    pub exemption: Option<Box<Exemption>>,
+}
+
+/// The details of a flow that declares none.
+static NO_DETAILS: FlowDetails = FlowDetails {
+    basis_reference: None,
+    start: None,
+    end: None,
+    remote_access: None,
+    recipient_role: None,
+    anonymized: None,
+    pseudonymized: None,
+    important_data: None,
+    foreign_authority: None,
+    authority_approval: None,
+    automated_decision: None,
+    significant_effect: None,
+};
+
+impl FlowDetails {
+    /// Boxed when any fact is declared, else `None`.
+    pub fn boxed_if_any(self) -> Option<Box<FlowDetails>> {
+        (self != NO_DETAILS).then(|| Box::new(self))
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -299,6 +330,11 @@ impl ManifestSet {
 }
 
 impl Flow {
+    /// The facts most flows leave out (all `None` when the flow declares none of them).
+    pub fn details(&self) -> &FlowDetails {
+        self.details.as_deref().unwrap_or(&NO_DETAILS)
+    }
+
     /// SPEC §1: `processor` when the target system has the sender's operator, else
     /// `controller`, unless declared. `unknown` when an end system is not in `set` (an
     /// index from another set): no role can be derived, and no rule value matches it.
@@ -309,7 +345,7 @@ impl Flow {
     /// As [`Self::recipient_role`], with each system's operator read by `operator_of`
     /// (`None` for a system not in the set).
     pub fn recipient_role_by(&self, operator_of: impl Fn(SysIdx) -> Option<OrgIdx>) -> &str {
-        match &self.recipient_role {
+        match &self.details().recipient_role {
             Some(role) => role,
             None => match (operator_of(self.from), operator_of(self.to)) {
                 (Some(from), Some(to)) if from == to => "processor",

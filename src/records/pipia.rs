@@ -98,7 +98,12 @@ pub fn render_pipia(
         .chain(
             set.flows
                 .iter()
-                .filter(|f| matches!(f.automated_decision.as_deref(), Some("partly" | "solely")))
+                .filter(|f| {
+                    matches!(
+                        f.details().automated_decision.as_deref(),
+                        Some("partly" | "solely")
+                    )
+                })
                 .map(|f| f.id.to_string()),
         )
         .collect();
