@@ -369,7 +369,9 @@ struct Loader<'v> {
     ids: HashMap<IdKey, Declared>,
     /// One copy of each vocabulary value of every file (see [`Term`]).
     terms: HashSet<Term>,
-    pending: Vec<Pending>,
+    /// Each file's references left to resolve once every file is read, in file order (kept
+    /// apart: joining them would copy every pending reference of the files after the first).
+    pending: Vec<Vec<Pending>>,
     /// Convert JSON texts while they are parsed ([`Loader::load_json`]); off only in the
     /// tests that compare it with the whole-tree conversion.
     stream_json: bool,
@@ -662,16 +664,14 @@ impl<'v> Loader<'v> {
         } else {
             self.errors.extend(cx.errors);
         }
-        if self.pending.is_empty() {
-            self.pending = cx.pending;
-        } else {
-            self.pending.extend(cx.pending);
+        if !cx.pending.is_empty() {
+            self.pending.push(cx.pending);
         }
     }
 
     fn finish(mut self) -> Result<(ManifestSet, LoadReport), LoadErrors> {
         let pending = std::mem::take(&mut self.pending);
-        for reference in pending {
+        for reference in pending.into_iter().flatten() {
             self.resolve(reference);
         }
         if self.errors.is_empty() {
