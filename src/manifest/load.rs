@@ -335,17 +335,34 @@ enum Slot {
     From(FlowIdx),
     To(FlowIdx),
     TransferContract(FlowIdx),
-    Party(ContractIdx, usize),
-    Cover(AssessmentIdx, usize),
+    Party(ContractIdx, u32),
+    Cover(AssessmentIdx, u32),
 }
 
+impl Slot {
+    /// The field the reference is written in, as its diagnostics name it.
+    fn field(self) -> &'static str {
+        match self {
+            Slot::Operator(_) => "operator",
+            Slot::Processor(_) => "processor",
+            Slot::From(_) => "from",
+            Slot::To(_) => "to",
+            Slot::TransferContract(_) => "transfer.contract",
+            Slot::Party(..) => "parties",
+            Slot::Cover(..) => "covers",
+        }
+    }
+}
+
+/// A reference left to resolve. Kept small (64 bytes): a city split over several files can
+/// leave hundreds of thousands pending until the last file is read (the field is the
+/// slot's, the length a file's).
 struct Pending {
     slot: Slot,
-    field: &'static str,
     name: String,
     want: Want,
     loc: Loc,
-    len: usize,
+    len: u32,
 }
 
 /// A declared id as the id map's key: held in the map's slot itself up to 24 bytes (every
@@ -720,7 +737,7 @@ impl<'v> Loader<'v> {
             Some(declared) => (
                 format!(
                     "`{}` must name {}, but `{}` is {} {}",
-                    reference.field,
+                    reference.slot.field(),
                     want.describe(),
                     reference.name,
                     article(kind_of(declared.entity).as_str()),
@@ -735,7 +752,8 @@ impl<'v> Loader<'v> {
             None => (
                 format!(
                     "`{}` names `{}`, which is not declared in any manifest of this run",
-                    reference.field, reference.name
+                    reference.slot.field(),
+                    reference.name
                 ),
                 None,
             ),
@@ -761,7 +779,7 @@ impl<'v> Loader<'v> {
             message,
             file: self.set.sources.name(reference.loc.file).to_string(),
             loc: reference.loc,
-            len: reference.len,
+            len: reference.len as usize,
             label: format!("not {}", want.describe()),
             help,
             source,
@@ -923,7 +941,7 @@ fn fill(set: &mut ManifestSet, slot: Slot, entity: EntityRef) -> bool {
             if let Some(party) = set
                 .contracts
                 .get_mut(c.0 as usize)
-                .and_then(|contract| contract.parties.get_mut(i))
+                .and_then(|contract| contract.parties.get_mut(i as usize))
             {
                 *party = o;
             }
@@ -932,7 +950,7 @@ fn fill(set: &mut ManifestSet, slot: Slot, entity: EntityRef) -> bool {
             if let Some(cover) = set
                 .assessments
                 .get_mut(a.0 as usize)
-                .and_then(|assessment| assessment.covers.get_mut(i))
+                .and_then(|assessment| assessment.covers.get_mut(i as usize))
             {
                 *cover = entity;
             }
@@ -1535,14 +1553,14 @@ impl<'v> FileCx<'v> {
 
     /// Records a reference to resolve once every file is read.
     fn reference(&mut self, slot: Slot, field: &'static str, want: Want, name: &str, pos: Pos) {
+        debug_assert_eq!(slot.field(), field, "a slot names its field");
         let loc = self.loc(pos);
         self.pending.push(Pending {
             slot,
-            field,
             name: name.to_string(),
             want,
             loc,
-            len: pos.byte_len().unwrap_or(0),
+            len: u32::try_from(pos.byte_len().unwrap_or(0)).unwrap_or(u32::MAX),
         });
     }
 
@@ -1978,7 +1996,7 @@ impl<'v> FileCx<'v> {
             "parties",
             "lists no organization",
             Want::Organization,
-            |i| Slot::Party(idx, i),
+            |i| Slot::Party(idx, i as u32),
         );
         let parties = vec![OrgIdx(0); count];
         let contract = Contract {
@@ -2017,7 +2035,7 @@ impl<'v> FileCx<'v> {
         };
         // Placeholders, filled in when each reference is resolved.
         let count = self.req_reference_list(&obj, "covers", "lists nothing", Want::Any, |i| {
-            Slot::Cover(idx, i)
+            Slot::Cover(idx, i as u32)
         });
         let covers = vec![EntityRef::Assessment(idx); count];
         let assessment = Assessment {
