@@ -351,10 +351,7 @@ impl<'a> World<'a> {
                     .flows
                     .par_iter()
                     .with_min_len(FLOW_CHUNK)
-                    .map(|flow| {
-                        flow.details().start.is_none_or(|s| s <= as_of)
-                            && flow.details().end.is_none_or(|e| e >= as_of)
-                    })
+                    .map(|flow| flow.is_active(as_of, as_of))
                     .collect();
                 let active_flows: Vec<u32> = flow_active
                     .iter()
@@ -1387,7 +1384,6 @@ impl<'a> Evaluator<'a> {
                     return Val::unknown();
                 };
                 let as_of = self.world.as_of;
-                let started = f.details().start.is_none_or(|s| s <= as_of);
                 let bound = match when {
                     ActiveWhen::AsOfYear => self.world.year_start,
                     ActiveWhen::AsOfDate => as_of,
@@ -1395,7 +1391,7 @@ impl<'a> Evaluator<'a> {
                         self.world.year_start.add_days(-1).start_of_year()
                     }
                 };
-                Val::Bool(started && f.details().end.is_none_or(|e| e >= bound))
+                Val::Bool(f.is_active(as_of, bound))
             }
             Ex::Arith(a, op, b) => {
                 let a = self.eval(a);

@@ -50,10 +50,7 @@ pub fn input(set: &ManifestSet, as_of: Date) -> Value {
     let flows: Vec<Value> = set
         .flows
         .iter()
-        .filter(|f| {
-            f.details().start.is_none_or(|d| d <= as_of)
-                && f.details().end.is_none_or(|d| d >= as_of)
-        })
+        .filter(|f| f.is_active(as_of, as_of))
         .map(|f| {
             let mut m = Map::new();
             m.insert("id".into(), json!(f.id));

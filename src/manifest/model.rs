@@ -335,6 +335,13 @@ impl Flow {
         self.details.as_deref().unwrap_or(&NO_DETAILS)
     }
 
+    /// Whether the flow has started by `started_by` and not ended before `still_on` (no
+    /// `start`: started; no `end`: not ended). Active on a date: both that date.
+    pub fn is_active(&self, started_by: Date, still_on: Date) -> bool {
+        let details = self.details();
+        details.start.is_none_or(|s| s <= started_by) && details.end.is_none_or(|e| e >= still_on)
+    }
+
     /// SPEC §1: `processor` when the target system has the sender's operator, else
     /// `controller`, unless declared. `unknown` when an end system is not in `set` (an
     /// index from another set): no role can be derived, and no rule value matches it.
