@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Writes link/hot-symbols.txt: the functions a `lexflow check` runs, for the release link to
+# place side by side (build.rs passes the file to the linker; docs/performance.md, step 11).
+#
+# Why: a process's resident memory counts every page of its program that it has touched,
+# and the kernel maps program text 64 KiB or more at a time around each first touch. A 10k
+# flow check runs 1.4 MiB of the program's 4.3 MiB of code, but scattered over it that made
+# 2.8 MiB resident. Placed together, those functions take about their own size.
+#
+# The list is the functions that valgrind's callgrind saw run, over the checks below on
+# generated 10k-flow cities (JSON, YAML, one and several files, report to a file and to
+# stdout, every format): first those of a JSON check, then those a YAML check adds, then
+# the other reports'. Functions that only run when threads contend for a lock or steal
+# work (never under valgrind, which runs one thread at a time) are added by name.
+#
+# Symbol names carry hashes that change with the compiler, the dependencies and the
+# release profile: run this again after changing any of them (a name that no longer
+# exists is skipped by the linker, so a stale list costs memory, never correctness).
+#
+# Then, where `perf` can record page faults, the release program is linked with that list
+# and run natively: a function whose first run faults in a page outside the list (one the
+# valgrind runs missed, such as the program's entry) joins the list, and the program is
+# linked again.
+#
+# Needs valgrind and python3 (perf optional). Usage: scripts/hot-symbols.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --release --locked
+bin=target/release/lexflow
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+"$bin" gen --flows 10000 --format json --out "$work/json" >/dev/null
+"$bin" gen --flows 10000 --format yaml --out "$work/yaml" >/dev/null
+"$bin" gen --flows 10000 --format json --files 3 --out "$work/json3" >/dev/null
+
+run() { # group name, then the check's arguments
+  local group=$1
+  shift
+  valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/$group.$RANDOM.cg" \
+    "$bin" "$@" >/dev/null 2>&1 || true
+}
+
+run 1json check --format json --output "$work/out.json" "$work/json"
+run 1json check --format json "$work/json"
+run 1json check --format json "$work/json3"
+run 2yaml check --format json --output "$work/out.json" "$work/yaml"
+run 2yaml check --format json "$work/yaml"
+for format in sarif human github markdown html junit; do
+  run 3other check --format "$format" "$work/json"
+done
+
+python3 - "$bin" "$work" > link/hot-symbols.txt <<'EOF'
+import glob, re, subprocess, sys
+
+binary, work = sys.argv[1], sys.argv[2]
+# The program's entry and start-up run before callgrind names a function of ours.
+entry = {"_start", "_init", "main"}
+
+def executed(path):
+    """Names of the program's own functions that ran, in a callgrind output file."""
+    objects, names, current, ran = {}, {}, None, set()
+    for line in open(path, errors="replace"):
+        m = re.match(r"(c?ob)=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
+        if m:
+            if m.group(3):
+                objects[m.group(2)] = m.group(3)
+            if m.group(1) == "ob":
+                current = objects.get(m.group(2), "")
+            continue
+        m = re.match(r"(c?fn)=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
+        if m:
+            if m.group(3):
+                names[m.group(2)] = m.group(3)
+            if m.group(1) == "fn" and current.endswith("/lexflow"):
+                # callgrind marks recursion levels with 'N
+                ran.add(names.get(m.group(2), "").split("'")[0])
+    return ran
+
+defined = set()
+for line in subprocess.run(["nm", "--defined-only", binary], capture_output=True,
+                           text=True, check=True).stdout.splitlines():
+    parts = line.split()
+    if len(parts) == 3 and parts[1] in "tTwW":
+        defined.add(parts[2])
+
+# Run only when threads meet (a contended lock, a stolen job, a parked worker).
+contended = re.compile(r"rayon_core|lock_contended|futex|park|crossbeam_epoch|crossbeam_deque")
+
+seen, order = set(), []
+for group in ("1json", "2yaml", "3other"):
+    ran = set()
+    for path in sorted(glob.glob(f"{work}/{group}.*.cg")):
+        ran |= executed(path)
+    if group == "1json":
+        ran |= {name for name in defined if contended.search(name)} | entry
+    for name in sorted(ran & defined - seen):
+        seen.add(name)
+        order.append(name)
+print("\n".join(order))
+EOF
+echo "link/hot-symbols.txt: $(wc -l < link/hot-symbols.txt) functions from callgrind"
+
+if ! perf record -q -e page-faults -c 1 -d -o "$work/probe.data" true >/dev/null 2>&1; then
+  echo "perf cannot record page faults here: the list stands as callgrind made it"
+  exit 0
+fi
+cargo build --release --locked
+faults() { # the check's arguments
+  perf record -q -e page-faults -c 1 -d -o "$work/faults.data" "$bin" "$@" >/dev/null 2>&1 || true
+  perf script -i "$work/faults.data" --no-demangle -F addr,sym 2>/dev/null
+}
+for round in 1 2 3; do
+  faults check --format json --output "$work/out.json" "$work/json"
+  faults check --format json "$work/yaml"
+done > "$work/faults.txt"
+python3 - "$bin" "$work/faults.txt" <<'EOF'
+import bisect, subprocess, sys
+
+binary, faults = sys.argv[1], sys.argv[2]
+symbols = []
+for line in subprocess.run(["nm", "-n", "--defined-only", binary], capture_output=True,
+                           text=True, check=True).stdout.splitlines():
+    parts = line.split()
+    if len(parts) == 3 and parts[1] in "tTwW":
+        symbols.append((int(parts[0], 16), parts[2]))
+starts = [address for address, _ in symbols]
+listed = open("link/hot-symbols.txt").read().split()
+known = set(listed)
+start = next(address for address, name in symbols if name == "_start")
+text_end = symbols[-1][0]
+base, missed = None, []
+for line in open(faults):
+    parts = line.split()
+    if len(parts) < 2:
+        continue
+    if parts[1] == "_start":
+        base = int(parts[0], 16) - start  # where the program was loaded
+    if base is None:
+        continue
+    offset = int(parts[0], 16) - base
+    i = bisect.bisect_right(starts, offset) - 1
+    if 0 <= i and starts[0] <= offset <= text_end:
+        name = symbols[i][1]
+        if name not in known:
+            known.add(name)
+            missed.append(name)
+# First: most of them run in every check.
+open("link/hot-symbols.txt", "w").write("\n".join(missed + listed) + "\n")
+print(f"{len(missed)} functions added from page faults")
+EOF
