@@ -1804,6 +1804,8 @@ impl<'v> FileCx<'v> {
         if let Some(node) = obj.get("collects") {
             match &node.value {
                 Value::Seq(items) => {
+                    // At its size: a list grown by pushes holds room for four.
+                    collects.reserve_exact(items.len());
                     for item in items {
                         if let Some(c) = self.collection(item, &obj.what) {
                             collects.push(c);
