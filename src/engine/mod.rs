@@ -262,7 +262,8 @@ struct Hit {
     subject: Ent,
     /// A path rule's witness.
     witness: Option<Box<WitnessPath>>,
-    missing: Vec<Missing>,
+    /// At its size: most hits miss nothing, and a list grown by pushes holds room for four.
+    missing: Box<[Missing]>,
 }
 
 /// Evaluates the rules on every core (rayon) and returns their hits, in rule order.
@@ -650,7 +651,7 @@ fn judge_entity<'a>(
             rule: r as u32,
             subject: entity,
             witness: None,
-            missing,
+            missing: missing.into_boxed_slice(),
         });
     }
 }
@@ -804,7 +805,7 @@ fn evaluate_path_rule<'a>(
                     rule: r as u32,
                     subject,
                     witness: ev.paths.pop().map(Box::new),
-                    missing,
+                    missing: missing.into_boxed_slice(),
                 });
             }
         }
