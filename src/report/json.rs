@@ -10,18 +10,20 @@ use crate::findings::{CheckResult, Finding, FindingSource, FindingView, Problem,
 /// Findings rendered together: both cores render a batch, then it is written out, so that
 /// at most one batch of rendered text is held at a time (a 100k city's report is 73 MB).
 /// One piece a core on two cores: 2,048 findings held 2.6 MB of text at 10k flows, a fifth
-/// of the run's heap, for no time gained (a batch is a few hundred microseconds of work).
-pub(super) const BATCH: usize = 512;
+/// of the run's heap, for no time gained (a batch is a few hundred microseconds of work);
+/// 512 still held 0.4 MB, 256 hold half that (0.991x the time at 10k flows, 1.006x at 100k,
+/// medians of 21 paired runs).
+pub(super) const BATCH: usize = 256;
 /// Findings one core renders in one piece.
-pub(super) const PIECE: usize = 256;
+pub(super) const PIECE: usize = 128;
 
 /// Findings in one batch of a streamed report of `total` findings: [`BATCH`], or, for a large
-/// report, a 256th of it, up to 8 × [`BATCH`]. Every batch ends with both cores waiting
+/// report, a 256th of it, up to 16 × [`BATCH`]. Every batch ends with both cores waiting
 /// for the last piece; at 1M flows (940,000 findings) that waiting was a quarter of the
 /// report's time with batches of 512 (rendering 328 ms of wall for 522 ms of CPU), and
 /// 282 ms with 4,096. The text held grows with the report, never past a 256th of it.
 pub(super) fn batch_size(total: usize) -> usize {
-    (total / 256 / PIECE * PIECE).clamp(BATCH, BATCH * 8)
+    (total / 256 / PIECE * PIECE).clamp(BATCH, BATCH * 16)
 }
 
 /// Renders `items` a batch at a time: the pieces of a batch on every core, each by
