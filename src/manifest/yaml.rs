@@ -5,7 +5,7 @@
 use crate::source::SourceText;
 use std::cell::{Cell, RefCell};
 use std::fmt;
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::{Receiver, SyncSender};
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
@@ -307,6 +307,9 @@ pub struct Item {
     pub node: Node,
 }
 
+/// Items a streaming parse may read ahead of their conversion.
+const STREAMED_ITEMS_AHEAD: usize = 256;
+
 /// A YAML text being parsed on its own thread, the items of its top-level lists handed over
 /// as they are read ([`spawn_streaming`]).
 pub struct Streaming {
@@ -327,7 +330,7 @@ impl Streaming {
 
 thread_local! {
     /// The streaming parse running on this thread: where items go, and the lists streamed.
-    static STREAM: RefCell<Option<(Sender<Item>, &'static [&'static str])>> = const { RefCell::new(None) };
+    static STREAM: RefCell<Option<(SyncSender<Item>, &'static [&'static str])>> = const { RefCell::new(None) };
     /// The rank of the list whose value is being read.
     static LIST: Cell<usize> = const { Cell::new(0) };
 }
@@ -336,7 +339,9 @@ thread_local! {
 /// [`parse`]), handing each item of the top-level lists named in `lists` over as soon as it
 /// is read, so that the whole file's tree is never built. `None` if the thread cannot start.
 pub fn spawn_streaming(text: SourceText, lists: &'static [&'static str]) -> Option<Streaming> {
-    let (sender, items) = std::sync::mpsc::channel();
+    // Bounded: the parse waits when the items it read are not yet converted, so that a
+    // converter slower than the parse (a busy core) never lets the file's tree pile up.
+    let (sender, items) = std::sync::mpsc::sync_channel(STREAMED_ITEMS_AHEAD);
     let done = std::thread::Builder::new()
         .name("lexflow-yaml".into())
         .stack_size(PARSE_STACK_BYTES)
