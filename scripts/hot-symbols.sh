@@ -10,8 +10,9 @@
 # The list is the functions that valgrind's callgrind saw run, over the checks below on
 # generated 10k-flow cities (JSON, YAML, one and several files, report to a file and to
 # stdout, every format): first those of a JSON check, then those a YAML check adds, then
-# the other reports'. Functions that only run when threads contend for a lock or steal
-# work (never under valgrind, which runs one thread at a time) are added by name.
+# those of the other streamed reports (SARIF, human, GitHub), then the grouped reports'.
+# Functions that only run when threads contend for a lock or steal work (never under
+# valgrind, which runs one thread at a time) are added by name.
 #
 # Symbol names carry hashes that change with the compiler, the dependencies and the
 # release profile: run this again after changing any of them (a name that no longer
@@ -47,8 +48,12 @@ run 1json check --format json "$work/json"
 run 1json check --format json "$work/json3"
 run 2yaml check --format json --output "$work/out.json" "$work/yaml"
 run 2yaml check --format json "$work/yaml"
-for format in sarif human github markdown html junit; do
-  run 3other check --format "$format" "$work/json"
+for format in sarif human github; do
+  run 3streamed check --format "$format" "$work/json"
+  run 3streamed check --format "$format" "$work/yaml"
+done
+for format in markdown html junit; do
+  run 4grouped check --format "$format" "$work/json"
 done
 
 python3 - "$bin" "$work" > link/hot-symbols.txt <<'EOF'
@@ -89,7 +94,7 @@ for line in subprocess.run(["nm", "--defined-only", binary], capture_output=True
 contended = re.compile(r"rayon_core|lock_contended|futex|park|crossbeam_epoch|crossbeam_deque")
 
 seen, order = set(), []
-for group in ("1json", "2yaml", "3other"):
+for group in ("1json", "2yaml", "3streamed", "4grouped"):
     ran = set()
     for path in sorted(glob.glob(f"{work}/{group}.*.cg")):
         ran |= executed(path)
