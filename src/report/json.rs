@@ -84,12 +84,18 @@ pub fn write_json_streamed(
 ) -> (Summary, std::io::Result<()>) {
     let mut document = Document::start(out);
     let started = document.is_ok();
-    let (summary, matched) =
-        triage_in_batches(source, triage, started, push_item, |texts, failed| {
+    let (summary, matched) = triage_in_batches(
+        source,
+        triage,
+        PIECE,
+        started,
+        push_item,
+        |texts, failed| {
             document.check(failed);
             document.items(texts);
             document.is_ok()
-        });
+        },
+    );
     let mut problems = triage.problems(&matched);
     super::sort_problems(&mut problems);
     let written = document.finish(&problems, &summary);
@@ -105,6 +111,7 @@ pub fn write_json_streamed(
 pub(super) fn triage_in_batches(
     source: &dyn FindingSource,
     triage: &super::Triage,
+    piece: usize,
     mut rendered: bool,
     render: impl Fn(&mut Vec<u8>, &FindingView) -> std::io::Result<()> + Sync,
     mut write: impl FnMut(&mut dyn Iterator<Item = &Vec<u8>>, std::io::Result<()>) -> bool,
@@ -118,13 +125,16 @@ pub(super) fn triage_in_batches(
     }
     let mut pieces: Vec<Piece> = Vec::new();
     let total = source.len();
-    let batch = batch_size(total);
+    // As many pieces a batch as with pieces of `PIECE`: a format whose findings render
+    // larger takes fewer a piece, so that a batch holds about as much text.
+    let piece = piece.clamp(1, PIECE);
+    let batch = batch_size(total) / PIECE * piece;
     let mut start = 0;
     while start < total {
         let end = start.saturating_add(batch).min(total);
         let ranges: Vec<std::ops::Range<usize>> = (start..end)
-            .step_by(PIECE)
-            .map(|s| s..s.saturating_add(PIECE).min(end))
+            .step_by(piece)
+            .map(|s| s..s.saturating_add(piece).min(end))
             .collect();
         if pieces.len() < ranges.len() {
             pieces.resize_with(ranges.len(), || Piece {

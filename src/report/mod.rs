@@ -318,8 +318,13 @@ pub(crate) fn write_text_streamed(
 ) -> (crate::findings::Summary, io::Result<()>) {
     let mut out = io::BufWriter::with_capacity(1 << 16, out);
     let mut failed: Option<io::Error> = None;
-    let (summary, matched) =
-        json::triage_in_batches(source, triage, true, render, |texts, rendered| {
+    let (summary, matched) = json::triage_in_batches(
+        source,
+        triage,
+        json::PIECE,
+        true,
+        render,
+        |texts, rendered| {
             if failed.is_none() {
                 let written = rendered.and_then(|()| {
                     for text in texts {
@@ -332,7 +337,8 @@ pub(crate) fn write_text_streamed(
                 }
             }
             failed.is_none()
-        });
+        },
+    );
     let mut problems = triage.problems(&matched);
     sort_problems(&mut problems);
     let mut text = Vec::new();
