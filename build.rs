@@ -66,8 +66,9 @@ fn main() -> Result<(), String> {
 /// text 64 KiB or more at a time around each first touch, so scattered hot code made 2.8 MiB
 /// of a 10k-flow check's resident memory where 1.4 MiB of code runs (docs/performance.md,
 /// step 11). Only the order changes, never the code; a name missing from the program (the
-/// list is stale) is skipped. Rust links with LLD there, which reads the list; another
-/// linker (set through RUSTFLAGS) or `LEXFLOW_NO_LINK_ORDER=1` leaves the default order.
+/// list is stale) is skipped. Rust links with LLD there, which reads the list. RUSTFLAGS
+/// that mention linking (another linker, link arguments) or `LEXFLOW_NO_LINK_ORDER=1` leave
+/// the default order.
 fn order_hot_functions() {
     let list = Path::new(env!("CARGO_MANIFEST_DIR")).join("link/hot-symbols.txt");
     println!("cargo:rerun-if-changed={}", list.display());
