@@ -27,6 +27,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+command -v valgrind >/dev/null || { echo "hot-symbols: valgrind is needed" >&2; exit 1; }
 cargo build --release --locked
 bin=target/release/lexflow
 work=$(mktemp -d)
@@ -36,11 +37,18 @@ trap 'rm -rf "$work"' EXIT
 "$bin" gen --flows 10000 --format yaml --out "$work/yaml" >/dev/null
 "$bin" gen --flows 10000 --format json --files 3 --out "$work/json3" >/dev/null
 
+runs=0
 run() { # group name, then the check's arguments
-  local group=$1
+  local group=$1 status=0
   shift
-  valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/$group.$RANDOM.cg" \
-    "$bin" "$@" >/dev/null 2>&1 || true
+  runs=$((runs + 1))
+  valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/$group.$runs.cg" \
+    "$bin" "$@" >/dev/null 2>&1 || status=$?
+  # A check exits 1 when it reports findings; anything else is a failed run.
+  if [ "$status" -gt 1 ]; then
+    echo "hot-symbols: \`lexflow $*\` failed under valgrind (exit $status)" >&2
+    exit 1
+  fi
 }
 
 run 1json check --format json --output "$work/out.json" "$work/json"
@@ -56,7 +64,7 @@ for format in markdown html junit; do
   run 4grouped check --format "$format" "$work/json"
 done
 
-python3 - "$bin" "$work" > link/hot-symbols.txt <<'EOF'
+python3 - "$bin" "$work" > "$work/hot-symbols.txt" <<'EOF'
 import glob, re, subprocess, sys
 
 binary, work = sys.argv[1], sys.argv[2]
@@ -105,6 +113,8 @@ for group in ("1json", "2yaml", "3streamed", "4grouped"):
         order.append(name)
 print("\n".join(order))
 EOF
+# Replaced only once the list is whole.
+mv "$work/hot-symbols.txt" link/hot-symbols.txt
 echo "link/hot-symbols.txt: $(wc -l < link/hot-symbols.txt) functions from callgrind"
 
 if ! perf record -q -e page-faults -c 1 -d -o "$work/probe.data" true >/dev/null 2>&1; then
