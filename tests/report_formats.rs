@@ -462,7 +462,7 @@ fn junit_by_quick_junit(result: &CheckResult) -> String {
                 };
                 let description = listed
                     .iter()
-                    .map(|f| report::junit::describe(f))
+                    .map(|f| report::junit::describe(&f.view()))
                     .collect::<Vec<_>>()
                     .join("\n");
                 let mut status = match open.first() {

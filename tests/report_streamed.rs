@@ -1,7 +1,8 @@
 //! A lone `--format json`, `sarif`, `human` or `github` report is written as the findings
-//! are (never all held at once); every other run holds the whole result first. Both must
-//! give the same document and the same exit code, waivers and baseline included, and
-//! whatever the batch boundaries.
+//! are (never all held at once); reports that group the findings (JUnit, Markdown, HTML)
+//! alone read them packed; every other run holds the whole result first. All must give the
+//! same document and the same exit code, waivers and baseline included, and whatever the
+//! batch boundaries.
 
 use std::path::Path;
 
@@ -48,6 +49,7 @@ waivers:
 /// The SARIF, human and GitHub reports of the same runs must be equal too, with the same
 /// exit codes.
 fn both_ways(city: &Path, extra: &[&str], held: &Path) -> (i32, String, i32, String) {
+    grouped_both_ways(city, extra, held);
     for format in ["sarif", "human", "github"] {
         let (code, streamed, held_code, whole) = both_ways_in(format, city, extra, held);
         assert_eq!(code, held_code, "{format} exit codes");
@@ -55,6 +57,40 @@ fn both_ways(city: &Path, extra: &[&str], held: &Path) -> (i32, String, i32, Str
         assert_eq!(streamed, whole, "{format} reports");
     }
     both_ways_in("json", city, extra, held)
+}
+
+/// The JUnit, Markdown and HTML reports of `city`, each alone (packed) and beside a JSON
+/// report (held whole): the same documents and exit codes.
+fn grouped_both_ways(city: &Path, extra: &[&str], held: &Path) {
+    for format in ["junit", "markdown", "html"] {
+        let packed = lexflow()
+            .args(["check", "--as-of", "2026-06-01", "--format", format])
+            .args(extra)
+            .arg(city)
+            .output()
+            .expect("runs");
+        let whole = lexflow()
+            .args(["check", "--as-of", "2026-06-01", "--format", format])
+            .arg("--output")
+            .arg(held)
+            .args(["--format", "json", "--output", "/dev/null"])
+            .args(extra)
+            .arg(city)
+            .output()
+            .expect("runs");
+        assert_eq!(
+            packed.status.code(),
+            whole.status.code(),
+            "{format} exit codes"
+        );
+        let packed = String::from_utf8(packed.stdout).expect("UTF-8");
+        assert!(packed.len() > 1000, "{format}: {packed}");
+        assert_eq!(
+            packed,
+            std::fs::read_to_string(held).expect("report written"),
+            "{format} reports"
+        );
+    }
 }
 
 fn both_ways_in(

@@ -369,16 +369,19 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
         }
         _ => None,
     };
-    if let Some(format) = streamed {
-        let baseline = match &baseline_text {
-            Some(text) => Some(report::baseline::Baseline::parse(text).map_err(|e| {
+    let parse_baseline = || match &baseline_text {
+        Some(text) => report::baseline::Baseline::parse(text)
+            .map(Some)
+            .map_err(|e| {
                 input_error(
                     &format!("bad baseline: {e}"),
                     "write one with --write-baseline FILE",
                 )
-            })?),
-            None => None,
-        };
+            }),
+        None => Ok(None),
+    };
+    if let Some(format) = streamed {
+        let baseline = parse_baseline()?;
         let triage =
             report::Triage::new(waivers.as_deref().unwrap_or(&[]), as_of, baseline.as_ref());
         let progress = scale::Progress::start("evaluating rules");
@@ -431,6 +434,64 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
         // As below: the OS takes the memory back faster.
         std::mem::forget(graph);
         std::mem::forget(set);
+        std::mem::forget(program);
+        return Ok(if failed { 1 } else { 0 });
+    }
+    // Reports that list the findings by group (JUnit, Markdown, HTML) read all of them at
+    // once: they are packed as they are written, and the model goes before the reports are
+    // made (a packed finding is less than half a held one; see `PackedFindings`).
+    if formats.iter().all(|f| f.is_grouped()) && args.write_baseline.is_none() {
+        let baseline = parse_baseline()?;
+        let triage =
+            report::Triage::new(waivers.as_deref().unwrap_or(&[]), as_of, baseline.as_ref());
+        let progress = scale::Progress::start("evaluating rules");
+        let graph = manifest::graph::FlowGraph::build(&set);
+        let (packed, rules_checked) =
+            engine::with_findings(&program, &set, &graph, &options, |pending| {
+                (
+                    report::pack_findings(pending, &triage),
+                    pending.rules_checked.clone(),
+                )
+            });
+        drop(graph);
+        progress.finish();
+        stages.done("evaluate rules");
+        let (packed, summary, problems) = packed.map_err(|e| {
+            input_error(
+                &e.to_string(),
+                "write the report in JSON, which is never held",
+            )
+        })?;
+        let manifest = formats
+            .iter()
+            .any(|f| f.shows_manifests())
+            .then(|| report::diagram::ManifestSummary::from_set(&set));
+        drop(set);
+        let ctx = RenderContext {
+            color,
+            as_of: Some(as_of),
+            fail_on,
+            manifest,
+            ..RenderContext::default()
+        };
+        let held = report::Held {
+            findings: Box::new(&packed),
+            problems,
+            summary,
+            rules_checked: &rules_checked,
+        };
+        for (i, format) in formats.iter().enumerate() {
+            emit(args.output.get(i), |out| {
+                report::render_held_to(*format, &held, &ctx, out)
+                    .unwrap_or_else(|| Err(std::io::Error::other("not a grouped format")))
+            })?;
+            stages.done(&format!("report {format:?}"));
+        }
+        stages.finish();
+        let failed = held.fails(fail_on);
+        // As below: the OS takes the memory back faster.
+        std::mem::forget(held);
+        std::mem::forget(packed);
         std::mem::forget(program);
         return Ok(if failed { 1 } else { 0 });
     }

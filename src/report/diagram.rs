@@ -16,7 +16,7 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 use super::sanitize::{html as xml, inert};
-use crate::findings::{CheckResult, Finding, Status};
+use crate::findings::{CheckResult, FindingView, Status};
 use crate::manifest::model::{country_of, ManifestSet, Term};
 
 /// What the procurement reports need to know about the manifests, owned and already
@@ -316,7 +316,7 @@ impl ManifestSummary {
     /// The organizations a finding concerns: operators and processors of the systems its
     /// subject touches (a flow touches both ends), the organization itself, a contract's
     /// parties, the systems and flows an assessment covers. Sorted, deduplicated.
-    pub fn orgs_of_finding(&self, finding: &Finding) -> Vec<String> {
+    pub fn orgs_of_finding(&self, finding: &FindingView<'_>) -> Vec<String> {
         let mut orgs = BTreeSet::new();
         let add = |s: Option<&SystemSummary>, orgs: &mut BTreeSet<String>| {
             if let Some(s) = s {
@@ -331,7 +331,7 @@ impl ManifestSummary {
             add(self.end(f.from), orgs);
             add(self.end(f.to), orgs);
         };
-        let id = finding.subject.id.as_str();
+        let id = finding.subject.id;
         match finding.subject.kind {
             "system" | "collection" => add_system(id, &mut orgs),
             "flow" => {
@@ -390,27 +390,30 @@ impl Marks {
     /// Open findings whose subject is a flow mark that flow; those whose subject is a system
     /// (or one of its collections) mark the node.
     pub fn from_result(summary: &ManifestSummary, result: &CheckResult) -> Marks {
+        Marks::from_findings(summary, result.findings.iter().map(|f| f.view()))
+    }
+
+    /// As [`Marks::from_result`], of findings in any order. Each rule id is one shared
+    /// string, however many findings carry it.
+    pub fn from_findings<'f>(
+        summary: &ManifestSummary,
+        findings: impl Iterator<Item = FindingView<'f>>,
+    ) -> Marks {
         let mut marks = Marks::default();
-        for f in &result.findings {
+        let mut rule_ids: std::collections::HashMap<&str, Arc<str>> =
+            std::collections::HashMap::new();
+        for f in findings {
             if f.status != Status::Open {
                 continue;
             }
-            match f.subject.kind {
-                "flow" => {
-                    if let Some(i) = summary.flow_index(&f.subject.id) {
-                        marks.flows.entry(i).or_default().push(Arc::clone(&f.rule));
-                    }
-                }
-                "system" | "collection" => {
-                    if let Some(i) = summary.system_index(&f.subject.id) {
-                        marks
-                            .systems
-                            .entry(i)
-                            .or_default()
-                            .push(Arc::clone(&f.rule));
-                    }
-                }
-                _ => {}
+            let (list, i) = match f.subject.kind {
+                "flow" => (&mut marks.flows, summary.flow_index(f.subject.id)),
+                "system" | "collection" => (&mut marks.systems, summary.system_index(f.subject.id)),
+                _ => continue,
+            };
+            if let Some(i) = i {
+                let rule = rule_ids.entry(f.rule).or_insert_with(|| Arc::from(f.rule));
+                list.entry(i).or_default().push(Arc::clone(rule));
             }
         }
         for rules in marks.flows.values_mut().chain(marks.systems.values_mut()) {

@@ -17,8 +17,9 @@ use std::fmt::Write;
 use super::diagram::{self, GroupBy, ManifestSummary, Marks};
 use super::sanitize::html as h;
 use super::vendor::{self, ClauseCheck, VendorVerdict, Verdict};
+use super::Held;
 use super::{RenderContext, TextOut};
-use crate::findings::{CheckResult, Finding, Status};
+use crate::findings::{CheckResult, FindingView, Status};
 
 const STYLE: &str = "\
 *{box-sizing:border-box}\
@@ -60,7 +61,7 @@ footer{color:#7f8c9d;font-size:.8rem;margin-top:2rem}";
 
 /// What the diagram highlights for a finding: its witness path (flows and systems), or else
 /// its subject.
-fn highlight_targets(summary: &ManifestSummary, f: &Finding) -> (Vec<usize>, Vec<usize>) {
+fn highlight_targets(summary: &ManifestSummary, f: &FindingView<'_>) -> (Vec<usize>, Vec<usize>) {
     let mut flows: Vec<usize> = f
         .path_flows
         .iter()
@@ -74,7 +75,7 @@ fn highlight_targets(summary: &ManifestSummary, f: &Finding) -> (Vec<usize>, Vec
     match f.subject.kind {
         "flow" => {
             let found = summary
-                .flow_index(&f.subject.id)
+                .flow_index(f.subject.id)
                 .and_then(|i| Some((i, summary.flows.get(i)?)));
             if let Some((i, flow)) = found {
                 flows.push(i);
@@ -82,7 +83,7 @@ fn highlight_targets(summary: &ManifestSummary, f: &Finding) -> (Vec<usize>, Vec
                 systems.extend(summary.end_index(flow.to));
             }
         }
-        "system" | "collection" => systems.extend(summary.system_index(&f.subject.id)),
+        "system" | "collection" => systems.extend(summary.system_index(f.subject.id)),
         _ => {}
     }
     flows.sort_unstable();
@@ -122,8 +123,8 @@ fn highlight_css(k: usize, flows: &[usize], systems: &[usize]) -> String {
     css
 }
 
-fn status_html(f: &Finding) -> String {
-    match (&f.status, &f.waiver) {
+fn status_html(f: &FindingView<'_>) -> String {
+    match (&f.status, f.waiver) {
         (Status::Open, _) => "open".to_string(),
         (Status::Waived, Some(w)) => format!(
             "waived until {} by {} ({}): {}",
@@ -138,10 +139,10 @@ fn status_html(f: &Finding) -> String {
 
 fn finding_html(
     out: &mut String,
-    f: &Finding,
+    f: &FindingView<'_>,
     k: usize,
     linked: bool,
-    result: &CheckResult,
+    held: &Held<'_>,
     summary: Option<&ManifestSummary>,
 ) {
     let waived = f.status == Status::Waived;
@@ -153,12 +154,12 @@ fn finding_html(
         if waived { " waived" } else { "" },
         if waived { "waived" } else { severity },
         if waived { "waived" } else { severity },
-        h(&f.rule),
-        h(&f.title),
-        h(&f.citation),
+        h(f.rule),
+        h(f.title),
+        h(f.citation),
     );
-    let _ = writeln!(out, "<dt>finding</dt><dd>{}</dd>", h(&f.message));
-    if let Some(info) = result.rules_checked.iter().find(|r| *r.id == *f.rule) {
+    let _ = writeln!(out, "<dt>finding</dt><dd>{}</dd>", h(f.message));
+    if let Some(info) = held.rules_checked.iter().find(|r| *r.id == *f.rule) {
         if !info.explanation.is_empty() {
             let _ = writeln!(
                 out,
@@ -168,24 +169,24 @@ fn finding_html(
         }
     }
     if !f.remediation.is_empty() {
-        let _ = writeln!(out, "<dt>remedy</dt><dd>{}</dd>", h(&f.remediation));
+        let _ = writeln!(out, "<dt>remedy</dt><dd>{}</dd>", h(f.remediation));
     }
     let subject_name = summary
         .filter(|_| f.subject.kind == "organization")
-        .map(|s| s.org_name(&f.subject.id).to_string())
-        .filter(|n| n != &f.subject.id)
+        .map(|s| s.org_name(f.subject.id).to_string())
+        .filter(|n| n != f.subject.id)
         .map(|n| format!(" ({})", h(&n)))
         .unwrap_or_default();
     let _ = writeln!(
         out,
         "<dt>subject</dt><dd>{} <code>{}</code>{subject_name}</dd>",
         h(f.subject.kind),
-        h(&f.subject.id)
+        h(f.subject.id)
     );
     let _ = writeln!(
         out,
         "<dt>manifest</dt><dd><code>{}:{}:{}</code></dd>",
-        h(&f.location.file),
+        h(f.location.file),
         f.location.line,
         f.location.column
     );
@@ -211,8 +212,8 @@ fn finding_html(
     let _ = writeln!(out, "</dl></article>");
 }
 
-fn law_heading(result: &CheckResult, law: &str) -> String {
-    let title = result
+fn law_heading(held: &Held<'_>, law: &str) -> String {
+    let title = held
         .rules_checked
         .iter()
         .find(|r| r.law == law && !r.law_title.is_empty())
@@ -389,17 +390,26 @@ fn border_section(out: &mut impl TextOut, summary: &ManifestSummary) {
     let _ = writeln!(out, "</table></section>");
 }
 
-/// The HTML page.
 /// The HTML page, written to `out` as it is made (never held whole).
 pub fn write_html(
     result: &CheckResult,
     ctx: &RenderContext,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    let mut out = super::Spill::new(out);
-    let failed = super::fails(result, ctx.fail_on);
-    let s = &result.summary;
     let findings = super::sorted_findings(result);
+    let held = Held::of(result, &findings);
+    write_html_held(&held, ctx, out)
+}
+
+/// The HTML page of held findings (see [`write_html`]).
+pub fn write_html_held(
+    held: &Held<'_>,
+    ctx: &RenderContext,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let mut out = super::Spill::new(out);
+    let failed = held.fails(ctx.fail_on);
+    let s = &held.summary;
     let summary = ctx.manifest.as_ref();
 
     let title = match summary.map(|s| s.names.join("; ")) {
@@ -418,10 +428,10 @@ pub fn write_html(
     let _ = writeln!(out, "<title>{title}</title>\n<style>{STYLE}");
     // Highlight links, one a finding that has something to show: each one's style is
     // written as it is made (at 100k flows they are 60 MB together).
-    let mut highlights: Vec<bool> = Vec::with_capacity(findings.len());
-    for (k, f) in findings.iter().enumerate() {
+    let mut highlights: Vec<bool> = Vec::with_capacity(held.findings.len());
+    for (k, f) in held.iter() {
         let targets = summary
-            .map(|summary| highlight_targets(summary, f))
+            .map(|summary| highlight_targets(summary, &f))
             .filter(|(flows, systems)| !flows.is_empty() || !systems.is_empty());
         highlights.push(targets.is_some());
         if let Some((flows, systems)) = targets {
@@ -439,8 +449,8 @@ pub fn write_html(
         h(&ctx.tool_version)
     );
     let verdicts_and_checks = summary.map(|summary| {
-        let checks = vendor::clause_checks(summary, result);
-        let verdicts = vendor::verdicts(summary, result, &checks);
+        let checks = vendor::clause_checks(summary, held.rules_checked);
+        let verdicts = vendor::verdicts(summary, held, &checks);
         (verdicts, checks)
     });
     let overall = verdicts_and_checks
@@ -469,7 +479,7 @@ pub fn write_html(
         s.review,
         s.waived,
         s.baselined,
-        result.rules_checked.len()
+        held.rules_checked.len()
     );
 
     if let (Some(summary), Some((verdicts, checks))) = (summary, &verdicts_and_checks) {
@@ -481,20 +491,20 @@ pub fn write_html(
             "<p class=\"legend\">Systems in columns by country, data flowing left to right. <span style=\"color:{}\"><b>Red</b></span>: flows and systems with open findings, labelled with the rule ids. Choose “show in diagram” on a finding to highlight its path; <a href=\"#diagram\">clear</a>.</p>",
             diagram::RED
         );
-        for (k, (f, highlight)) in findings.iter().zip(&highlights).enumerate() {
+        for ((k, f), highlight) in held.iter().zip(&highlights) {
             if *highlight {
                 let _ = writeln!(
                     out,
                     "<span class=\"lf-hl\" id=\"lf-hl-{k}\"></span><div class=\"lf-note lf-note-{k}\">Highlighted: <code>{}</code> on {} <code>{}</code>{}</div>",
-                    h(&f.rule),
+                    h(f.rule),
                     h(f.subject.kind),
-                    h(&f.subject.id),
-                    if f.path.is_empty() { String::new() } else { format!(" — path {}", h(&super::path_text(f))) }
+                    h(f.subject.id),
+                    if f.path.is_empty() { String::new() } else { format!(" — path {}", h(&super::path_text(&f))) }
                 );
                 out.spill();
             }
         }
-        let marks = Marks::from_result(summary, result);
+        let marks = Marks::from_findings(summary, held.iter().map(|(_, f)| f));
         let _ = writeln!(out, "<div class=\"lf-diagram\">");
         diagram::write_svg(summary, &marks, GroupBy::Country, &mut out);
         let _ = writeln!(out, "</div></section>");
@@ -503,24 +513,10 @@ pub fn write_html(
             out,
             "<section id=\"findings\"><h2>Findings by organization and law</h2>"
         );
-        if findings.is_empty() {
+        if held.findings.is_empty() {
             let _ = writeln!(out, "<p>No findings.</p>");
         }
-        // A finding's place in `findings`, from its address (the groups borrow the findings
-        // listed there): a scan for each finding made the report quadratic.
-        let index_of = |f: &Finding| {
-            let offset = (f as *const Finding as usize).wrapping_sub(findings.as_ptr() as usize);
-            let k = offset / std::mem::size_of::<Finding>().max(1);
-            if findings.get(k).is_some_and(|g| std::ptr::eq(g, f)) {
-                k
-            } else {
-                findings
-                    .iter()
-                    .position(|g| std::ptr::eq(g, f))
-                    .unwrap_or(0)
-            }
-        };
-        for (org, laws) in vendor::findings_by_vendor(summary, verdicts, &findings) {
+        for (org, laws) in vendor::findings_by_vendor(summary, verdicts, held) {
             match &org {
                 Some(org) => {
                     let verdict = verdicts
@@ -541,15 +537,17 @@ pub fn write_html(
                 }
             }
             for (law, group) in laws {
-                let _ = writeln!(out, "<h4>{}</h4>", law_heading(result, &law));
-                for f in group {
-                    let k = index_of(f);
+                let _ = writeln!(out, "<h4>{}</h4>", law_heading(held, &law));
+                for k in group {
+                    let Some(f) = held.findings.get(k) else {
+                        continue;
+                    };
                     finding_html(
                         &mut out,
-                        f,
+                        &f,
                         k,
                         highlights.get(k).copied().unwrap_or(false),
-                        result,
+                        held,
                         Some(summary),
                     );
                     out.spill();
@@ -561,24 +559,24 @@ pub fn write_html(
         border_section(&mut out, summary);
     } else {
         let _ = writeln!(out, "<section id=\"findings\"><h2>Findings</h2>");
-        if findings.is_empty() {
+        if held.findings.is_empty() {
             let _ = writeln!(out, "<p>No findings.</p>");
         }
-        let mut by_law: BTreeMap<&str, Vec<(usize, &Finding)>> = BTreeMap::new();
-        for (k, finding) in findings.iter().enumerate() {
-            by_law.entry(&*finding.law).or_default().push((k, finding));
+        let mut by_law: BTreeMap<&str, Vec<(usize, FindingView<'_>)>> = BTreeMap::new();
+        for (k, finding) in held.iter() {
+            by_law.entry(finding.law).or_default().push((k, finding));
         }
         for (law, group) in by_law {
-            let _ = writeln!(out, "<h3>{}</h3>", law_heading(result, law));
+            let _ = writeln!(out, "<h3>{}</h3>", law_heading(held, law));
             for (k, f) in group {
-                finding_html(&mut out, f, k, false, result, None);
+                finding_html(&mut out, &f, k, false, held, None);
                 out.spill();
             }
         }
         let _ = writeln!(out, "</section>");
     }
 
-    let problems = super::sorted_problems(result);
+    let problems = &held.problems;
     if !problems.is_empty() {
         let _ = writeln!(out, "<section id=\"problems\"><h2>Problems</h2>\n<table class=\"problems\"><tr><th>kind</th><th>location</th><th>message</th></tr>");
         for p in problems {

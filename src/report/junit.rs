@@ -12,24 +12,25 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
 use super::sanitize::inert;
-use crate::findings::{CheckResult, Finding, Status};
+use super::Held;
+use crate::findings::{CheckResult, FindingView, Status};
 
 /// A finding as a test case's description lists it: severity, rule and citation, title,
 /// place, path, message, remedy and waiver, one inert line each.
-pub fn describe(finding: &Finding) -> String {
+pub fn describe(finding: &FindingView<'_>) -> String {
     let mut text = String::new();
     let _ = writeln!(
         text,
         "{} {} [{}]",
         finding.severity.as_str(),
-        inert(&finding.rule),
-        inert(&finding.citation)
+        inert(finding.rule),
+        inert(finding.citation)
     );
-    let _ = writeln!(text, "{}", inert(&finding.title));
+    let _ = writeln!(text, "{}", inert(finding.title));
     let _ = writeln!(
         text,
         "at {}:{}:{}",
-        inert(&finding.location.file),
+        inert(finding.location.file),
         finding.location.line,
         finding.location.column
     );
@@ -39,11 +40,11 @@ pub fn describe(finding: &Finding) -> String {
             let _ = writeln!(text, "flows: {}", inert(&finding.path_flows.join(", ")));
         }
     }
-    let _ = writeln!(text, "{}", inert(&finding.message));
+    let _ = writeln!(text, "{}", inert(finding.message));
     if !finding.remediation.is_empty() {
-        let _ = writeln!(text, "remedy: {}", inert(&finding.remediation));
+        let _ = writeln!(text, "remedy: {}", inert(finding.remediation));
     }
-    if let Some(waiver) = &finding.waiver {
+    if let Some(waiver) = finding.waiver {
         let _ = writeln!(text, "waived {}", super::waiver_terms(waiver));
     }
     text
@@ -61,8 +62,14 @@ pub fn render_junit(result: &CheckResult) -> Result<String, super::RenderError> 
 /// to the findings) and one test case's text are held.
 pub fn write_junit(result: &CheckResult, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let findings = super::sorted_findings(result);
-    let laws = grouped(result, &findings);
-    let problems = super::sorted_problems(result);
+    let held = Held::of(result, &findings);
+    write_junit_held(&held, out)
+}
+
+/// The JUnit report of held findings (see [`write_junit`]).
+pub fn write_junit_held(held: &Held<'_>, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let laws = grouped(held);
+    let problems = &held.problems;
     let counts: Vec<Counts> = laws.values().map(|rules| Counts::of(rules)).collect();
     let mut total = Counts {
         errors: problems.len(),
@@ -95,7 +102,9 @@ pub fn write_junit(result: &CheckResult, out: &mut dyn std::io::Write) -> std::i
             for ((kind, id), group) in fired {
                 let name = format!("{rule} {} {}", inert(kind), inert(id));
                 let classname = format!("{law}.{rule}");
-                write_case(&mut xml, &name, &classname, Some(&group_status(group)))?;
+                let group: Vec<FindingView<'_>> =
+                    group.iter().filter_map(|&k| held.findings.get(k)).collect();
+                write_case(&mut xml, &name, &classname, Some(&group_status(&group)))?;
             }
         }
         xml.write_event(Event::End(BytesEnd::new("testsuite")))?;
@@ -107,7 +116,7 @@ pub fn write_junit(result: &CheckResult, out: &mut dyn std::io::Write) -> std::i
             ..Counts::default()
         };
         start_suite(&mut xml, "lexflow.problems", counts)?;
-        for problem in &problems {
+        for problem in problems {
             let name = match &problem.location {
                 Some(loc) => format!(
                     "{} {}:{}:{}",
@@ -133,27 +142,43 @@ pub fn write_junit(result: &CheckResult, out: &mut dyn std::io::Write) -> std::i
     xml.write_indent()
 }
 
-/// law → rule id → subject (kind, id) → findings, every checked rule present (a rule that
-/// fired nowhere has no subjects).
+/// law → rule id → subject (kind, id) → findings (their places, and whether each is open),
+/// every checked rule present (a rule that fired nowhere has no subjects).
 type Laws<'a> = BTreeMap<&'a str, BTreeMap<&'a str, Fired<'a>>>;
-type Fired<'a> = BTreeMap<(&'a str, &'a str), Vec<&'a Finding>>;
+type Fired<'a> = BTreeMap<(&'a str, &'a str), Group>;
 
-fn grouped<'a>(result: &'a CheckResult, findings: &'a [Finding]) -> Laws<'a> {
+/// The findings of a rule on a subject: their places, and whether any is open.
+#[derive(Default)]
+struct Group {
+    places: Vec<usize>,
+    open: bool,
+}
+
+impl std::ops::Deref for Group {
+    type Target = [usize];
+    fn deref(&self) -> &[usize] {
+        &self.places
+    }
+}
+
+fn grouped<'a>(held: &'a Held<'a>) -> Laws<'a> {
     let mut laws: Laws<'_> = BTreeMap::new();
-    for rule in &result.rules_checked {
+    for rule in held.rules_checked {
         laws.entry(rule.law.as_str())
             .or_default()
             .entry(rule.id.as_str())
             .or_default();
     }
-    for finding in findings {
-        laws.entry(&*finding.law)
+    for (k, finding) in held.iter() {
+        let group = laws
+            .entry(finding.law)
             .or_default()
-            .entry(&*finding.rule)
+            .entry(finding.rule)
             .or_default()
-            .entry((finding.subject.kind, finding.subject.id.as_str()))
-            .or_default()
-            .push(finding);
+            .entry((finding.subject.kind, finding.subject.id))
+            .or_default();
+        group.places.push(k);
+        group.open |= finding.status == Status::Open;
     }
     laws
 }
@@ -178,7 +203,7 @@ impl Counts {
             }
             for group in fired.values() {
                 counts.tests += 1;
-                if group.iter().any(|f| f.status == Status::Open) {
+                if group.open {
                     counts.failures += 1;
                 } else {
                     counts.skipped += 1;
@@ -209,23 +234,18 @@ struct Outcome {
 
 /// A failure listing the open findings of a rule and subject, or, when all are waived, a
 /// skipped case listing the waived ones.
-fn group_status(group: &[&Finding]) -> Outcome {
-    let open: Vec<&Finding> = group
+fn group_status(group: &[FindingView<'_>]) -> Outcome {
+    let open: Vec<FindingView<'_>> = group
         .iter()
-        .copied()
         .filter(|f| f.status == Status::Open)
+        .cloned()
         .collect();
-    let describe_all = |findings: &[&Finding]| {
-        findings
-            .iter()
-            .map(|f| describe(f))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
+    let describe_all =
+        |findings: &[FindingView<'_>]| findings.iter().map(describe).collect::<Vec<_>>().join("\n");
     match open.first() {
         Some(first) => Outcome {
             tag: "failure",
-            message: inert(&first.message).into_owned(),
+            message: inert(first.message).into_owned(),
             kind: first.severity.as_str().to_string(),
             description: Some(describe_all(&open)),
         },
@@ -233,7 +253,7 @@ fn group_status(group: &[&Finding]) -> Outcome {
             tag: "skipped",
             message: group
                 .first()
-                .and_then(|f| f.waiver.as_ref())
+                .and_then(|f| f.waiver)
                 .map(|w| format!("waived: {}", inert(&w.justification)))
                 .unwrap_or_else(|| "waived".to_string()),
             kind: "waived".to_string(),

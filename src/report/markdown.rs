@@ -11,11 +11,11 @@ use std::fmt::Write;
 use super::diagram::{self, GroupBy, ManifestSummary, Marks};
 use super::sanitize::markdown as md;
 use super::vendor;
-use super::RenderContext;
-use crate::findings::{CheckResult, Finding, Status};
+use super::{Held, RenderContext};
+use crate::findings::{CheckResult, FindingView, Status};
 
-fn status_cell(finding: &Finding) -> String {
-    match (&finding.status, &finding.waiver) {
+fn status_cell(finding: &FindingView<'_>) -> String {
+    match (&finding.status, finding.waiver) {
         (Status::Open, _) => "open".to_string(),
         (Status::Waived, Some(w)) => format!(
             "waived until {} by {} ({}): {}",
@@ -34,8 +34,19 @@ pub fn write_markdown(
     ctx: &RenderContext,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
+    let findings = super::sorted_findings(result);
+    let held = Held::of(result, &findings);
+    write_markdown_held(&held, ctx, out)
+}
+
+/// The Markdown report of held findings (see [`write_markdown`]).
+pub fn write_markdown_held(
+    held: &Held<'_>,
+    ctx: &RenderContext,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let mut out = super::Spill::new(out);
-    let failed = super::fails(result, ctx.fail_on);
+    let failed = held.fails(ctx.fail_on);
     let _ = writeln!(out, "# lexflow compliance report\n");
     let _ = writeln!(
         out,
@@ -46,7 +57,7 @@ pub fn write_markdown(
             .map(|d| format!("; as of {d}"))
             .unwrap_or_default()
     );
-    let s = &result.summary;
+    let s = &held.summary;
     let _ = writeln!(
         out,
         "| open errors | open warnings | to review | waived | baselined | rules checked |"
@@ -60,34 +71,33 @@ pub fn write_markdown(
         s.review,
         s.waived,
         s.baselined,
-        result.rules_checked.len()
+        held.rules_checked.len()
     );
 
-    let findings = super::sorted_findings(result);
     if let Some(summary) = &ctx.manifest {
-        procurement_sections(&mut out, result, summary, &findings);
-    } else if findings.is_empty() {
+        procurement_sections(&mut out, held, summary);
+    } else if held.findings.is_empty() {
         let _ = writeln!(out, "No findings.\n");
     } else {
-        let mut by_law: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
-        for finding in findings.iter() {
-            by_law.entry(&*finding.law).or_default().push(finding);
+        let mut by_law: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (k, finding) in held.iter() {
+            by_law.entry(finding.law).or_default().push(k);
         }
         let _ = writeln!(out, "## Findings\n");
         for (law, group) in by_law {
-            let law_title = result
+            let law_title = held
                 .rules_checked
                 .iter()
                 .find(|r| r.law == law && !r.law_title.is_empty())
                 .map(|r| format!(" — {}", md(&r.law_title)))
                 .unwrap_or_default();
             let _ = writeln!(out, "### {}{law_title}\n", md(law));
-            findings_table(&mut out, &group);
+            findings_table(&mut out, held, &group);
             out.push('\n');
         }
     }
 
-    let problems = super::sorted_problems(result);
+    let problems = &held.problems;
     if !problems.is_empty() {
         let _ = writeln!(out, "## Problems\n");
         let _ = writeln!(out, "| kind | location | message |");
@@ -108,7 +118,7 @@ pub fn write_markdown(
 
 /// One table of findings (severity, rule, citation, subject, location, finding, path,
 /// remedy, status).
-fn findings_table(out: &mut super::Spill, group: &[&Finding]) {
+fn findings_table(out: &mut super::Spill, held: &Held<'_>, group: &[usize]) {
     let _ = writeln!(
         out,
         "| severity | rule | citation | subject | location | finding | path | remedy | status |"
@@ -117,11 +127,11 @@ fn findings_table(out: &mut super::Spill, group: &[&Finding]) {
         out,
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
     );
-    for f in group {
+    for f in group.iter().filter_map(|&k| held.findings.get(k)) {
         let path = if f.path.is_empty() {
             String::new()
         } else {
-            let mut text = md(&super::path_text(f));
+            let mut text = md(&super::path_text(&f));
             if !f.path_flows.is_empty() {
                 let _ = write!(text, "<br>flows: {}", md(&f.path_flows.join(", ")));
             }
@@ -131,26 +141,25 @@ fn findings_table(out: &mut super::Spill, group: &[&Finding]) {
             out,
             "| {} | {} | {} | {} {} | {}:{}:{} | **{}**<br>{} | {} | {} | {} |",
             f.severity.as_str(),
-            md(&f.rule),
-            md(&f.citation),
+            md(f.rule),
+            md(f.citation),
             md(f.subject.kind),
-            md(&f.subject.id),
-            md(&f.location.file),
+            md(f.subject.id),
+            md(f.location.file),
             f.location.line,
             f.location.column,
-            md(&f.title),
-            md(&f.message),
+            md(f.title),
+            md(f.message),
             path,
-            md(&f.remediation),
-            status_cell(f)
+            md(f.remediation),
+            status_cell(&f)
         );
         out.spill();
     }
 }
 
-fn law_title(result: &CheckResult, law: &str) -> String {
-    result
-        .rules_checked
+fn law_title(held: &Held<'_>, law: &str) -> String {
+    held.rules_checked
         .iter()
         .find(|r| r.law == law && !r.law_title.is_empty())
         .map(|r| format!(" — {}", md(&r.law_title)))
@@ -159,14 +168,9 @@ fn law_title(result: &CheckResult, law: &str) -> String {
 
 /// The procurement view: verdicts, findings by organization and law, the clause checklist,
 /// data leaving a country and the Mermaid diagram.
-fn procurement_sections(
-    out: &mut super::Spill,
-    result: &CheckResult,
-    summary: &ManifestSummary,
-    findings: &[Finding],
-) {
-    let checks = vendor::clause_checks(summary, result);
-    let verdicts = vendor::verdicts(summary, result, &checks);
+fn procurement_sections(out: &mut super::Spill, held: &Held<'_>, summary: &ManifestSummary) {
+    let checks = vendor::clause_checks(summary, held.rules_checked);
+    let verdicts = vendor::verdicts(summary, held, &checks);
     let _ = writeln!(out, "## Verdict per organization\n");
     let _ = writeln!(
         out,
@@ -195,10 +199,10 @@ fn procurement_sections(
     out.push('\n');
 
     let _ = writeln!(out, "## Findings by organization and law\n");
-    if findings.is_empty() {
+    if held.findings.is_empty() {
         let _ = writeln!(out, "No findings.\n");
     }
-    for (org, laws) in vendor::findings_by_vendor(summary, &verdicts, findings) {
+    for (org, laws) in vendor::findings_by_vendor(summary, &verdicts, held) {
         match &org {
             Some(org) => {
                 let verdict = verdicts
@@ -213,8 +217,8 @@ fn procurement_sections(
             }
         }
         for (law, group) in laws {
-            let _ = writeln!(out, "#### {}{}\n", md(&law), law_title(result, &law));
-            findings_table(out, &group);
+            let _ = writeln!(out, "#### {}{}\n", md(&law), law_title(held, &law));
+            findings_table(out, held, &group);
             out.push('\n');
         }
     }
@@ -298,7 +302,7 @@ fn procurement_sections(
     }
 
     let _ = writeln!(out, "## Data-flow diagram\n");
-    let marks = Marks::from_result(summary, result);
+    let marks = Marks::from_findings(summary, held.iter().map(|(_, f)| f));
     let _ = writeln!(out, "```mermaid");
     diagram::write_mermaid(summary, &marks, GroupBy::Country, out);
     let _ = writeln!(out, "```\n");

@@ -23,7 +23,10 @@ use std::path::Path;
 use std::str::FromStr;
 
 use crate::date::Date;
-use crate::findings::{CheckResult, Finding, Problem, Severity, Status};
+use crate::findings::{
+    CheckResult, Finding, HeldFindings, PackedFindings, Problem, Severity, Status, Summary,
+    TooManyFindings,
+};
 
 pub use baseline::{apply_baseline, write_baseline, BaselineError};
 pub use json::render_json;
@@ -46,6 +49,12 @@ impl Format {
     /// [`RenderContext::manifest`]; the others need only the findings.
     pub fn shows_manifests(self) -> bool {
         matches!(self, Format::Markdown | Format::Html)
+    }
+
+    /// Whether the format lists the findings by group (law, rule, organization), not in
+    /// report order: it reads all of them at once ([`Held`]).
+    pub fn is_grouped(self) -> bool {
+        matches!(self, Format::Junit | Format::Markdown | Format::Html)
     }
 
     pub const ALL: [Format; 7] = [
@@ -215,11 +224,16 @@ pub(crate) struct Spill<'w> {
 }
 
 impl<'w> Spill<'w> {
-    const AT: usize = 1 << 20;
+    /// The text held at most. Writes that would fill it write the text out first, so that
+    /// it never grows: a text that outgrew a megabyte between two spills was moved into
+    /// two megabytes (3 MiB held at once, at 10k flows a tenth of a Markdown report's peak).
+    const ROOM: usize = 1 << 18;
+    /// Kept free for the characters renderers push straight into the text (line breaks).
+    const SLACK: usize = 1 << 10;
 
     pub(crate) fn new(out: &'w mut dyn Write) -> Self {
         Spill {
-            text: String::with_capacity(Self::AT),
+            text: String::with_capacity(Self::ROOM),
             out,
             failed: None,
         }
@@ -227,7 +241,7 @@ impl<'w> Spill<'w> {
 
     /// Writes the text so far out once it is large enough.
     pub(crate) fn spill(&mut self) {
-        if self.text.len() >= Self::AT {
+        if self.text.len() >= Self::ROOM / 2 {
             self.write_out();
         }
     }
@@ -239,6 +253,14 @@ impl<'w> Spill<'w> {
             }
         }
         self.text.clear();
+    }
+
+    fn write_through(&mut self, bytes: &[u8]) {
+        if self.failed.is_none() {
+            if let Err(e) = self.out.write_all(bytes) {
+                self.failed = Some(e);
+            }
+        }
     }
 
     /// Writes the rest; the first error, if a write failed.
@@ -262,7 +284,15 @@ impl TextOut for String {}
 
 impl std::fmt::Write for Spill<'_> {
     fn write_str(&mut self, text: &str) -> std::fmt::Result {
-        self.text.push_str(text);
+        let limit = Self::ROOM - Self::SLACK;
+        if self.text.len().saturating_add(text.len()) > limit {
+            self.write_out();
+        }
+        if text.len() > limit {
+            self.write_through(text.as_bytes());
+        } else {
+            self.text.push_str(text);
+        }
         Ok(())
     }
 }
@@ -552,8 +582,101 @@ impl<'t> Triage<'t> {
 }
 
 /// `a → b → c`, the witness path as system ids.
-pub(crate) fn path_text(finding: &Finding) -> String {
-    path_text_of(crate::findings::Ids::Owned(&finding.path))
+pub(crate) fn path_text(finding: &crate::findings::FindingView<'_>) -> String {
+    path_text_of(finding.path)
+}
+
+/// Packs the findings of `source`, in order, each passed through `triage` (waivers, then
+/// the baseline), for the grouped reports of a city-scale run: they visit the findings by
+/// group, so hold all of them, and packed they take less than half the memory of held
+/// [`Finding`]s. Returns them with the summary reported and the waivers' problems (sorted).
+pub fn pack_findings(
+    source: &dyn crate::findings::FindingSource,
+    triage: &Triage,
+) -> Result<(PackedFindings, Summary, Vec<Problem>), TooManyFindings> {
+    /// Findings packed before the lists are sized for the rest, from their average.
+    const SAMPLE: usize = 256;
+    let total = source.len();
+    let mut packed = PackedFindings::default();
+    let mut matched = vec![false; triage.waiver_count()];
+    let mut summary = Summary::default();
+    let mut failed = None;
+    let mut seen = 0usize;
+    source.view(0..total, &mut |finding| {
+        seen = seen.saturating_add(1);
+        if seen == SAMPLE.min(total) {
+            packed.reserve_like_so_far(total.saturating_sub(seen).saturating_add(1));
+        }
+        let finding = match triage.triage(&finding, &mut matched, &mut summary) {
+            Triaged::Dropped => return,
+            Triaged::Kept => finding,
+            Triaged::Waived(info) => crate::findings::FindingView {
+                status: Status::Waived,
+                waiver: Some(info),
+                ..finding
+            },
+        };
+        if failed.is_none() {
+            failed = packed.push(&finding).err();
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    packed.shrink_to_fit();
+    let mut problems = triage.problems(&matched);
+    sort_problems(&mut problems);
+    Ok((packed, summary, problems))
+}
+
+/// Renders held findings in a grouped format (JUnit, Markdown, HTML) into `out`; `None` for
+/// a format that is not grouped (those are written as the findings are, or from a result).
+pub fn render_held_to(
+    format: Format,
+    held: &Held<'_>,
+    ctx: &RenderContext,
+    out: &mut dyn Write,
+) -> Option<io::Result<()>> {
+    Some(match format {
+        Format::Junit => junit::write_junit_held(held, out),
+        Format::Markdown => markdown::write_markdown_held(held, ctx, out),
+        Format::Html => html::write_html_held(held, ctx, out),
+        Format::Human | Format::Json | Format::Sarif | Format::Github => return None,
+    })
+}
+
+/// What a grouped report (JUnit, Markdown, HTML) reads: the findings, in report order and
+/// each at hand by its place (a held result's, or packed from the engine's), and the rest
+/// of the result.
+pub struct Held<'r> {
+    pub findings: Box<dyn HeldFindings + 'r>,
+    /// In report order.
+    pub problems: Vec<Problem>,
+    pub summary: Summary,
+    pub rules_checked: &'r [crate::findings::RuleInfo],
+}
+
+impl<'r> Held<'r> {
+    /// A held result, its findings sorted (see [`sorted_findings`]).
+    pub fn of(result: &'r CheckResult, sorted: &'r [Finding]) -> Self {
+        Held {
+            findings: Box::new(sorted),
+            problems: sorted_problems(result),
+            summary: result.summary,
+            rules_checked: &result.rules_checked,
+        }
+    }
+
+    /// The findings, in report order.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, crate::findings::FindingView<'_>)> + '_ {
+        (0..self.findings.len()).filter_map(|k| Some((k, self.findings.get(k)?)))
+    }
+
+    /// Whether an open finding is at or above `fail_on`, as [`fails`] says of a result.
+    pub fn fails(&self, fail_on: Severity) -> bool {
+        self.iter()
+            .any(|(_, f)| f.status == Status::Open && f.severity >= fail_on)
+    }
 }
 
 /// `a → b → c`, of a witness path's system ids however they are held.

@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::diagram::{ContractSummary, ManifestSummary};
-use crate::findings::{CheckResult, Finding, Severity, Status};
+use super::Held;
+use crate::findings::{RuleInfo, Severity, Status};
 use crate::manifest::model::country_of;
 
 /// What procurement should do about a vendor, worst first.
@@ -135,12 +136,8 @@ impl ClauseCheck {
 
 /// The laws whose clause lists apply: those among the checked rules (GDPR, UK-GDPR → Art. 28;
 /// PIPL → Art. 21); both when the result names neither (a custom policy).
-fn clause_laws(result: &CheckResult) -> Vec<&'static str> {
-    let laws: BTreeSet<&str> = result
-        .rules_checked
-        .iter()
-        .map(|r| r.law.as_str())
-        .collect();
+fn clause_laws(rules_checked: &[RuleInfo]) -> Vec<&'static str> {
+    let laws: BTreeSet<&str> = rules_checked.iter().map(|r| r.law.as_str()).collect();
     let mut out = Vec::new();
     if laws.contains("GDPR") || laws.contains("UK-GDPR") {
         out.push("GDPR");
@@ -156,8 +153,8 @@ fn clause_laws(result: &CheckResult) -> Vec<&'static str> {
 
 /// The clause checklist of every operator–processor pair (systems whose processor is
 /// another organization), in order of first declaration.
-pub fn clause_checks(summary: &ManifestSummary, result: &CheckResult) -> Vec<ClauseCheck> {
-    let laws = clause_laws(result);
+pub fn clause_checks(summary: &ManifestSummary, rules_checked: &[RuleInfo]) -> Vec<ClauseCheck> {
+    let laws = clause_laws(rules_checked);
     let mut pairs: Vec<ClauseCheck> = Vec::new();
     // Look-ups by id, not scans: a city has thousands of pairs and contracts.
     let mut pair_of: HashMap<(&str, &str), usize> = HashMap::new();
@@ -233,7 +230,7 @@ pub fn clause_checks(summary: &ManifestSummary, result: &CheckResult) -> Vec<Cla
 /// Verdicts for every declared organization, worst first, then by name.
 pub fn verdicts(
     summary: &ManifestSummary,
-    result: &CheckResult,
+    held: &Held<'_>,
     checks: &[ClauseCheck],
 ) -> Vec<VendorVerdict> {
     // Counts by organization in one pass each, not a scan of the systems per organization.
@@ -284,8 +281,8 @@ pub fn verdicts(
     for (i, v) in out.iter().enumerate() {
         verdict_of.entry(v.org.clone()).or_insert(i);
     }
-    for finding in &result.findings {
-        for org in summary.orgs_of_finding(finding) {
+    for (_, finding) in held.iter() {
+        for org in summary.orgs_of_finding(&finding) {
             let Some(v) = verdict_of.get(&org).and_then(|&i| out.get_mut(i)) else {
                 continue;
             };
@@ -312,18 +309,18 @@ pub fn verdicts(
     out
 }
 
-/// Findings of one organization (`None`: of none), by law.
-pub type VendorGroup<'a> = (Option<String>, BTreeMap<String, Vec<&'a Finding>>);
+/// Findings of one organization (`None`: of none), by law: their places in report order.
+pub type VendorGroup = (Option<String>, BTreeMap<String, Vec<usize>>);
 
 /// Findings grouped by organization (in the order of `verdicts`), then by law. Findings that
 /// concern no declared organization come last under `None`. A finding that concerns several
 /// organizations is listed under each.
-pub fn findings_by_vendor<'a>(
+pub fn findings_by_vendor(
     summary: &ManifestSummary,
     verdicts: &[VendorVerdict],
-    findings: &'a [Finding],
-) -> Vec<VendorGroup<'a>> {
-    let mut groups: Vec<VendorGroup<'a>> = verdicts
+    held: &Held<'_>,
+) -> Vec<VendorGroup> {
+    let mut groups: Vec<VendorGroup> = verdicts
         .iter()
         .map(|v| (Some(v.org.clone()), BTreeMap::new()))
         .collect();
@@ -331,23 +328,18 @@ pub fn findings_by_vendor<'a>(
     for (i, v) in verdicts.iter().enumerate() {
         group_of.entry(v.org.clone()).or_insert(i);
     }
-    let mut other: BTreeMap<String, Vec<&'a Finding>> = BTreeMap::new();
-    for finding in findings {
-        let orgs = summary.orgs_of_finding(finding);
+    let mut other: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (k, finding) in held.iter() {
+        let orgs = summary.orgs_of_finding(&finding);
         let mut placed = false;
         for org in &orgs {
             if let Some((_, laws)) = group_of.get(org).and_then(|&i| groups.get_mut(i)) {
-                laws.entry(finding.law.to_string())
-                    .or_default()
-                    .push(finding);
+                laws.entry(finding.law.to_string()).or_default().push(k);
                 placed = true;
             }
         }
         if !placed {
-            other
-                .entry(finding.law.to_string())
-                .or_default()
-                .push(finding);
+            other.entry(finding.law.to_string()).or_default().push(k);
         }
     }
     groups.retain(|(_, laws)| !laws.is_empty());
