@@ -332,6 +332,14 @@ pub trait FindingSource: Sync {
     /// Shows `visit` the findings at positions `range`, in order, each as a view that lives
     /// only for the call (its strings may sit in buffers reused for the next one).
     fn view(&self, range: std::ops::Range<usize>, visit: &mut dyn FnMut(FindingView<'_>));
+
+    /// As [`Self::view`], the findings at `positions`, in that order (a report that groups
+    /// the findings visits them out of order).
+    fn view_at(&self, positions: &[usize], visit: &mut dyn FnMut(FindingView<'_>)) {
+        for &n in positions {
+            self.view(n..n.saturating_add(1), visit);
+        }
+    }
 }
 
 impl Summary {

@@ -360,9 +360,11 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
     };
     // A lone report in a format that lists the findings in order (JSON, SARIF, and the
     // human and GitHub text) is written as the findings are: they are never all held at
-    // once. The other formats (and a baseline to write) read the whole result.
+    // once. So is a lone JUnit report, which visits them twice (see `write_junit_streamed`).
+    // The other formats (and a baseline to write) read the whole result.
     let streamed = match formats.as_slice() {
-        [format @ (Format::Json | Format::Sarif | Format::Human | Format::Github)]
+        [format
+        @ (Format::Json | Format::Sarif | Format::Human | Format::Github | Format::Junit)]
             if args.write_baseline.is_none() =>
         {
             Some(*format)
@@ -418,6 +420,12 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
                         Format::Github => {
                             report::github::write_github_streamed(pending, &triage, out)
                         }
+                        Format::Junit => report::junit::write_junit_streamed(
+                            pending,
+                            &triage,
+                            &pending.rules_checked,
+                            out,
+                        ),
                         _ => report::json::write_json_streamed(pending, &triage, out),
                     };
                     summary = Some(counted);

@@ -495,11 +495,31 @@ impl crate::findings::FindingSource for PendingFindings<'_> {
         range: std::ops::Range<usize>,
         visit: &mut dyn FnMut(crate::findings::FindingView<'_>),
     ) {
+        self.view_each(range, visit);
+    }
+
+    fn view_at(
+        &self,
+        positions: &[usize],
+        visit: &mut dyn FnMut(crate::findings::FindingView<'_>),
+    ) {
+        self.view_each(positions.iter().copied(), visit);
+    }
+}
+
+impl PendingFindings<'_> {
+    /// Shows `visit` the findings at `positions`, in that order, with one evaluator a rule
+    /// and one set of buffers for all of them.
+    fn view_each(
+        &self,
+        positions: impl Iterator<Item = usize>,
+        visit: &mut dyn FnMut(crate::findings::FindingView<'_>),
+    ) {
         use crate::findings::{FindingView, Ids, LocationView, SubjectView};
         let mut evaluators = self.evaluators();
         let mut scratch = Scratch::default();
         let world = self.world;
-        for n in range {
+        for n in positions {
             let Some((rule, text, hit, ev)) = self.prepare(&mut evaluators, n) else {
                 continue;
             };

@@ -740,16 +740,26 @@ mod tests {
         let mut out = Vec::new();
         let mut expected = String::new();
         let mut page = Spill::new(&mut out);
+        let room = page.capacity();
+        let long = "y".repeat(Spill::ROOM + 7);
         for i in 0..200_000 {
             let _ = writeln!(page, "line {i}");
             let _ = writeln!(expected, "line {i}");
-            page.spill();
-            // Spilled once past the threshold: never much more than it is held.
-            assert!(page.len() < Spill::AT + 64);
+            if i % 50_000 == 7 {
+                // Longer than the text held: written through, in its place.
+                let _ = write!(page, "{long}");
+                expected.push_str(&long);
+            }
+            if i % 3 == 0 {
+                page.spill();
+            }
+            // The text is written out before it would outgrow its room: it never grows.
+            assert!(page.len() < Spill::ROOM);
+            assert_eq!(page.capacity(), room);
         }
         page.finish().unwrap();
         assert!(
-            expected.len() > 2 * Spill::AT,
+            expected.len() > 4 * Spill::ROOM,
             "the text spills more than once"
         );
         assert_eq!(String::from_utf8(out).unwrap(), expected);
@@ -779,7 +789,7 @@ mod tests {
         let mut full = Full { room: 10, calls: 0 };
         let mut page = Spill::new(&mut full);
         for _ in 0..3 {
-            page.push_str(&"x".repeat(Spill::AT));
+            page.push_str(&"x".repeat(Spill::ROOM));
             page.spill();
         }
         let error = page.finish().unwrap_err();
