@@ -68,22 +68,27 @@ pub fn write_junit(result: &CheckResult, out: &mut dyn std::io::Write) -> std::i
 
 /// The JUnit report of held findings (see [`write_junit`]).
 pub fn write_junit_held(held: &Held<'_>, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    let laws = grouped(
-        held.rules_checked,
-        held.iter().map(|(k, f)| Placed {
-            place: k,
+    let placed = |k: usize| {
+        held.findings.get(k).map(|f| Placed {
             law: f.law,
             rule: f.rule,
             kind: f.subject.kind,
             id: f.subject.id,
             open: f.status == Status::Open,
-        }),
-    );
-    write_grouped(&laws, &held.problems, out, &mut |places, visit| {
-        for f in places.iter().filter_map(|&k| held.findings.get(k)) {
-            visit(&f);
-        }
-    })
+        })
+    };
+    let groups = Grouping::of(held.findings.len(), &placed, held.rules_checked);
+    write_grouped(
+        &groups,
+        &placed,
+        &held.problems,
+        out,
+        &mut |places, visit| {
+            for f in places.iter().filter_map(|&k| held.findings.get(k)) {
+                visit(&f);
+            }
+        },
+    )
 }
 
 /// The JUnit report of the findings of `source`, each passed through `triage` (waivers,
@@ -103,19 +108,26 @@ pub fn write_junit_streamed(
     /// A finding kept: where it is in `source`, its group, and how triage left it.
     struct Kept<'t> {
         position: usize,
+        /// Its (law, rule id) in `rules`.
         rule: u32,
-        kind: &'static str,
-        id: std::ops::Range<usize>,
+        /// Its subject id, in `ids`.
+        id: u32,
+        id_len: u32,
+        /// Its subject's kind, in `kinds`.
+        kind: u8,
         open: bool,
         waiver: Option<&'t crate::findings::WaiverInfo>,
     }
-    let mut kept: Vec<Kept<'_>> = Vec::new();
-    // (law, rule id) of each rule that fired, and every subject id, one after another.
+    let mut kept: Vec<Kept<'_>> = Vec::with_capacity(source.len());
+    // (law, rule id) of each rule that fired, the subjects' kinds, and every subject id, one
+    // after another.
     let mut rules: Vec<(String, String)> = Vec::new();
+    let mut kinds: Vec<&'static str> = Vec::new();
     let mut ids = String::new();
     let mut matched = vec![false; triage.waiver_count()];
     let mut summary = crate::findings::Summary::default();
     let mut position = 0usize;
+    let mut too_many = false;
     source.view(0..source.len(), &mut |finding| {
         let at = position;
         position = position.saturating_add(1);
@@ -134,35 +146,56 @@ pub fn write_junit_streamed(
                 rules.len() - 1
             }
         };
+        let kind = match kinds.iter().position(|k| *k == finding.subject.kind) {
+            Some(k) => k,
+            None => {
+                kinds.push(finding.subject.kind);
+                kinds.len() - 1
+            }
+        };
         let start = ids.len();
         ids.push_str(finding.subject.id);
+        let places = (
+            u32::try_from(rule),
+            u32::try_from(start),
+            u32::try_from(finding.subject.id.len()),
+            u8::try_from(kind),
+        );
+        let (Ok(rule), Ok(id), Ok(id_len), Ok(kind)) = places else {
+            too_many = true;
+            return;
+        };
         kept.push(Kept {
             position: at,
-            rule: u32::try_from(rule).unwrap_or(u32::MAX),
-            kind: finding.subject.kind,
-            id: start..ids.len(),
+            rule,
+            id,
+            id_len,
+            kind,
             open: waiver.is_none() && finding.status == Status::Open,
             waiver,
         });
     });
+    if too_many {
+        let e = std::io::Error::other(crate::findings::TooManyFindings);
+        return (summary, Err(e));
+    }
     let mut problems = triage.problems(&matched);
     super::sort_problems(&mut problems);
-    let laws = grouped(
-        rules_checked,
-        kept.iter().enumerate().filter_map(|(k, f)| {
-            let (law, rule) = rules.get(f.rule as usize)?;
-            Some(Placed {
-                place: k,
-                law,
-                rule,
-                kind: f.kind,
-                id: ids.get(f.id.clone())?,
-                open: f.open,
-            })
-        }),
-    );
+    let placed = |k: usize| {
+        let f = kept.get(k)?;
+        let (law, rule) = rules.get(f.rule as usize)?;
+        let start = f.id as usize;
+        Some(Placed {
+            law,
+            rule,
+            kind: kinds.get(usize::from(f.kind))?,
+            id: ids.get(start..start.checked_add(f.id_len as usize)?)?,
+            open: f.open,
+        })
+    };
+    let groups = Grouping::of(kept.len(), &placed, rules_checked);
     let mut positions = Vec::new();
-    let written = write_grouped(&laws, &problems, out, &mut |places, visit| {
+    let written = write_grouped(&groups, &placed, &problems, out, &mut |places, visit| {
         positions.clear();
         positions.extend(
             places
@@ -188,9 +221,8 @@ pub fn write_junit_streamed(
     (summary, written)
 }
 
-/// A finding's place in the groups of the report.
+/// Where a finding goes in the report's groups.
 struct Placed<'a> {
-    place: usize,
     law: &'a str,
     rule: &'a str,
     kind: &'static str,
@@ -198,18 +230,96 @@ struct Placed<'a> {
     open: bool,
 }
 
+/// The finding at a place in report order, as the groups see it.
+type Place<'a> = dyn Fn(usize) -> Option<Placed<'a>> + 'a;
+
+/// The findings in the report's groups: by law, rule and subject, every checked rule
+/// present (a rule that fired nowhere has no findings). Held as the findings' places,
+/// sorted, and a range of them per rule: a map entry a subject took 150 bytes a finding.
+struct Grouping<'a> {
+    /// law → rule id → the rule's findings, a range of `sorted`.
+    laws: BTreeMap<&'a str, BTreeMap<&'a str, std::ops::Range<usize>>>,
+    /// The findings' places, by law, rule, subject (kind, id), then place.
+    sorted: Vec<usize>,
+}
+
+impl<'a> Grouping<'a> {
+    fn of(
+        count: usize,
+        placed: &Place<'a>,
+        rules_checked: &'a [crate::findings::RuleInfo],
+    ) -> Grouping<'a> {
+        let key = |k: usize| placed(k).map(|p| (p.law, p.rule, p.kind, p.id));
+        let mut sorted: Vec<usize> = (0..count).filter(|&k| placed(k).is_some()).collect();
+        sorted.sort_by(|&a, &b| key(a).cmp(&key(b)).then(a.cmp(&b)));
+        let mut laws: BTreeMap<&str, BTreeMap<&str, std::ops::Range<usize>>> = BTreeMap::new();
+        for rule in rules_checked {
+            laws.entry(rule.law.as_str())
+                .or_default()
+                .entry(rule.id.as_str())
+                .or_insert(0..0);
+        }
+        let mut start = 0;
+        while let Some(first) = sorted.get(start).and_then(|&k| placed(k)) {
+            let end = start
+                + sorted
+                    .get(start..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .take_while(|&&k| {
+                        placed(k).is_some_and(|p| p.law == first.law && p.rule == first.rule)
+                    })
+                    .count();
+            laws.entry(first.law)
+                .or_default()
+                .insert(first.rule, start..end);
+            start = end;
+        }
+        Grouping { laws, sorted }
+    }
+
+    /// The subjects a rule fired on, each with its findings' places (in report order) and
+    /// whether any is open.
+    fn subjects<'g>(
+        &'g self,
+        range: std::ops::Range<usize>,
+        placed: &'g Place<'a>,
+    ) -> impl Iterator<Item = ((&'static str, &'a str), &'g [usize], bool)> + 'g {
+        let mut rest = self.sorted.get(range).unwrap_or(&[]);
+        std::iter::from_fn(move || {
+            let first = placed(*rest.first()?)?;
+            let len = rest
+                .iter()
+                .take_while(|&&k| {
+                    placed(k).is_some_and(|p| p.kind == first.kind && p.id == first.id)
+                })
+                .count()
+                .max(1);
+            let (group, after) = rest.split_at(len.min(rest.len()));
+            rest = after;
+            let open = group.iter().any(|&k| placed(k).is_some_and(|p| p.open));
+            Some(((first.kind, first.id), group, open))
+        })
+    }
+}
+
 /// Shows `visit` the findings at the given places, in that order.
 type Visit<'v> = dyn FnMut(&[usize], &mut dyn FnMut(&FindingView<'_>)) + 'v;
 
 /// The report of findings grouped in `laws`: `visit` shows each group's findings as its
 /// test case is written.
-fn write_grouped(
-    laws: &Laws<'_>,
+fn write_grouped<'a>(
+    groups: &Grouping<'a>,
+    placed: &Place<'a>,
     problems: &[crate::findings::Problem],
     out: &mut dyn std::io::Write,
     visit: &mut Visit<'_>,
 ) -> std::io::Result<()> {
-    let counts: Vec<Counts> = laws.values().map(|rules| Counts::of(rules)).collect();
+    let counts: Vec<Counts> = groups
+        .laws
+        .values()
+        .map(|rules| Counts::of(groups, rules, placed))
+        .collect();
     let mut total = Counts {
         errors: problems.len(),
         tests: problems.len(),
@@ -229,7 +339,7 @@ fn write_grouped(
         ("errors", &*total.errors.to_string()),
     ]);
     xml.write_event(Event::Start(suites))?;
-    for ((law, rules), counts) in laws.iter().zip(counts) {
+    for ((law, rules), counts) in groups.laws.iter().zip(counts) {
         let law = inert(law);
         start_suite(&mut xml, &law, counts)?;
         for (rule, fired) in rules {
@@ -238,7 +348,7 @@ fn write_grouped(
                 write_case(&mut xml, &rule, &law, None)?;
                 continue;
             }
-            for ((kind, id), group) in fired {
+            for ((kind, id), group, _) in groups.subjects(fired.clone(), placed) {
                 let name = format!("{rule} {} {}", inert(kind), inert(id));
                 let classname = format!("{law}.{rule}");
                 let mut status = GroupStatus::default();
@@ -281,50 +391,6 @@ fn write_grouped(
     xml.write_indent()
 }
 
-/// law → rule id → subject (kind, id) → findings (their places, and whether each is open),
-/// every checked rule present (a rule that fired nowhere has no subjects).
-type Laws<'a> = BTreeMap<&'a str, BTreeMap<&'a str, Fired<'a>>>;
-type Fired<'a> = BTreeMap<(&'a str, &'a str), Group>;
-
-/// The findings of a rule on a subject: their places, and whether any is open.
-#[derive(Default)]
-struct Group {
-    places: Vec<usize>,
-    open: bool,
-}
-
-impl std::ops::Deref for Group {
-    type Target = [usize];
-    fn deref(&self) -> &[usize] {
-        &self.places
-    }
-}
-
-fn grouped<'a>(
-    rules_checked: &'a [crate::findings::RuleInfo],
-    findings: impl Iterator<Item = Placed<'a>>,
-) -> Laws<'a> {
-    let mut laws: Laws<'_> = BTreeMap::new();
-    for rule in rules_checked {
-        laws.entry(rule.law.as_str())
-            .or_default()
-            .entry(rule.id.as_str())
-            .or_default();
-    }
-    for finding in findings {
-        let group = laws
-            .entry(finding.law)
-            .or_default()
-            .entry(finding.rule)
-            .or_default()
-            .entry((finding.kind, finding.id))
-            .or_default();
-        group.places.push(finding.place);
-        group.open |= finding.open;
-    }
-    laws
-}
-
 /// The counts a `<testsuites>` or `<testsuite>` element states.
 #[derive(Clone, Copy, Default)]
 struct Counts {
@@ -337,15 +403,19 @@ struct Counts {
 impl Counts {
     /// One law's: a passing test case a rule that fired nowhere, and a failure (any finding
     /// open) or a skipped case (all waived) a rule and subject it fired on.
-    fn of(rules: &BTreeMap<&str, Fired<'_>>) -> Counts {
+    fn of<'a>(
+        groups: &Grouping<'a>,
+        rules: &BTreeMap<&'a str, std::ops::Range<usize>>,
+        placed: &Place<'a>,
+    ) -> Counts {
         let mut counts = Counts::default();
         for fired in rules.values() {
             if fired.is_empty() {
                 counts.tests += 1;
             }
-            for group in fired.values() {
+            for (_, _, open) in groups.subjects(fired.clone(), placed) {
                 counts.tests += 1;
-                if group.open {
+                if open {
                     counts.failures += 1;
                 } else {
                     counts.skipped += 1;
