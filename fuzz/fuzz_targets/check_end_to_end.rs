@@ -1,6 +1,7 @@
 //! A small fixed policy (a path rule, an aggregate, a plain rule), compiled once, checked
-//! over arbitrary manifest text: load + check + render JSON and human. Must never panic, and
-//! the JSON, human and GitHub reports streamed as the findings are written must equal the held
+//! over arbitrary manifest text: load + check + render the JSON and human reports. Must never
+//! panic, and the JSON, human, GitHub and JUnit reports streamed as the findings are written,
+//! and the JUnit, Markdown and HTML reports from packed findings, must equal the held
 //! result's.
 #![no_main]
 
@@ -144,6 +145,75 @@ fuzz_target!(|data: &[u8]| {
                 "the streamed {format} report differs from the held one:\n{}\n---\n{held}",
                 String::from_utf8_lossy(&streamed)
             );
+        }
+    }
+
+    // `--format junit` alone is written from the engine's findings, visited twice.
+    let held = render(Format::Junit, &result, &ctx)
+        .unwrap_or_else(|e| panic!("the JUnit report cannot be rendered: {e}"));
+    let mut streamed = Vec::new();
+    let (summary, written) =
+        lexflow::engine::with_findings(program, &set, &graph, &options, |pending| {
+            lexflow::report::junit::write_junit_streamed(
+                pending,
+                &triage,
+                &pending.rules_checked,
+                &mut streamed,
+            )
+        });
+    if let Err(e) = written {
+        panic!("the streamed JUnit report cannot be written: {e}");
+    }
+    if streamed != held.as_bytes() || summary != result.summary {
+        panic!(
+            "the streamed JUnit report differs from the held one:\n{}\n---\n{held}",
+            String::from_utf8_lossy(&streamed)
+        );
+    }
+
+    // The grouped reports of several formats read packed findings: the same documents, with
+    // and without the manifests' sections.
+    let (packed, rules_checked) =
+        lexflow::engine::with_findings(program, &set, &graph, &options, |pending| {
+            (
+                lexflow::report::pack_findings(pending, &triage),
+                pending.rules_checked.clone(),
+            )
+        });
+    let (packed, summary, problems) =
+        packed.unwrap_or_else(|e| panic!("the findings cannot be packed: {e}"));
+    if summary != result.summary {
+        panic!(
+            "the packed summary {summary:?} differs from {:?}",
+            result.summary
+        );
+    }
+    let held_packed = lexflow::report::Held {
+        findings: Box::new(&packed),
+        problems,
+        summary,
+        rules_checked: &rules_checked,
+    };
+    let with_manifests = RenderContext {
+        manifest: Some(lexflow::report::diagram::ManifestSummary::from_set(&set)),
+        ..RenderContext::default()
+    };
+    for ctx in [&ctx, &with_manifests] {
+        for format in [Format::Junit, Format::Markdown, Format::Html] {
+            let held = render(format, &result, ctx)
+                .unwrap_or_else(|e| panic!("the {format} report cannot be rendered: {e}"));
+            let mut from_pack = Vec::new();
+            match lexflow::report::render_held_to(format, &held_packed, ctx, &mut from_pack) {
+                Some(Ok(())) => {}
+                Some(Err(e)) => panic!("the packed {format} report cannot be written: {e}"),
+                None => panic!("{format} is a grouped format"),
+            }
+            if from_pack != held.as_bytes() {
+                panic!(
+                    "the packed {format} report differs from the held one:\n{}\n---\n{held}",
+                    String::from_utf8_lossy(&from_pack)
+                );
+            }
         }
     }
 });
