@@ -470,18 +470,8 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
                 "write the report in JSON, which is never held",
             )
         })?;
-        let manifest = formats
-            .iter()
-            .any(|f| f.shows_manifests())
-            .then(|| report::diagram::ManifestSummary::from_set(&set));
+        let ctx = report_context(&formats, &set, color, as_of, fail_on);
         drop(set);
-        let ctx = RenderContext {
-            color,
-            as_of: Some(as_of),
-            fail_on,
-            manifest,
-            ..RenderContext::default()
-        };
         let held = report::Held {
             findings: Box::new(&packed),
             problems,
@@ -530,23 +520,12 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
             ));
         }
     }
-    // A copy of the whole model's ids and values: made only for a format that shows it.
-    let manifest = formats
-        .iter()
-        .any(|f| f.shows_manifests())
-        .then(|| report::diagram::ManifestSummary::from_set(&set));
+    let ctx = report_context(&formats, &set, color, as_of, fail_on);
     // The reports read the result (and the summary), not the model: the model's memory goes
     // back before they are made. The grouped formats hold their findings and pages' parts
     // while they render, and this keeps the model out of their peak (a 100k-flow city's
     // model is about 70 MiB; freeing it takes 2% of a JUnit report's time).
     drop(set);
-    let ctx = RenderContext {
-        color,
-        as_of: Some(as_of),
-        fail_on,
-        manifest,
-        ..RenderContext::default()
-    };
     for (i, format) in formats.iter().enumerate() {
         emit(args.output.get(i), |out| {
             report::render_to(*format, &result, &ctx, out)
@@ -560,6 +539,27 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
     std::mem::forget(result);
     std::mem::forget(program);
     Ok(if failed { 1 } else { 0 })
+}
+
+/// What the reports of a held or packed result need beside it, with a copy of the whole
+/// model's ids and values when a format shows the manifests (made only then).
+fn report_context(
+    formats: &[Format],
+    set: &manifest::model::ManifestSet,
+    color: bool,
+    as_of: crate::date::Date,
+    fail_on: Severity,
+) -> RenderContext {
+    RenderContext {
+        color,
+        as_of: Some(as_of),
+        fail_on,
+        manifest: formats
+            .iter()
+            .any(|f| f.shows_manifests())
+            .then(|| report::diagram::ManifestSummary::from_set(set)),
+        ..RenderContext::default()
+    }
 }
 
 /// Writes a report to `path` (atomically) or, without one, to standard output.

@@ -225,8 +225,8 @@ pub(crate) struct Spill<'w> {
 
 impl<'w> Spill<'w> {
     /// The text held at most. Writes that would fill it write the text out first, so that
-    /// it never grows: a text that outgrew a megabyte between two spills was moved into
-    /// two megabytes (3 MiB held at once, at 10k flows a tenth of a Markdown report's peak).
+    /// it never grows: before, a text that outgrew its megabyte between two spills was
+    /// moved into two megabytes (a 10k-flow Markdown report's text did).
     const ROOM: usize = 1 << 18;
     /// Kept free for the characters renderers push straight into the text (line breaks).
     const SLACK: usize = 1 << 10;
