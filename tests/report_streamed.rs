@@ -51,53 +51,33 @@ waivers:
 fn both_ways(city: &Path, extra: &[&str], held: &Path) -> (i32, String, i32, String) {
     grouped_both_ways(city, extra, held);
     for format in ["sarif", "human", "github"] {
-        let (code, streamed, held_code, whole) = both_ways_in(format, city, extra, held);
+        let (code, streamed, held_code, whole) = both_ways_in(format, city, extra, held, "junit");
         assert_eq!(code, held_code, "{format} exit codes");
         assert!(!streamed.is_empty(), "{format}: nothing written");
         assert_eq!(streamed, whole, "{format} reports");
     }
-    both_ways_in("json", city, extra, held)
+    both_ways_in("json", city, extra, held, "junit")
 }
 
-/// The JUnit, Markdown and HTML reports of `city`, each alone (packed) and beside a JSON
-/// report (held whole): the same documents and exit codes.
+/// The JUnit, Markdown and HTML reports of `city`, each alone (JUnit streamed, Markdown and
+/// HTML packed) and beside a JSON report (held whole): the same documents and exit codes.
 fn grouped_both_ways(city: &Path, extra: &[&str], held: &Path) {
     for format in ["junit", "markdown", "html"] {
-        let packed = lexflow()
-            .args(["check", "--as-of", "2026-06-01", "--format", format])
-            .args(extra)
-            .arg(city)
-            .output()
-            .expect("runs");
-        let whole = lexflow()
-            .args(["check", "--as-of", "2026-06-01", "--format", format])
-            .arg("--output")
-            .arg(held)
-            .args(["--format", "json", "--output", "/dev/null"])
-            .args(extra)
-            .arg(city)
-            .output()
-            .expect("runs");
-        assert_eq!(
-            packed.status.code(),
-            whole.status.code(),
-            "{format} exit codes"
-        );
-        let packed = String::from_utf8(packed.stdout).expect("UTF-8");
-        assert!(packed.len() > 1000, "{format}: {packed}");
-        assert_eq!(
-            packed,
-            std::fs::read_to_string(held).expect("report written"),
-            "{format} reports"
-        );
+        let (code, alone, held_code, whole) = both_ways_in(format, city, extra, held, "json");
+        assert_eq!(code, held_code, "{format} exit codes");
+        assert!(alone.len() > 1000, "{format}: {alone}");
+        assert_eq!(alone, whole, "{format} reports");
     }
 }
 
+/// `check` over `city` in `format` alone, to stdout, then with a report in `beside` (to
+/// `/dev/null`) after it, to `held`: (exit code, report) of each.
 fn both_ways_in(
     format: &str,
     city: &Path,
     extra: &[&str],
     held: &Path,
+    beside: &str,
 ) -> (i32, String, i32, String) {
     let streamed = lexflow()
         .args(["check", "--as-of", "2026-06-01", "--format", format])
@@ -115,9 +95,9 @@ fn both_ways_in(
             "--output",
         ])
         .arg(held)
-        // A second format (JUnit groups the findings, so it is never streamed) makes the
-        // run hold the whole result.
-        .args(["--format", "junit", "--output", "/dev/null"])
+        // A second format makes the run hold the whole result: only a lone report is
+        // streamed, and only reports that all group the findings are packed.
+        .args(["--format", beside, "--output", "/dev/null"])
         .args(extra)
         .arg(city)
         .output()

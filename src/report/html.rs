@@ -396,9 +396,7 @@ pub fn write_html(
     ctx: &RenderContext,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    let findings = super::sorted_findings(result);
-    let held = Held::of(result, &findings);
-    write_html_held(&held, ctx, out)
+    super::with_held(result, |held| write_html_held(held, ctx, out))
 }
 
 /// The HTML page of held findings (see [`write_html`]).

@@ -61,9 +61,7 @@ pub fn render_junit(result: &CheckResult) -> Result<String, super::RenderError> 
 /// (at 100k flows that raised the peak from 127 to 164 MiB). Only the grouping (references
 /// to the findings) and one test case's text are held.
 pub fn write_junit(result: &CheckResult, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-    let findings = super::sorted_findings(result);
-    let held = Held::of(result, &findings);
-    write_junit_held(&held, out)
+    super::with_held(result, |held| write_junit_held(held, out))
 }
 
 /// The JUnit report of held findings (see [`write_junit`]).

@@ -34,9 +34,7 @@ pub fn write_markdown(
     ctx: &RenderContext,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    let findings = super::sorted_findings(result);
-    let held = Held::of(result, &findings);
-    write_markdown_held(&held, ctx, out)
+    super::with_held(result, |held| write_markdown_held(held, ctx, out))
 }
 
 /// The Markdown report of held findings (see [`write_markdown`]).

@@ -656,6 +656,13 @@ pub struct Held<'r> {
     pub rules_checked: &'r [crate::findings::RuleInfo],
 }
 
+/// Shows `render` a held result as [`Held`] findings, sorted (see [`sorted_findings`]).
+pub(crate) fn with_held<R>(result: &CheckResult, render: impl FnOnce(&Held<'_>) -> R) -> R {
+    let findings = sorted_findings(result);
+    let held = Held::of(result, &findings);
+    render(&held)
+}
+
 impl<'r> Held<'r> {
     /// A held result, its findings sorted (see [`sorted_findings`]).
     pub fn of(result: &'r CheckResult, sorted: &'r [Finding]) -> Self {
