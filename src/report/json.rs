@@ -150,16 +150,11 @@ pub(super) fn triage_in_batches(
                 piece.text.clear();
                 let mut failed = None;
                 source.view(range.clone(), &mut |finding| {
-                    let finding =
-                        match triage.triage(&finding, &mut piece.matched, &mut piece.summary) {
-                            super::Triaged::Dropped => return,
-                            super::Triaged::Kept => finding,
-                            super::Triaged::Waived(info) => FindingView {
-                                status: Status::Waived,
-                                waiver: Some(info),
-                                ..finding
-                            },
-                        };
+                    let Some(finding) =
+                        triage.apply(finding, &mut piece.matched, &mut piece.summary)
+                    else {
+                        return;
+                    };
                     if rendered && failed.is_none() {
                         failed = render(&mut piece.text, &finding).err();
                     }

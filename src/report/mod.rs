@@ -575,6 +575,25 @@ impl<'t> Triage<'t> {
         }
     }
 
+    /// The finding as reported, after [`Self::triage`]: `None` when the baseline holds it,
+    /// else the finding, waived when a waiver says so.
+    pub fn apply<'f>(
+        &'f self,
+        finding: crate::findings::FindingView<'f>,
+        matched: &mut [bool],
+        summary: &mut crate::findings::Summary,
+    ) -> Option<crate::findings::FindingView<'f>> {
+        match self.triage(&finding, matched, summary) {
+            Triaged::Dropped => None,
+            Triaged::Kept => Some(finding),
+            Triaged::Waived(info) => Some(crate::findings::FindingView {
+                status: Status::Waived,
+                waiver: Some(info),
+                ..finding
+            }),
+        }
+    }
+
     /// The waivers' problems, once every finding went through [`Self::triage`].
     pub fn problems(&self, matched: &[bool]) -> Vec<Problem> {
         waivers::waiver_problems(self.waivers, matched, self.as_of)
@@ -607,14 +626,8 @@ pub fn pack_findings(
         if seen == SAMPLE.min(total) {
             packed.reserve_like_so_far(total.saturating_sub(seen).saturating_add(1));
         }
-        let finding = match triage.triage(&finding, &mut matched, &mut summary) {
-            Triaged::Dropped => return,
-            Triaged::Kept => finding,
-            Triaged::Waived(info) => crate::findings::FindingView {
-                status: Status::Waived,
-                waiver: Some(info),
-                ..finding
-            },
+        let Some(finding) = triage.apply(finding, &mut matched, &mut summary) else {
+            return;
         };
         if failed.is_none() {
             failed = packed.push(&finding).err();
