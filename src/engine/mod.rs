@@ -469,7 +469,8 @@ impl<'a> PendingFindings<'a> {
         // An indexed collect writes each finding in its place in one list of the final
         // size. A flattened one gathered each core's findings in lists of their own, then
         // grew the result by doubling (at 10k flows: room for 16,384 findings, 4 MiB, and
-        // a peak 3.5 MiB higher). `write_nth` misses nothing for a position of `order`.
+        // a live-heap peak 4 MiB higher). `write_nth` misses nothing for a position of
+        // `order`.
         let written: Vec<Option<Finding>> = (0..self.order.len())
             .into_par_iter()
             .with_min_len(CHUNK)

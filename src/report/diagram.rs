@@ -377,8 +377,8 @@ pub enum GroupBy {
 }
 
 /// The rule ids of open findings on each flow and system (by index in the summary), each
-/// list sorted and without repeats. The ids are the findings' own (shared, not copied), in a
-/// list rather than a set: at 100k flows a set and a string for each marked flow were 20 MiB
+/// list sorted and without repeats. Each rule id is one shared string, in a list rather
+/// than a set: at 100k flows a set and a string for each marked flow were 20 MiB
 /// of the Markdown report's peak.
 #[derive(Clone, Debug, Default)]
 pub struct Marks {
