@@ -415,7 +415,7 @@ impl HeldFindings for [Finding] {
 /// finding of a rule shares (rule, title, law, citation, remedy) and file names once, and
 /// each finding's own texts (subject id, message, path ids) one after another in one
 /// string. A [`Finding`] is 256 bytes and four to six allocations beside its texts; a
-/// packed finding is 48 bytes beside them (at 10k flows, 1.9 MiB instead of 4.2 MiB).
+/// packed finding is 48 bytes beside them (at 10k flows, 2.2 MiB instead of 5.8 MiB).
 #[derive(Clone, Debug, Default)]
 pub struct PackedFindings {
     findings: Vec<Packed>,
