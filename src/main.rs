@@ -52,6 +52,17 @@ extern "C" fn set_allocator_options() {
     }
 }
 
+/// Each thread of the pool, then this one, frees its empty pages (and hands them to the
+/// kernel: purge delay 0 above), including those emptied by frees from other threads.
+fn give_back_freed_pages() {
+    // SAFETY: `mi_collect` tidies the calling thread's own heap, and the allocator's shared
+    // state under its own locks; it is called between stages, with no allocation of this
+    // thread in flight.
+    rayon::broadcast(|_| unsafe { libmimalloc_sys::mi_collect(true) });
+    // SAFETY: as above, on this thread.
+    unsafe { libmimalloc_sys::mi_collect(true) };
+}
+
 fn main() {
     // No transparent huge pages for this process. mimalloc asks for them, and a 2 MiB page
     // is faulted in (and zeroed) whole however little of it is used: a 100k-flow check
@@ -59,6 +70,7 @@ fn main() {
     // Only a hint: if the kernel refuses, the run is the same, with a higher peak.
     #[cfg(target_os = "linux")]
     let _ = rustix::thread::disable_transparent_huge_pages(true);
+    lexflow::cli::scale::on_give_back(give_back_freed_pages);
     let cli = lexflow::cli::Cli::parse();
     let code = lexflow::cli::run(cli);
     // The run's reports are written and their files closed; standard output may still hold

@@ -325,6 +325,7 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
     let progress = scale::Progress::start("loading manifests");
     let loaded = manifest::load_paths(&args.paths, &program.vocab);
     progress.finish();
+    scale::give_back_freed_memory();
     stages.done("load manifests");
     let (mut set, load_report) = match loaded {
         Ok(loaded) => loaded,
@@ -462,6 +463,7 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
                 )
             });
         drop(graph);
+        scale::give_back_freed_memory();
         progress.finish();
         stages.done("evaluate rules");
         let (packed, summary, problems) = packed.map_err(|e| {
@@ -472,6 +474,7 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
         })?;
         let ctx = report_context(&formats, &set, color, as_of, fail_on);
         drop(set);
+        scale::give_back_freed_memory();
         let held = report::Held {
             findings: Box::new(&packed),
             problems,

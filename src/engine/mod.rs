@@ -546,7 +546,7 @@ impl PendingFindings<'_> {
                 path: Ids::Borrowed(&scratch.path),
                 path_flows: Ids::Borrowed(&scratch.path_flows),
                 fingerprint: std::str::from_utf8(&scratch.fingerprint).unwrap_or(""),
-                message: &scratch.message,
+                message: std::borrow::Cow::Borrowed(&scratch.message),
                 remediation: &text.remedy,
                 waiver: None,
             });

@@ -96,7 +96,7 @@ fn push_finding(out: &mut Vec<u8>, finding: &FindingView) {
         "{} {}: {}",
         inert(finding.subject.kind),
         inert(finding.subject.id),
-        inert(finding.message)
+        inert(&finding.message)
     );
     if !finding.path.is_empty() {
         let path: Vec<_> = finding.path.iter().map(inert).collect();

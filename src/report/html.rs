@@ -158,7 +158,7 @@ fn finding_html(
         h(f.title),
         h(f.citation),
     );
-    let _ = writeln!(out, "<dt>finding</dt><dd>{}</dd>", h(f.message));
+    let _ = writeln!(out, "<dt>finding</dt><dd>{}</dd>", h(&f.message));
     if let Some(info) = held.rules_checked.iter().find(|r| *r.id == *f.rule) {
         if !info.explanation.is_empty() {
             let _ = writeln!(

@@ -144,7 +144,7 @@ fn push_finding(out: &mut Vec<u8>, finding: &FindingView, ctx: &RenderContext) {
     let _ = writeln!(
         out,
         "{bar} {}",
-        indent_rest(&inert_multiline(finding.message), "     ")
+        indent_rest(&inert_multiline(&finding.message), "     ")
     );
     if !finding.remediation.is_empty() {
         let _ = writeln!(

@@ -310,7 +310,7 @@ fn push_item(text: &mut Vec<u8>, finding: &FindingView) -> std::io::Result<()> {
     text.extend_from_slice(b",\n      \"fingerprint\": ");
     push_str(text, finding.fingerprint);
     text.extend_from_slice(b",\n      \"message\": ");
-    push_str(text, finding.message);
+    push_str(text, &finding.message);
     text.extend_from_slice(b",\n      \"remediation\": ");
     push_str(text, finding.remediation);
     if let Some(waiver) = finding.waiver {

@@ -40,7 +40,7 @@ pub fn describe(finding: &FindingView<'_>) -> String {
             let _ = writeln!(text, "flows: {}", inert(&finding.path_flows.join(", ")));
         }
     }
-    let _ = writeln!(text, "{}", inert(finding.message));
+    let _ = writeln!(text, "{}", inert(&finding.message));
     if !finding.remediation.is_empty() {
         let _ = writeln!(text, "remedy: {}", inert(finding.remediation));
     }
@@ -472,7 +472,7 @@ impl GroupStatus {
         if finding.status == Status::Open {
             if self.first_open.is_none() {
                 self.first_open = Some((
-                    inert(finding.message).into_owned(),
+                    inert(&finding.message).into_owned(),
                     finding.severity.as_str(),
                 ));
             }

@@ -147,7 +147,7 @@ fn findings_table(out: &mut super::Spill, held: &Held<'_>, group: &[usize]) {
             f.location.line,
             f.location.column,
             md(f.title),
-            md(f.message),
+            md(&f.message),
             path,
             md(f.remediation),
             status_cell(&f)

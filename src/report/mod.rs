@@ -613,19 +613,19 @@ pub fn pack_findings(
     source: &dyn crate::findings::FindingSource,
     triage: &Triage,
 ) -> Result<(PackedFindings, Summary, Vec<Problem>), TooManyFindings> {
-    /// Findings packed before the lists are sized for the rest, from their average.
-    const SAMPLE: usize = 256;
     let total = source.len();
+    // One pass to size the lists, one to fill them.
+    let mut room = (0usize, 0usize);
+    source.view(0..total, &mut |finding| {
+        let (text, bounds) = PackedFindings::room_for(&finding);
+        room = (room.0.saturating_add(text), room.1.saturating_add(bounds));
+    });
     let mut packed = PackedFindings::default();
+    packed.reserve_exact(total, room.0, room.1);
     let mut matched = vec![false; triage.waiver_count()];
     let mut summary = Summary::default();
     let mut failed = None;
-    let mut seen = 0usize;
     source.view(0..total, &mut |finding| {
-        seen = seen.saturating_add(1);
-        if seen == SAMPLE.min(total) {
-            packed.reserve_like_so_far(total.saturating_sub(seen).saturating_add(1));
-        }
         let Some(finding) = triage.apply(finding, &mut matched, &mut summary) else {
             return;
         };

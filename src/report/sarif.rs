@@ -165,7 +165,7 @@ fn code_flow(finding: &FindingView, path_text: &str) -> Value {
 /// list (cannot happen: every finding's rule is added); `ruleIndex` is optional in SARIF
 /// and then left out, `ruleId` still names the rule.
 fn result(finding: &FindingView, rule_index: Option<usize>) -> Value {
-    let mut text = inert(finding.message).into_owned();
+    let mut text = inert(&finding.message).into_owned();
     let has_path = !finding.path.is_empty();
     let path_text = super::path_text_of(finding.path);
     if has_path {
