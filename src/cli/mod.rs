@@ -394,6 +394,7 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
         let (graph, summary) = rayon::scope(|_| {
             let graph = manifest::graph::FlowGraph::build(&set);
             let summary = engine::with_findings(&program, &set, &graph, &options, |pending| {
+                scale::give_back_freed_memory();
                 stages.done("evaluate rules");
                 progress.stage("writing the report");
                 let mut summary = None;
@@ -457,6 +458,7 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
         let graph = manifest::graph::FlowGraph::build(&set);
         let (packed, rules_checked) =
             engine::with_findings(&program, &set, &graph, &options, |pending| {
+                scale::give_back_freed_memory();
                 (
                     report::pack_findings(pending, &triage),
                     pending.rules_checked.clone(),

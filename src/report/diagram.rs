@@ -11,7 +11,7 @@
 //! Every manifest string is made inert for the target language: XML-escaped in SVG, quoted
 //! and entity-escaped in DOT, `#...;`-escaped in Mermaid. Control characters never pass.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
 use std::sync::Arc;
 
@@ -377,13 +377,17 @@ pub enum GroupBy {
 }
 
 /// The rule ids of open findings on each flow and system (by index in the summary), each
-/// list sorted and without repeats. Each rule id is one shared string, in a list rather
-/// than a set: at 100k flows a set and a string for each marked flow were 20 MiB
-/// of the Markdown report's peak.
+/// list sorted and without repeats. A flow or system holds the place of its list among the
+/// distinct ones, and each rule id is one shared string: at 100k flows a set and a string
+/// for each marked flow were 20 MiB of the Markdown report's peak, and at 10k a map entry
+/// and a list for each were 0.67 MiB.
 #[derive(Clone, Debug, Default)]
 pub struct Marks {
-    pub flows: BTreeMap<usize, Vec<Arc<str>>>,
-    pub systems: BTreeMap<usize, Vec<Arc<str>>>,
+    /// For each flow, by index: 1 + the place of its list in `lists`, or 0 (unmarked).
+    flows: Vec<u32>,
+    /// As `flows`, for each system.
+    systems: Vec<u32>,
+    lists: Vec<Box<[Arc<str>]>>,
 }
 
 impl Marks {
@@ -393,34 +397,144 @@ impl Marks {
         Marks::from_findings(summary, result.findings.iter().map(|f| f.view()))
     }
 
-    /// As [`Marks::from_result`], of findings in any order. Each rule id is one shared
-    /// string, however many findings carry it.
+    /// As [`Marks::from_result`], of findings in any order.
     pub fn from_findings<'f>(
         summary: &ManifestSummary,
         findings: impl Iterator<Item = FindingView<'f>>,
     ) -> Marks {
-        let mut marks = Marks::default();
-        let mut rule_ids: std::collections::HashMap<&str, Arc<str>> =
-            std::collections::HashMap::new();
+        // Each distinct rule id gets a number; each mark is (index, rule number), the
+        // systems' indexes after the flows'.
+        let mut rule_of: HashMap<&'f str, u32> = HashMap::new();
+        let mut rules: Vec<&'f str> = Vec::new();
+        let mut hits: Vec<(usize, u32)> = Vec::new();
+        let systems_from = summary.flows.len();
         for f in findings {
             if f.status != Status::Open {
                 continue;
             }
-            let (list, i) = match f.subject.kind {
-                "flow" => (&mut marks.flows, summary.flow_index(f.subject.id)),
-                "system" | "collection" => (&mut marks.systems, summary.system_index(f.subject.id)),
+            let at = match f.subject.kind {
+                "flow" => summary.flow_index(f.subject.id),
+                "system" | "collection" => summary
+                    .system_index(f.subject.id)
+                    .and_then(|i| i.checked_add(systems_from)),
                 _ => continue,
             };
-            if let Some(i) = i {
-                let rule = rule_ids.entry(f.rule).or_insert_with(|| Arc::from(f.rule));
-                list.entry(i).or_default().push(Arc::clone(rule));
+            let Some(at) = at else { continue };
+            let Ok(next) = u32::try_from(rules.len()) else {
+                continue;
+            };
+            let rule = *rule_of.entry(f.rule).or_insert_with(|| {
+                rules.push(f.rule);
+                next
+            });
+            hits.push((at, rule));
+        }
+        // Rule numbers in the order of their ids, so that a list sorted by number is
+        // sorted by id.
+        let mut by_id: Vec<u32> = (0..u32::try_from(rules.len()).unwrap_or(u32::MAX)).collect();
+        by_id.sort_unstable_by_key(|&r| rules.get(r as usize).copied().unwrap_or(""));
+        let mut rank = vec![0u32; rules.len()];
+        for (n, &r) in by_id.iter().enumerate() {
+            if let (Some(slot), Ok(n)) = (rank.get_mut(r as usize), u32::try_from(n)) {
+                *slot = n;
             }
         }
-        for rules in marks.flows.values_mut().chain(marks.systems.values_mut()) {
-            rules.sort_unstable();
-            rules.dedup();
+        let shared: Vec<Arc<str>> = by_id
+            .iter()
+            .map(|&r| Arc::from(rules.get(r as usize).copied().unwrap_or("")))
+            .collect();
+        for hit in &mut hits {
+            hit.1 = rank.get(hit.1 as usize).copied().unwrap_or(0);
+        }
+        hits.sort_unstable();
+        hits.dedup();
+        let mut marks = Marks {
+            flows: vec![0; summary.flows.len()],
+            systems: vec![0; summary.systems.len()],
+            lists: Vec::new(),
+        };
+        let mut list_of: HashMap<Vec<u32>, u32> = HashMap::new();
+        for run in hits.chunk_by(|a, b| a.0 == b.0) {
+            let Some(&(at, _)) = run.first() else {
+                continue;
+            };
+            let key: Vec<u32> = run.iter().map(|h| h.1).collect();
+            let next = marks.lists.len().saturating_add(1);
+            let list = match list_of.get(&key) {
+                Some(&list) => list,
+                None => {
+                    let Ok(list) = u32::try_from(next) else {
+                        continue;
+                    };
+                    marks.lists.push(
+                        key.iter()
+                            .filter_map(|&r| shared.get(r as usize).cloned())
+                            .collect(),
+                    );
+                    list_of.insert(key, list);
+                    list
+                }
+            };
+            let slot = match at.checked_sub(systems_from) {
+                Some(i) => marks.systems.get_mut(i),
+                None => marks.flows.get_mut(at),
+            };
+            if let Some(slot) = slot {
+                *slot = list;
+            }
         }
         marks
+    }
+
+    /// The rule ids marking flow `j`, if any.
+    pub fn flow(&self, j: usize) -> Option<&[Arc<str>]> {
+        self.list(self.flows.get(j))
+    }
+
+    /// The rule ids marking system `i`, if any.
+    pub fn system(&self, i: usize) -> Option<&[Arc<str>]> {
+        self.list(self.systems.get(i))
+    }
+
+    /// The marked systems' indexes, in order.
+    pub fn marked_systems(&self) -> impl Iterator<Item = usize> + '_ {
+        self.systems
+            .iter()
+            .enumerate()
+            .filter(|(_, &list)| list != 0)
+            .map(|(i, _)| i)
+    }
+
+    fn list(&self, place: Option<&u32>) -> Option<&[Arc<str>]> {
+        let place = (*place?).checked_sub(1)?;
+        self.lists.get(place as usize).map(|list| &**list)
+    }
+
+    /// Marks flow `j` with `rules` (sorted and without repeats), as a finding would.
+    pub fn mark_flow(&mut self, j: usize, rules: &[&str]) {
+        let list = self.push_list(rules);
+        Self::set(&mut self.flows, j, list);
+    }
+
+    /// Marks system `i` with `rules` (sorted and without repeats).
+    pub fn mark_system(&mut self, i: usize, rules: &[&str]) {
+        let list = self.push_list(rules);
+        Self::set(&mut self.systems, i, list);
+    }
+
+    fn push_list(&mut self, rules: &[&str]) -> u32 {
+        self.lists
+            .push(rules.iter().map(|&r| Arc::from(r)).collect());
+        u32::try_from(self.lists.len()).unwrap_or(0)
+    }
+
+    fn set(places: &mut Vec<u32>, i: usize, list: u32) {
+        if places.len() <= i {
+            places.resize(i.saturating_add(1), 0);
+        }
+        if let Some(slot) = places.get_mut(i) {
+            *slot = list;
+        }
     }
 }
 
@@ -906,7 +1020,7 @@ pub(crate) fn write_svg(
         let Some((d, lx, ly)) = edge_geometry(&layout, a, b, lane) else {
             continue;
         };
-        let rules = marks.flows.get(&j);
+        let rules = marks.flow(j);
         let (color, width, marker) = match rules {
             Some(_) => (RED, 2.5, "lf-arrow-red"),
             None => (GREY, 1.4, "lf-arrow"),
@@ -952,7 +1066,7 @@ pub(crate) fn write_svg(
         out.spill();
     }
     for (i, (system, &(x, y))) in summary.systems.iter().zip(&layout.nodes).enumerate() {
-        let rules = marks.systems.get(&i);
+        let rules = marks.system(i);
         let stroke = if rules.is_some() { RED } else { "#7f8c9d" };
         let operator = summary.org_name(&system.operator);
         let who = match &system.processor {
@@ -1096,7 +1210,7 @@ pub fn render_dot(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> Stri
             let Some(s) = summary.systems.get(i) else {
                 continue;
             };
-            let rules = marks.systems.get(&i);
+            let rules = marks.system(i);
             let mut label = format!(
                 "{}\\n{} · {}",
                 dot_str(&s.id),
@@ -1120,7 +1234,7 @@ pub fn render_dot(summary: &ManifestSummary, marks: &Marks, by: GroupBy) -> Stri
     }
     for (j, (flow, pair)) in summary.flows.iter().zip(pairs).enumerate() {
         let Some((a, b)) = pair else { continue };
-        let rules = marks.flows.get(&j);
+        let rules = marks.flow(j);
         let mut label = dot_str(&flow.id);
         let mut extra = String::new();
         if let Some(r) = rules {
@@ -1182,7 +1296,7 @@ pub(crate) fn write_mermaid(
     for (j, (flow, pair)) in summary.flows.iter().zip(pairs).enumerate() {
         let Some((a, b)) = pair else { continue };
         let mut label = mermaid_str(&flow.id);
-        if let Some(r) = marks.flows.get(&j) {
+        if let Some(r) = marks.flow(j) {
             let _ = write!(label, "<br/>{}", mermaid_str(&r.join(", ")));
             red_links.push(link);
         }
@@ -1198,9 +1312,9 @@ pub(crate) fn write_mermaid(
             list.join(",")
         );
     }
-    if !marks.systems.is_empty() {
+    if marks.marked_systems().next().is_some() {
         let _ = writeln!(out, "  classDef violation stroke:{RED},stroke-width:3px");
-        let list: Vec<String> = marks.systems.keys().map(|i| format!("n{i}")).collect();
+        let list: Vec<String> = marks.marked_systems().map(|i| format!("n{i}")).collect();
         let _ = writeln!(out, "  class {} violation", list.join(","));
     }
 }
@@ -1308,8 +1422,8 @@ mod tests {
             ..ManifestSummary::default()
         };
         let mut marks = Marks::default();
-        marks.flows.insert(3, vec![Arc::from("PIPL-38")]);
-        marks.systems.insert(5, vec![Arc::from("GDPR-28")]);
+        marks.mark_flow(3, &["PIPL-38"]);
+        marks.mark_system(5, &["GDPR-28"]);
         let svg = render_svg(&summary, &marks, GroupBy::Country);
         let mermaid = render_mermaid(&summary, &marks, GroupBy::Country);
         assert!(svg.len() > 2 << 20, "{} bytes", svg.len());

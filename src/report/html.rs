@@ -290,7 +290,7 @@ fn verdict_cards(out: &mut String, verdicts: &[VendorVerdict]) {
 
 /// Written out check by check (at 100k flows the section is megabytes; held whole, it and
 /// the borders' section were 18 MiB of the page's peak).
-fn clause_section(out: &mut impl TextOut, summary: &ManifestSummary, checks: &[ClauseCheck]) {
+fn clause_section(out: &mut impl TextOut, summary: &ManifestSummary, checks: &[ClauseCheck<'_>]) {
     let _ = writeln!(
         out,
         "<section id=\"clauses\"><h2>Processing agreements: clause checklist</h2>"
@@ -311,8 +311,8 @@ fn clause_section(out: &mut impl TextOut, summary: &ManifestSummary, checks: &[C
         let _ = writeln!(
             out,
             "<h3>{} for {}</h3><p class=\"sub\">systems {} · {agreements} · {} clause{} missing</p>",
-            h(summary.org_name(&c.processor)),
-            h(summary.org_name(&c.operator)),
+            h(summary.org_name(c.processor)),
+            h(summary.org_name(c.operator)),
             h(&c.systems.join(", ")),
             c.missing(),
             if c.missing() == 1 { "" } else { "s" }
@@ -324,8 +324,8 @@ fn clause_section(out: &mut impl TextOut, summary: &ManifestSummary, checks: &[C
                 "PIPL Art. 21"
             };
             let _ = writeln!(out, "<h4>{citation}</h4><ul class=\"check\">");
-            for (clause, meaning, present) in &list.items {
-                let (mark, class) = if *present {
+            for (clause, meaning, present) in list.items() {
+                let (mark, class) = if present {
                     ("☑", "ok")
                 } else {
                     ("☐", "missing")
@@ -334,7 +334,7 @@ fn clause_section(out: &mut impl TextOut, summary: &ManifestSummary, checks: &[C
                     out,
                     "<li class=\"{class}\"><span aria-hidden=\"true\">{mark}</span> <code>{clause}</code> — {}{}</li>",
                     h(meaning),
-                    if *present { "" } else { " <b>(add)</b>" }
+                    if present { "" } else { " <b>(add)</b>" }
                 );
             }
             let _ = writeln!(out, "</ul>");
@@ -380,8 +380,8 @@ fn border_section(out: &mut impl TextOut, summary: &ManifestSummary) {
         let _ = writeln!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            h(&b.from_country),
-            h(&b.to_country),
+            h(b.from_country),
+            h(b.to_country),
             h(&b.categories.iter().cloned().collect::<Vec<_>>().join(", ")),
             flows.join("<br>")
         );

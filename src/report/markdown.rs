@@ -237,8 +237,8 @@ fn procurement_sections(out: &mut super::Spill, held: &Held<'_>, summary: &Manif
         let _ = writeln!(
             out,
             "### {} for {}\n\nSystems {}; {agreements}; {} clause(s) missing.\n",
-            md(summary.org_name(&c.processor)),
-            md(summary.org_name(&c.operator)),
+            md(summary.org_name(c.processor)),
+            md(summary.org_name(c.operator)),
             md(&c.systems.join(", ")),
             c.missing()
         );
@@ -249,11 +249,11 @@ fn procurement_sections(out: &mut super::Spill, held: &Held<'_>, summary: &Manif
                 "PIPL Art. 21"
             };
             let _ = writeln!(out, "{citation}:\n");
-            for (clause, meaning, present) in &list.items {
+            for (clause, meaning, present) in list.items() {
                 let _ = writeln!(
                     out,
                     "- [{}] `{clause}` — {}",
-                    if *present { "x" } else { " " },
+                    if present { "x" } else { " " },
                     md(meaning)
                 );
             }
@@ -289,8 +289,8 @@ fn procurement_sections(out: &mut super::Spill, held: &Held<'_>, summary: &Manif
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} |",
-                md(&b.from_country),
-                md(&b.to_country),
+                md(b.from_country),
+                md(b.to_country),
                 md(&b.categories.iter().cloned().collect::<Vec<_>>().join(", ")),
                 flows.join("<br>")
             );
@@ -299,6 +299,8 @@ fn procurement_sections(out: &mut super::Spill, held: &Held<'_>, summary: &Manif
         out.push('\n');
     }
 
+    // Each section's parts go before the diagram's are made.
+    drop((verdicts, checks, borders));
     let _ = writeln!(out, "## Data-flow diagram\n");
     let marks = Marks::from_findings(summary, held.iter().map(|(_, f)| f));
     let _ = writeln!(out, "```mermaid");
