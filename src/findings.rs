@@ -505,6 +505,20 @@ impl PackedFindings {
         )
     }
 
+    /// Holds the form of `finding`'s message (see [`PackedFindings`]) ahead of its push:
+    /// the forms, which cannot be sized beforehand, then grow and are trimmed before the
+    /// other lists are made.
+    pub fn add_form(&mut self, finding: &FindingView<'_>) -> Result<(), TooManyFindings> {
+        self.form(&finding.message, finding.subject.id).map(|_| ())
+    }
+
+    /// Gives back the room the forms' lists did not use (their index stays).
+    pub fn trim_forms(&mut self) {
+        self.forms.shrink_to_fit();
+        self.form_text.shrink_to_fit();
+        self.form_bounds.shrink_to_fit();
+    }
+
     /// Makes room for `findings` findings taking `text` and `bounds` (see
     /// [`Self::room_for`]).
     pub fn reserve_exact(&mut self, findings: usize, text: usize, bounds: usize) {

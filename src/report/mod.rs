@@ -614,17 +614,24 @@ pub fn pack_findings(
     triage: &Triage,
 ) -> Result<(PackedFindings, Summary, Vec<Problem>), TooManyFindings> {
     let total = source.len();
-    // One pass to size the lists, one to fill them.
+    // One pass to size the lists and hold the messages' forms, one to fill the lists.
+    let mut packed = PackedFindings::default();
     let mut room = (0usize, 0usize);
+    let mut failed = None;
     source.view(0..total, &mut |finding| {
         let (text, bounds) = PackedFindings::room_for(&finding);
         room = (room.0.saturating_add(text), room.1.saturating_add(bounds));
+        if failed.is_none() {
+            failed = packed.add_form(&finding).err();
+        }
     });
-    let mut packed = PackedFindings::default();
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    packed.trim_forms();
     packed.reserve_exact(total, room.0, room.1);
     let mut matched = vec![false; triage.waiver_count()];
     let mut summary = Summary::default();
-    let mut failed = None;
     source.view(0..total, &mut |finding| {
         let Some(finding) = triage.apply(finding, &mut matched, &mut summary) else {
             return;
