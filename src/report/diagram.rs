@@ -1436,6 +1436,85 @@ mod tests {
     }
 
     #[test]
+    fn marks_are_open_findings_rule_ids_one_list_per_distinct_set() {
+        use crate::findings::{Finding, Location, Severity, Subject};
+        let summary = ManifestSummary {
+            systems: (0..3)
+                .map(|i| SystemSummary {
+                    id: format!("s{i}"),
+                    name: None,
+                    kind: "camera".into(),
+                    operator: "o".into(),
+                    processor: None,
+                    location: "CN".into(),
+                })
+                .collect(),
+            flows: (0..4)
+                .map(|j| FlowSummary {
+                    id: format!("f{j}"),
+                    from: Some(0),
+                    to: Some(1),
+                    data: Vec::new(),
+                    mechanism: None,
+                })
+                .collect(),
+            ..ManifestSummary::default()
+        };
+        let finding = |rule: &str, kind: &'static str, id: &str, status: Status| Finding {
+            rule: rule.into(),
+            title: "t".into(),
+            law: "PIPL".into(),
+            citation: "c".into(),
+            severity: Severity::Error,
+            status,
+            subject: Subject {
+                kind,
+                id: id.into(),
+            },
+            location: Location {
+                file: "a.yaml".into(),
+                line: 1,
+                column: 1,
+            },
+            path: Vec::new(),
+            path_flows: Vec::new(),
+            fingerprint: String::new(),
+            message: String::new(),
+            remediation: "r".into(),
+            waiver: None,
+        };
+        let open = Status::Open;
+        let findings = [
+            // f0: R-2, R-1 and R-2 again: one list, sorted, each id once.
+            finding("R-2", "flow", "f0", open),
+            finding("R-1", "flow", "f0", open),
+            finding("R-2", "flow", "f0", open),
+            // f2: the same rules, so the same list.
+            finding("R-1", "flow", "f2", open),
+            finding("R-2", "flow", "f2", open),
+            // Waived: no mark.
+            finding("R-3", "flow", "f3", Status::Waived),
+            // A collection marks its system.
+            finding("R-3", "collection", "s1", open),
+            // Not in the summary, or not a flow or system: no mark.
+            finding("R-1", "flow", "f9", open),
+            finding("R-1", "organization", "o", open),
+        ];
+        let marks = Marks::from_findings(&summary, findings.iter().map(Finding::view));
+        let ids = |list: Option<&[Arc<str>]>| {
+            list.map(|l| l.iter().map(|r| r.to_string()).collect::<Vec<_>>())
+        };
+        assert_eq!(ids(marks.flow(0)), Some(vec!["R-1".into(), "R-2".into()]));
+        assert_eq!(ids(marks.flow(2)), ids(marks.flow(0)));
+        assert_eq!(marks.flow(1), None);
+        assert_eq!(marks.flow(3), None);
+        assert_eq!(marks.flow(9), None);
+        assert_eq!(ids(marks.system(1)), Some(vec!["R-3".into()]));
+        assert_eq!(marks.marked_systems().collect::<Vec<_>>(), vec![1]);
+        assert_eq!(marks.lists.len(), 2, "f0 and f2 share their list");
+    }
+
+    #[test]
     fn escapes_for_dot_and_mermaid() {
         assert_eq!(dot_str("a\"b\\n<x>"), "a\\\"b\\\\n&lt;x&gt;");
         assert_eq!(mermaid_str("<b>\"#`|"), "#lt;b#gt;#quot;#35;#96;#124;");
