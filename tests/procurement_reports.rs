@@ -150,7 +150,11 @@ fn diagram_formats_mark_violating_flows() {
     let (result, summary) = run(&[manifests().join("longgang.yaml")]);
     let marks = Marks::from_result(&summary, &result);
     let flow = summary.flow_index("analytics-to-backup").unwrap();
-    assert!(marks.flow(flow).unwrap().iter().any(|rule| &**rule == "T-LEAVE"));
+    assert!(marks
+        .flow(flow)
+        .unwrap()
+        .iter()
+        .any(|rule| &**rule == "T-LEAVE"));
 
     let dot = diagram::render_dot(&summary, &marks, GroupBy::Country);
     assert!(dot.starts_with("digraph lexflow {\n  rankdir=LR;"));
