@@ -533,26 +533,22 @@ impl PackedFindings {
         self.text.shrink_to_fit();
         self.bounds.shrink_to_fit();
         self.form_of = Default::default();
-        self.forms.shrink_to_fit();
-        self.form_text.shrink_to_fit();
-        self.form_bounds.shrink_to_fit();
+        self.trim_forms();
     }
 
     /// The place in `forms` of `message`'s form: the parts between the occurrences of
-    /// `id` (the whole message when `id` is empty), added when not held yet.
+    /// `id` (the whole message when `id` is empty), added when not held yet. Packing finds
+    /// each form twice (sizing, then filling) rather than keeping every finding's form
+    /// between the passes: 4 bytes a finding more at the run's peak, for 1% of the time.
     fn form(&mut self, message: &str, id: &str) -> Result<u32, TooManyFindings> {
         let place = |n: usize| u32::try_from(n).map_err(|_| TooManyFindings);
         let parts = || {
-            let mut whole = Some(message);
-            let split = (!id.is_empty()).then(|| message.split(id));
-            let mut split = split.into_iter().flatten();
-            std::iter::from_fn(move || {
-                if id.is_empty() {
-                    whole.take()
-                } else {
-                    split.next()
-                }
-            })
+            let (whole, split) = if id.is_empty() {
+                (Some(message), None)
+            } else {
+                (None, Some(message.split(id)))
+            };
+            whole.into_iter().chain(split.into_iter().flatten())
         };
         let hash = {
             use std::hash::{BuildHasher, Hasher};
