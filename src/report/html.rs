@@ -318,11 +318,7 @@ fn clause_section(out: &mut impl TextOut, summary: &ManifestSummary, checks: &[C
             if c.missing() == 1 { "" } else { "s" }
         );
         for list in &c.checklists {
-            let citation = if list.law == "GDPR" {
-                "GDPR Art. 28(3)(a)-(h)"
-            } else {
-                "PIPL Art. 21"
-            };
+            let citation = list.citation();
             let _ = writeln!(out, "<h4>{citation}</h4><ul class=\"check\">");
             for (clause, meaning, present) in list.items() {
                 let (mark, class) = if present {

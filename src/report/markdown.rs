@@ -83,13 +83,7 @@ pub fn write_markdown_held(
         }
         let _ = writeln!(out, "## Findings\n");
         for (law, group) in by_law {
-            let law_title = held
-                .rules_checked
-                .iter()
-                .find(|r| r.law == law && !r.law_title.is_empty())
-                .map(|r| format!(" — {}", md(&r.law_title)))
-                .unwrap_or_default();
-            let _ = writeln!(out, "### {}{law_title}\n", md(law));
+            let _ = writeln!(out, "### {}{}\n", md(law), law_title(held, law));
             findings_table(&mut out, held, &group);
             out.push('\n');
         }
@@ -243,11 +237,7 @@ fn procurement_sections(out: &mut super::Spill, held: &Held<'_>, summary: &Manif
             c.missing()
         );
         for list in &c.checklists {
-            let citation = if list.law == "GDPR" {
-                "GDPR Art. 28(3)(a)-(h)"
-            } else {
-                "PIPL Art. 21"
-            };
+            let citation = list.citation();
             let _ = writeln!(out, "{citation}:\n");
             for (clause, meaning, present) in list.items() {
                 let _ = writeln!(

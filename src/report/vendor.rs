@@ -126,6 +126,15 @@ impl LawChecklist {
         }
     }
 
+    /// The article the clauses come from, as the reports head the list.
+    pub fn citation(&self) -> &'static str {
+        if self.law == "GDPR" {
+            "GDPR Art. 28(3)(a)-(h)"
+        } else {
+            "PIPL Art. 21"
+        }
+    }
+
     /// (clause, what it means, present in an agreement), in the law's order.
     pub fn items(&self) -> impl Iterator<Item = (&'static str, &'static str, bool)> + '_ {
         self.clauses()
