@@ -545,7 +545,9 @@ impl PendingFindings<'_> {
                 },
                 path: Ids::Borrowed(&scratch.path),
                 path_flows: Ids::Borrowed(&scratch.path_flows),
-                fingerprint: std::str::from_utf8(&scratch.fingerprint).unwrap_or(""),
+                fingerprint: crate::findings::Fingerprint::Text(
+                    std::str::from_utf8(&scratch.fingerprint).unwrap_or(""),
+                ),
                 message: std::borrow::Cow::Borrowed(&scratch.message),
                 remediation: &text.remedy,
                 waiver: None,

@@ -308,7 +308,7 @@ fn push_item(text: &mut Vec<u8>, finding: &FindingView) -> std::io::Result<()> {
         text.extend_from_slice(b"\n      ]");
     }
     text.extend_from_slice(b",\n      \"fingerprint\": ");
-    push_str(text, finding.fingerprint);
+    push_str(text, &finding.fingerprint.text());
     text.extend_from_slice(b",\n      \"message\": ");
     push_str(text, &finding.message);
     text.extend_from_slice(b",\n      \"remediation\": ");

@@ -558,7 +558,7 @@ impl<'t> Triage<'t> {
         );
         if self
             .baseline
-            .is_some_and(|b| b.contains_fingerprint(finding.fingerprint))
+            .is_some_and(|b| b.contains_fingerprint(&finding.fingerprint.text()))
         {
             summary.baselined = summary.baselined.saturating_add(1);
             return Triaged::Dropped;
