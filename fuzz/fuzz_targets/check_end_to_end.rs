@@ -95,7 +95,7 @@ fuzz_target!(|data: &[u8]| {
     let triage = lexflow::report::Triage::new(&[], options.as_of, None);
     let mut streamed = Vec::new();
     let (summary, written) =
-        lexflow::engine::with_findings(program, &set, &graph, &options, |pending| {
+        lexflow::engine::with_findings(program, &set, graph.clone(), &options, |pending| {
             lexflow::report::json::write_json_streamed(pending, &triage, &mut streamed)
         });
     if let Err(e) = written {
@@ -119,24 +119,23 @@ fuzz_target!(|data: &[u8]| {
         let held = render(format, &result, &ctx)
             .unwrap_or_else(|e| panic!("the {format} report cannot be rendered: {e}"));
         let mut streamed = Vec::new();
-        let (summary, written) = lexflow::engine::with_findings(
-            program,
-            &set,
-            &graph,
-            &options,
-            |pending| match format {
-                Format::Human => lexflow::report::human::write_human_streamed(
-                    pending,
-                    &triage,
-                    pending.rules_checked.len(),
-                    &ctx,
-                    &mut streamed,
-                ),
-                _ => {
-                    lexflow::report::github::write_github_streamed(pending, &triage, &mut streamed)
+        let (summary, written) =
+            lexflow::engine::with_findings(program, &set, graph.clone(), &options, |pending| {
+                match format {
+                    Format::Human => lexflow::report::human::write_human_streamed(
+                        pending,
+                        &triage,
+                        pending.rules_checked.len(),
+                        &ctx,
+                        &mut streamed,
+                    ),
+                    _ => lexflow::report::github::write_github_streamed(
+                        pending,
+                        &triage,
+                        &mut streamed,
+                    ),
                 }
-            },
-        );
+            });
         if let Err(e) = written {
             panic!("the streamed {format} report cannot be written: {e}");
         }
@@ -153,7 +152,7 @@ fuzz_target!(|data: &[u8]| {
         .unwrap_or_else(|e| panic!("the JUnit report cannot be rendered: {e}"));
     let mut streamed = Vec::new();
     let (summary, written) =
-        lexflow::engine::with_findings(program, &set, &graph, &options, |pending| {
+        lexflow::engine::with_findings(program, &set, graph.clone(), &options, |pending| {
             lexflow::report::junit::write_junit_streamed(
                 pending,
                 &triage,
@@ -174,9 +173,9 @@ fuzz_target!(|data: &[u8]| {
     // The grouped reports of several formats read packed findings: the same documents, with
     // and without the manifests' sections.
     let (packed, rules_checked) =
-        lexflow::engine::with_findings(program, &set, &graph, &options, |pending| {
+        lexflow::engine::with_findings(program, &set, graph.clone(), &options, |pending| {
             (
-                lexflow::report::pack_findings(pending, &triage),
+                lexflow::report::pack_findings(pending, &triage, &|| ()),
                 pending.rules_checked.clone(),
             )
         });

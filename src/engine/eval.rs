@@ -46,14 +46,15 @@ pub struct World<'a> {
     pub system_cats: CategoryLists,
     /// Flows active on the as-of date (the ones quantifiers and path searches see).
     pub active_flows: Vec<u32>,
-    /// The data-flow graph (systems as nodes, flows as edges) the path searches walk.
-    pub graph: &'a FlowGraph,
     /// Whether each flow is active on the as-of date (path searches skip the others).
     pub flow_active: Vec<bool>,
     /// Each manifest file's name, shared by the findings located in it.
     pub file_names: Vec<std::sync::Arc<str>>,
-    /// The order path searches take systems and flows in, made by the first search.
-    search_order: OnceLock<SearchOrder>,
+    /// The order path searches take systems and flows in, and the flows out of each system:
+    /// made from the data-flow graph when a rule searches paths. The graph itself is not
+    /// kept: nothing else of a check reads it, and its 0.43 MiB at 10k flows (43 MiB at
+    /// 1M) were held beside the findings while a grouped report packed them.
+    search_order: Option<SearchOrder>,
 }
 
 /// An id's first 16 bytes as a number, zero-padded: two ids whose keys differ are in the
@@ -98,6 +99,62 @@ pub struct SearchOrder {
 type OutFlows = (Vec<(u32, u32)>, Vec<u32>);
 
 impl SearchOrder {
+    /// Systems, and each system's out-flows, in id order (ties, which a loaded set has not,
+    /// by number).
+    fn of(set: &ManifestSet, graph: &FlowGraph) -> SearchOrder {
+        use rayon::prelude::*;
+        // Ids compared by their first 16 bytes, read once into a flat array, and whole
+        // only where those are equal: sorting by the strings themselves fetched two
+        // scattered ids for every comparison (16 ms of a 100k check's evaluation).
+        let system_keys: Vec<u128> = set.systems.par_iter().map(|s| id_key(&s.id)).collect();
+        let (flow_keys, targets): (Vec<u128>, Vec<u32>) = set
+            .flows
+            .par_iter()
+            .with_min_len(FLOW_CHUNK)
+            .map(|f| (id_key(&f.id), f.to.0))
+            .unzip();
+        let system_id = |s: u32| set.systems.get(s as usize).map(|x| x.id.as_str());
+        let flow_id = |f: u32| set.flows.get(f as usize).map(|x| &*x.id);
+        let mut systems: Vec<u32> = (0..set.systems.len() as u32).collect();
+        systems.par_sort_unstable_by(|&a, &b| by_id(&system_keys, system_id, a, b));
+        // Each system's few out-flows sorted on their own: far fewer comparisons than
+        // sorting every flow.
+        let numbers: Vec<u32> = (0..set.systems.len() as u32).collect();
+        let parts: Vec<OutFlows> = numbers
+            .par_chunks(FLOW_CHUNK / 4)
+            .map(|chunk| {
+                let mut out = Vec::new();
+                let mut ends = Vec::with_capacity(chunk.len());
+                for &s in chunk {
+                    let start = out.len();
+                    out.extend(
+                        graph
+                            .flows_out(crate::manifest::model::SysIdx(s))
+                            .iter()
+                            .map(|f| (f.0, targets.get(f.0 as usize).copied().unwrap_or(s))),
+                    );
+                    if let Some(own) = out.get_mut(start..) {
+                        own.sort_unstable_by(|a, b| by_id(&flow_keys, flow_id, a.0, b.0));
+                    }
+                    ends.push(u32::try_from(out.len()).unwrap_or(u32::MAX));
+                }
+                (out, ends)
+            })
+            .collect();
+        let mut out = Vec::with_capacity(set.flows.len());
+        let mut out_end = Vec::with_capacity(set.systems.len());
+        for (part, ends) in parts {
+            let offset = u32::try_from(out.len()).unwrap_or(u32::MAX);
+            out.extend_from_slice(&part);
+            out_end.extend(ends.iter().map(|&end| end.saturating_add(offset)));
+        }
+        SearchOrder {
+            systems,
+            out,
+            out_end,
+        }
+    }
+
     /// The flows out of `system` and their targets, by flow id.
     pub fn out_of(&self, system: usize) -> &[(u32, u32)] {
         let start = match system.checked_sub(1) {
@@ -296,12 +353,7 @@ impl SystemFacts {
 const FLOW_CHUNK: usize = 8192;
 
 impl<'a> World<'a> {
-    pub fn new(
-        program: &'a Program,
-        set: &'a ManifestSet,
-        graph: &'a FlowGraph,
-        as_of: Date,
-    ) -> Self {
+    pub fn new(program: &'a Program, set: &'a ManifestSet, graph: &FlowGraph, as_of: Date) -> Self {
         use rayon::prelude::*;
         let country_sets = program
             .country_sets
@@ -400,7 +452,6 @@ impl<'a> World<'a> {
             collection_start,
             system_cats,
             active_flows,
-            graph,
             flow_active,
             file_names: set
                 .sources
@@ -408,7 +459,12 @@ impl<'a> World<'a> {
                 .iter()
                 .map(|f| std::sync::Arc::from(f.name.as_str()))
                 .collect(),
-            search_order: OnceLock::new(),
+            search_order: program
+                .laws
+                .iter()
+                .flat_map(|law| &law.rules)
+                .any(|rule| matches!(rule.query, crate::lang::ir::Query::Path { .. }))
+                .then(|| SearchOrder::of(set, graph)),
         }
     }
 
@@ -439,63 +495,14 @@ impl<'a> World<'a> {
     }
 
     /// Systems, and each system's out-flows, in id order (ties, which a loaded set has not,
-    /// by number).
+    /// by number); empty when the program has no path rule.
     pub fn search_order(&self) -> &SearchOrder {
-        use rayon::prelude::*;
-        self.search_order.get_or_init(|| {
-            let set = self.set;
-            // Ids compared by their first 16 bytes, read once into a flat array, and whole
-            // only where those are equal: sorting by the strings themselves fetched two
-            // scattered ids for every comparison (16 ms of a 100k check's evaluation).
-            let system_keys: Vec<u128> = set.systems.par_iter().map(|s| id_key(&s.id)).collect();
-            let (flow_keys, targets): (Vec<u128>, Vec<u32>) = set
-                .flows
-                .par_iter()
-                .with_min_len(FLOW_CHUNK)
-                .map(|f| (id_key(&f.id), f.to.0))
-                .unzip();
-            let system_id = |s: u32| set.systems.get(s as usize).map(|x| x.id.as_str());
-            let flow_id = |f: u32| set.flows.get(f as usize).map(|x| &*x.id);
-            let mut systems: Vec<u32> = (0..set.systems.len() as u32).collect();
-            systems.par_sort_unstable_by(|&a, &b| by_id(&system_keys, system_id, a, b));
-            let graph = self.graph;
-            // Each system's few out-flows sorted on their own: far fewer comparisons than
-            // sorting every flow.
-            let numbers: Vec<u32> = (0..set.systems.len() as u32).collect();
-            let parts: Vec<OutFlows> = numbers
-                .par_chunks(FLOW_CHUNK / 4)
-                .map(|chunk| {
-                    let mut out = Vec::new();
-                    let mut ends = Vec::with_capacity(chunk.len());
-                    for &s in chunk {
-                        let start = out.len();
-                        out.extend(
-                            graph
-                                .flows_out(crate::manifest::model::SysIdx(s))
-                                .iter()
-                                .map(|f| (f.0, targets.get(f.0 as usize).copied().unwrap_or(s))),
-                        );
-                        if let Some(own) = out.get_mut(start..) {
-                            own.sort_unstable_by(|a, b| by_id(&flow_keys, flow_id, a.0, b.0));
-                        }
-                        ends.push(u32::try_from(out.len()).unwrap_or(u32::MAX));
-                    }
-                    (out, ends)
-                })
-                .collect();
-            let mut out = Vec::with_capacity(set.flows.len());
-            let mut out_end = Vec::with_capacity(set.systems.len());
-            for (part, ends) in parts {
-                let offset = u32::try_from(out.len()).unwrap_or(u32::MAX);
-                out.extend_from_slice(&part);
-                out_end.extend(ends.iter().map(|&end| end.saturating_add(offset)));
-            }
-            SearchOrder {
-                systems,
-                out,
-                out_end,
-            }
-        })
+        static NONE: SearchOrder = SearchOrder {
+            systems: Vec::new(),
+            out: Vec::new(),
+            out_end: Vec::new(),
+        };
+        self.search_order.as_ref().unwrap_or(&NONE)
     }
 
     /// Every entity of a kind in force for the whole run (flows: those active at the as-of

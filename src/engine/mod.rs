@@ -66,18 +66,7 @@ fn rule_in_force(rule: &RuleIr, as_of: Date) -> bool {
 
 /// Evaluates every selected law's rules in force over the manifests.
 pub fn check(program: &Program, set: &ManifestSet, options: &CheckOptions) -> CheckResult {
-    let graph = FlowGraph::build(set);
-    check_graph(program, set, &graph, options)
-}
-
-/// As [`check`], over a graph the caller already built from `set`.
-pub fn check_graph(
-    program: &Program,
-    set: &ManifestSet,
-    graph: &FlowGraph,
-    options: &CheckOptions,
-) -> CheckResult {
-    with_findings(program, set, graph, options, |pending| {
+    with_findings(program, set, FlowGraph::build(set), options, |pending| {
         let mut result = CheckResult {
             findings: pending.write_all(),
             rules_checked: pending.rules_checked.clone(),
@@ -88,17 +77,20 @@ pub fn check_graph(
     })
 }
 
-/// Evaluates the rules as [`check_graph`] does and hands `consume` the findings still
-/// unwritten: a report can then write them a range at a time as it renders them, instead of
-/// holding all of them (a city-scale run has about a finding per flow).
+/// Evaluates the rules as [`check`] does, over `graph` (built from `set`), and hands
+/// `consume` the findings still unwritten: a report can then write them a range at a time
+/// as it renders them, instead of holding all of them (a city-scale run has about a finding
+/// per flow). The graph is dropped once the path searches' order is made from it, before
+/// the rules run.
 pub fn with_findings<R>(
     program: &Program,
     set: &ManifestSet,
-    graph: &FlowGraph,
+    graph: FlowGraph,
     options: &CheckOptions,
     consume: impl FnOnce(&PendingFindings<'_>) -> R,
 ) -> R {
-    let world = World::new(program, set, graph, options.as_of);
+    let world = World::new(program, set, &graph, options.as_of);
+    drop(graph);
     let same = SameSets::of(&world);
     let selected: Vec<&LawIr> = program
         .laws
@@ -312,11 +304,6 @@ fn evaluate_rules<'a>(
             jobs.push(Job::Chunk(g, start..end));
             start = end;
         }
-    }
-    if jobs.iter().any(|job| matches!(job, Job::Path(_))) {
-        // Made here, on every core, rather than by the first search while other searches
-        // wait for it.
-        world.search_order();
     }
     let no_indexes = RuleIndexes::new(&[]);
     let done: Vec<Vec<(usize, Vec<Hit>)>> = jobs

@@ -609,9 +609,12 @@ pub(crate) fn path_text(finding: &crate::findings::FindingView<'_>) -> String {
 /// the baseline), for the grouped reports of a city-scale run: they visit the findings by
 /// group, so hold all of them, and packed they take less than half the memory of held
 /// [`Finding`]s. Returns them with the summary reported and the waivers' problems (sorted).
+/// `between_passes` runs after the first pass (which sizes the lists) and before the lists
+/// are made: the caller can hand back the memory that pass freed.
 pub fn pack_findings(
     source: &dyn crate::findings::FindingSource,
     triage: &Triage,
+    between_passes: &dyn Fn(),
 ) -> Result<(PackedFindings, Summary, Vec<Problem>), TooManyFindings> {
     let total = source.len();
     // One pass to size the lists and hold the messages' forms, one to fill the lists.
@@ -629,6 +632,7 @@ pub fn pack_findings(
         return Err(e);
     }
     packed.trim_forms();
+    between_passes();
     packed.reserve_exact(total, room.0, room.1);
     let mut matched = vec![false; triage.waiver_count()];
     let mut summary = Summary::default();
