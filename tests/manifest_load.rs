@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use lexflow::manifest::model::{EntityRef, ManifestSet};
 use lexflow::manifest::testing::base_vocabulary;
 use lexflow::manifest::{
-    load_paths, load_sources, FlowGraph, LoadError, LoadErrorKind, LoadErrors,
+    load_paths, load_paths_sized, load_sources, FlowGraph, LoadError, LoadErrorKind, LoadErrors,
 };
 
 fn data(path: &str) -> PathBuf {
@@ -310,6 +310,35 @@ fn json_equivalent_loads_the_same() {
         "{:?}",
         f.loc
     );
+}
+
+#[test]
+fn the_manifests_size_is_told_before_they_are_read() {
+    // Every file with a manifest's extension counts, read as a candidate: ci.yml, which is
+    // no manifest, and broken-other.yaml, which does not parse, too; README.md does not. A
+    // file named on its own counts as well.
+    let folder = data("multi");
+    let single = data("longgang.yaml");
+    let size = |p: &std::path::Path| std::fs::metadata(p).unwrap().len();
+    let expected: u64 = walkdir::WalkDir::new(&folder)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| {
+            e.file_type().is_file()
+                && matches!(
+                    e.path().extension().and_then(|x| x.to_str()),
+                    Some("yaml" | "yml" | "json")
+                )
+        })
+        .map(|e| size(e.path()))
+        .sum::<u64>()
+        + size(&single);
+    let told = std::cell::Cell::new(None);
+    let loaded = load_paths_sized(&[folder, single], &base_vocabulary(), &|bytes| {
+        told.set(Some(bytes))
+    });
+    assert!(loaded.is_ok());
+    assert_eq!(told.get(), Some(expected));
 }
 
 #[test]

@@ -323,7 +323,7 @@ fn check(args: CheckArgs) -> Result<i32, InputError> {
     program.sources.release_texts();
     stages.done("compile rules");
     let progress = scale::Progress::start("loading manifests");
-    let loaded = manifest::load_paths(&args.paths, &program.vocab);
+    let loaded = manifest::load_paths_sized(&args.paths, &program.vocab, &scale::input_size_found);
     progress.finish();
     scale::give_back_freed_memory();
     stages.done("load manifests");

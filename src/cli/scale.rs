@@ -11,6 +11,21 @@ use super::InputError;
 /// the allocator (`main.rs`); without one (tests, the library used alone) nothing is done.
 static GIVE_BACK: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
 
+static INPUT_SIZE: std::sync::OnceLock<fn(u64)> = std::sync::OnceLock::new();
+
+/// Sets what [`input_size_found`] calls (the first setting holds).
+pub fn on_input_size(tune: fn(u64)) {
+    let _ = INPUT_SIZE.set(tune);
+}
+
+/// Once the manifests of a `check` or `load` are found, before any is read: their total
+/// size on disk, for the process to tune itself to (the allocator, set in `main`).
+pub(crate) fn input_size_found(bytes: u64) {
+    if let Some(tune) = INPUT_SIZE.get() {
+        tune(bytes);
+    }
+}
+
 /// Sets what [`give_back_freed_memory`] calls (the first setting holds).
 pub fn on_give_back(give_back: fn()) {
     let _ = GIVE_BACK.set(give_back);
@@ -92,7 +107,7 @@ pub fn run_load(args: &LoadArgs) -> Result<i32, InputError> {
         paths: Vec::new(),
     })
     .map_err(|_| InputError)?;
-    match crate::manifest::load_paths(&args.paths, &program.vocab) {
+    match crate::manifest::load_paths_sized(&args.paths, &program.vocab, &input_size_found) {
         Ok((set, report)) => {
             println!(
                 "{{\"files\": {}, \"organizations\": {}, \"systems\": {}, \"flows\": {}}}",

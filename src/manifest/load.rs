@@ -55,12 +55,25 @@ pub fn load_paths(
     paths: &[PathBuf],
     vocab: &Vocabulary,
 ) -> Result<(ManifestSet, LoadReport), LoadErrors> {
+    load_paths_sized(paths, vocab, &|_| ())
+}
+
+/// As [`load_paths`], telling `found` the manifests' total size on disk (in bytes) once
+/// they are found, before any is read: a caller can tune the process to the input's size.
+pub fn load_paths_sized(
+    paths: &[PathBuf],
+    vocab: &Vocabulary,
+    found: &dyn Fn(u64),
+) -> Result<(ManifestSet, LoadReport), LoadErrors> {
     let mut loader = Loader::new(vocab);
     // Find the files first (in order), then read and parse them in parallel.
     let mut jobs: Vec<Job> = Vec::new();
+    let mut bytes = 0u64;
     for path in paths {
-        let is_dir = std::fs::metadata(path).map(|m| m.is_dir()).unwrap_or(false);
+        let meta = std::fs::metadata(path);
+        let is_dir = meta.as_ref().is_ok_and(|m| m.is_dir());
         if !is_dir {
+            bytes = bytes.saturating_add(meta.map_or(0, |m| m.len()));
             jobs.push(Job::Read(path.display().to_string(), path.clone(), true));
             continue;
         }
@@ -84,9 +97,11 @@ pub fn load_paths(
                 loader.report.other_files += 1;
                 continue;
             }
+            bytes = bytes.saturating_add(entry.metadata().map_or(0, |m| m.len()));
             jobs.push(Job::Read(name, entry.path().to_path_buf(), false));
         }
     }
+    found(bytes);
     loader.load_jobs(jobs);
     loader.finish()
 }

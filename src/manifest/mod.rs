@@ -16,4 +16,4 @@ pub mod yaml;
 
 pub use error::{LoadError, LoadErrorKind, LoadErrors, NamedLoadError};
 pub use graph::FlowGraph;
-pub use load::{load_paths, load_sources, LoadReport, MAX_FILE_BYTES};
+pub use load::{load_paths, load_paths_sized, load_sources, LoadReport, MAX_FILE_BYTES};
