@@ -52,8 +52,8 @@ pub struct World<'a> {
     pub file_names: Vec<std::sync::Arc<str>>,
     /// The order path searches take systems and flows in, and the flows out of each system:
     /// made from the data-flow graph when a rule searches paths. The graph itself is not
-    /// kept: nothing else of a check reads it, and its 0.43 MiB at 10k flows (43 MiB at
-    /// 1M) were held beside the findings while a grouped report packed them.
+    /// kept: nothing else of a check reads it, and its 0.43 MiB at 10k flows were held
+    /// through the evaluation, and beside the findings while a grouped report packed them.
     search_order: Option<SearchOrder>,
 }
 
