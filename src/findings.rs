@@ -705,13 +705,13 @@ impl PackedFindings {
         let text = place(self.text.len())?;
         let bounds = place(self.bounds.len())?;
         let fingerprint = finding.fingerprint.text();
-        let derived = Fingerprint::Derived {
-            rule: finding.rule,
-            kind: finding.subject.kind,
-            id: finding.subject.id,
-            path: finding.path,
-        };
-        if fingerprint != derived.text() {
+        let derived = fingerprint_hex(fingerprint_hash(
+            finding.rule,
+            finding.subject.kind,
+            finding.subject.id,
+            finding.path.iter(),
+        ));
+        if fingerprint.as_bytes() != derived {
             self.fingerprints
                 .push((place(self.findings.len())?, (*fingerprint).into()));
         }
