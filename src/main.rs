@@ -26,30 +26,41 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 //   stage frees (the rule compiler's trees, the loader's parse) stay resident while the
 //   next stage, on other threads, faults in fresh ones. A 100k-flow check peaked at 124 MiB
 //   with the defaults and at 84 MiB with immediate return, a 10k one at 25 and 18 MiB.
-// A MIMALLOC_* variable in the environment still has the last word.
+// A MIMALLOC_* variable in the environment still has the last word. Large inputs set the
+// purge delay again once their size is known (`tune_allocator_for_input`).
 #[cfg(target_os = "linux")]
 #[used]
 #[unsafe(link_section = ".init_array.00100")]
 static SET_ALLOCATOR_OPTIONS: extern "C" fn() = set_allocator_options;
 
+// mimalloc.h's `mi_option_e`: these two are not among the crate's named constants.
 #[cfg(target_os = "linux")]
-extern "C" fn set_allocator_options() {
-    use libmimalloc_sys::{mi_option_set, mi_option_t};
-    // mimalloc.h's `mi_option_e`: these two are not among the crate's named constants.
-    const ARENA_EAGER_COMMIT: mi_option_t = 4;
-    const PURGE_DELAY: mi_option_t = 15;
-    for (option, variable, value) in [
-        (ARENA_EAGER_COMMIT, c"MIMALLOC_ARENA_EAGER_COMMIT", 0),
-        (PURGE_DELAY, c"MIMALLOC_PURGE_DELAY", 0),
-    ] {
-        // SAFETY: `getenv` reads the environment, which no other thread can be changing
-        // before `main`; `mi_option_set` stores a value in the allocator's option table.
-        unsafe {
-            if libc::getenv(variable.as_ptr()).is_null() {
-                mi_option_set(option, value);
-            }
+const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
+#[cfg(target_os = "linux")]
+const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Sets one of the allocator's options, unless `variable` in the environment sets it.
+#[cfg(target_os = "linux")]
+fn set_allocator_option(
+    option: libmimalloc_sys::mi_option_t,
+    variable: &std::ffi::CStr,
+    value: std::ffi::c_long,
+) {
+    // SAFETY: `getenv` reads the environment, which lexflow never changes. `mi_option_set`
+    // stores a value in the allocator's option table and is not thread safe: it is called
+    // before `main`, and from `tune_allocator_for_input` before the files are read, when the
+    // thread pool has not run yet.
+    unsafe {
+        if libc::getenv(variable.as_ptr()).is_null() {
+            libmimalloc_sys::mi_option_set(option, value);
         }
     }
+}
+
+#[cfg(target_os = "linux")]
+extern "C" fn set_allocator_options() {
+    set_allocator_option(ARENA_EAGER_COMMIT, c"MIMALLOC_ARENA_EAGER_COMMIT", 0);
+    set_allocator_option(PURGE_DELAY, c"MIMALLOC_PURGE_DELAY", 0);
 }
 
 /// Manifests of 16 MiB and more (about 60,000 flows): freed pages go back to the kernel
@@ -62,18 +73,8 @@ extern "C" fn set_allocator_options() {
 /// word.
 fn tune_allocator_for_input(bytes: u64) {
     #[cfg(target_os = "linux")]
-    {
-        use libmimalloc_sys::{mi_option_set, mi_option_t};
-        const PURGE_DELAY: mi_option_t = 15;
-        const LARGE_INPUT: u64 = 16 << 20;
-        // SAFETY: `getenv` reads the environment, which nothing changes while `check` runs;
-        // `mi_option_set` stores a value in the allocator's option table, which it reads
-        // when it next schedules a purge.
-        unsafe {
-            if bytes >= LARGE_INPUT && libc::getenv(c"MIMALLOC_PURGE_DELAY".as_ptr()).is_null() {
-                mi_option_set(PURGE_DELAY, 1000);
-            }
-        }
+    if bytes >= 16 << 20 {
+        set_allocator_option(PURGE_DELAY, c"MIMALLOC_PURGE_DELAY", 1000);
     }
     #[cfg(not(target_os = "linux"))]
     let _ = bytes;
